@@ -1,0 +1,339 @@
+/*
+ * ccwrap.h — the types and functions ccwrap's modules share.
+ * Each section names the file that implements it; see STYLE.md for the layering.
+ */
+#ifndef CCWRAP_H
+#define CCWRAP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CCWRAP_VERSION "0.1.0"
+
+/* Exit statuses of SPEC §7 that ccwrap itself chooses. */
+enum {
+    EXIT_TIMEOUT = 124,
+    EXIT_CCWRAP = 125,
+    EXIT_NOEXEC = 126,
+    EXIT_NOTFOUND = 127,
+};
+
+/* ---- util.c: strings, numbers, time ---------------------------------- */
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Milliseconds on the monotonic clock. */
+int64_t now_ms(void);
+/*
+ * A duration in seconds, as a user writes it: "10", "0.5", "250ms", "2s", "1min".
+ * At most three decimals, at most one day. Returns 0 and sets *ms, or -1.
+ */
+int parse_duration(const char *s, int64_t *ms);
+/* A whole number in [min, max]; returns 0 or -1. */
+int parse_long(const char *s, long min, long max, long *out);
+/* A TCP port, 1..65535. */
+int parse_port(const char *s, int *port);
+/* Signal name without "SIG" ("TERM"), or the number as text when it has none. */
+const char *signal_name(int sig);
+/* True for a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+bool env_name_valid(const char *s, size_t len);
+
+/* ---- log.c: messages on stderr and the JSON event log ---------------- */
+
+enum verbosity { V_QUIET = 0, V_NORMAL = 1, V_VERBOSE = 2 };
+extern enum verbosity log_verbosity;
+
+/* "ccwrap: …" on stderr. info is hidden by -q, detail shown only by -v. */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "ccwrap: warning: …", hidden by -q. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "ccwrap: …", always shown. */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Opens FILE for appending events; 0 or -1 after reporting. NULL: no event log. */
+int events_open(const char *path);
+void events_close(void);
+/*
+ * One event: a type and key/value pairs, the value's kind given by the key's first character:
+ * 's' string, 'i' integer (int64_t), 'b' boolean (int). Terminated by NULL.
+ * events_emit("hook_end", "spoint", "pre-run", "isstatus", (int64_t)0, NULL) writes
+ * {"event":"hook_end","point":"pre-run","status":0,"time":…}.
+ */
+void events_emit(const char *type, ...);
+
+/* ---- config.c: the configuration file (SPEC §8) ---------------------- */
+
+enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
+enum on_timeout { ON_TIMEOUT_STOP, ON_TIMEOUT_KEEP };
+
+struct config {
+    char *file; /* the file read, or NULL for built-in defaults */
+    char *shell;
+    char **hooks_dirs;
+    size_t n_hooks_dirs;
+    long hook_timeout; /* seconds, 0 = none */
+    long kill_grace;   /* seconds */
+    enum legacy_mode legacy;
+    char *ready;
+    long ready_timeout; /* seconds, 0 = none */
+    enum on_timeout on_ready_timeout;
+    char *ready_origin; /* "FILE:LINE" of the ready option, for error messages, or NULL */
+};
+
+/*
+ * Reads the first found of: explicit (from --config), $CCWRAP_CONFIG, ROOT/ccwrap.conf,
+ * SYSCONFDIR/ccwrap/ccwrap.conf. 0, or -1 after reporting "FILE:LINE: problem".
+ */
+int config_load(struct config *c, const char *explicit_file, const char *root);
+void config_free(struct config *c);
+
+/* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
+
+enum point { PT_PRE_BUILD, PT_POST_BUILD, PT_PRE_RUN, PT_RUN_SUCCEEDED, PT_RUN_FAILED, PT_COUNT };
+
+const char *point_name(enum point p); /* "pre-build" */
+const char *point_var(enum point p);  /* "CC_PRE_BUILD_HOOK" */
+int point_parse(const char *s);       /* enum point, or -1 */
+
+enum hook_kind {
+    HOOK_SHELL,   /* SHELL -c command */
+    HOOK_EXEC,    /* execve(path) */
+    HOOK_BROKEN,  /* cannot run: fails the point with status and problem */
+    HOOK_SKIPPED, /* plan shows it, nothing runs */
+    HOOK_MASKED,  /* a symlink to /dev/null hides this name */
+};
+
+struct hook {
+    enum hook_kind kind;
+    char *source;  /* as the user names it: CC_PRE_RUN_HOOK, hooks.d/pre-run/10-x */
+    char *path;    /* HOOK_EXEC: the file to execute */
+    char *command; /* HOOK_SHELL: the command line given to the shell */
+    char *value;   /* a variable's or postDeploy's text as the user wrote it, or NULL */
+    char *problem; /* HOOK_BROKEN, HOOK_SKIPPED, HOOK_MASKED: why, with the fix */
+    int status;    /* HOOK_BROKEN: the status the point fails with */
+    bool legacy;   /* translated from a clevercloud/ *.json postDeploy */
+};
+
+struct hooklist {
+    struct hook *v;
+    size_t n;
+};
+
+/* A problem found while reading hooks or legacy files: "PATH: text". */
+struct problem {
+    char *path;
+    char *text;
+};
+
+struct problems {
+    struct problem *v;
+    size_t n;
+};
+
+void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void problems_free(struct problems *ps);
+
+/*
+ * The hooks of point P in execution order: the variable's, the drop-ins, then (run-succeeded)
+ * legacy postDeploy hooks. Skipped and masked entries are included for plan. Warnings met on
+ * the way (malformed legacy JSON, …) go to *warnings. Returns 0, or -1 on a system error.
+ */
+int hooks_collect(enum point p, const char *root, const struct config *c, struct hooklist *out,
+                  struct problems *warnings);
+void hooklist_free(struct hooklist *l);
+
+/* ---- legacy.c: clevercloud/ *.json postDeploy hooks (SPEC §6) --------- */
+
+struct legacy_hook {
+    char *file;    /* relative to the root: "clevercloud/php.json" */
+    char *key;     /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
+    char *command; /* the value as written in the file */
+};
+
+struct legacy_list {
+    struct legacy_hook *v;
+    size_t n;
+};
+
+/*
+ * Reads every ROOT/clevercloud/ *.json, in bytewise order of file name. Each string
+ * postDeploy becomes an entry; everything odd (malformed JSON with line and column, a
+ * misplaced deploy.hooks, a non-string or empty value, a script that does not exist, and
+ * the deprecation notice naming `ccwrap migrate`) becomes a problem. Returns 0, or -1 on a
+ * system error (reported).
+ */
+int legacy_scan(const char *root, struct legacy_list *out, struct problems *warnings);
+void legacy_list_free(struct legacy_list *l);
+/*
+ * `ccwrap migrate`: prints each change on stdout; with write, makes them. DROPIN_DIR is where
+ * the run-succeeded drop-ins go (ROOT-relative or absolute). Returns 0, or -1 after reporting.
+ */
+int legacy_migrate(const char *root, const char *dropin_dir, bool write);
+
+/* ---- ready.c: readiness probes (SPEC §5.3) --------------------------- */
+
+enum ready_kind { READY_TCP, READY_HTTP, READY_NOTIFY, READY_FILE, READY_DELAY, READY_EXIT, READY_NONE };
+
+struct ready {
+    enum ready_kind kind;
+    char *spec;           /* as the user wrote it */
+    char *host;           /* tcp, http: where to connect */
+    int port;             /* tcp, http */
+    char *path;           /* http: the request path; file: the file */
+    char **health_paths;  /* tcp: CC_HEALTH_CHECK_PATH, CC_HEALTH_CHECK_PATH_0..N */
+    size_t n_health;
+    int64_t delay_ms;     /* delay */
+    char *notify_path;    /* notify: the socket address handed to the application */
+    int notify_fd;        /* notify: our end, or -1 */
+    void *state;          /* the probe in progress, private to ready.c */
+};
+
+/*
+ * Parses SPEC ("tcp", "tcp:PORT", "tcp:HOST:PORT", "http://HOST:PORT/PATH", "notify",
+ * "file:PATH", "delay:SECONDS", "exit", "none"). tcp reads $PORT and CC_HEALTH_CHECK_PATH*
+ * from the environment. Returns 0, or -1 with a one-line reason in err.
+ */
+int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen);
+/* Before the application starts: notify creates its socket. 0, or -1 after reporting. */
+int ready_prepare(struct ready *r);
+/*
+ * Advances the probe without blocking. Returns 1 when ready, 0 when not yet. *pfd is set to
+ * what to poll for (fd -1 when nothing) and *next to the monotonic ms at which to call again
+ * at the latest (-1: only when pfd fires). START is when the application was started.
+ */
+struct pollfd;
+int ready_step(struct ready *r, int64_t start, int64_t now, struct pollfd *pfd, int64_t *next);
+/* What ccwrap is waiting for, for the message every 5 s: "Nothing listening on 0.0.0.0:8080 yet". */
+const char *ready_waiting(const struct ready *r);
+void ready_free(struct ready *r);
+/* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
+int notify_send(const char *addr, const char *msg);
+
+/* ---- signals.c: signal intake and forwarding, re-raise (SPEC §7) ----- */
+
+/*
+ * Blocks the signals ccwrap relays and SIGCHLD, reads them from a signalfd, becomes a child
+ * subreaper. Dispositions stay as inherited, so ignored signals stay ignored for children.
+ * Returns the signalfd, or -1 after reporting.
+ */
+int signals_init(void);
+/* In a forked child, before exec: the mask and dispositions ccwrap inherited. */
+void signals_child_restore(void);
+/*
+ * Dies of SIG exactly as the child did: default action, no core dump, unblocked, raised.
+ * Returns only where that cannot work (PID 1); the caller then exits 128+SIG.
+ */
+void signals_reraise(int sig);
+
+/* ---- spawn.c: children, the event loop, wait statuses --------------- */
+
+struct proc {
+    pid_t pid;
+    bool own_group;   /* in its own process group: signals go to the group */
+    bool running;
+    int status;       /* wait status, once !running */
+    int64_t started;  /* now_ms() at start */
+    int64_t deadline; /* when to send SIGTERM, -1 none */
+    int64_t kill_at;  /* when to send SIGKILL, -1 none */
+    int64_t grace_ms; /* between the two */
+    bool timed_out;
+    int signals_seen; /* how many signals ccwrap relayed to it */
+    int last_signal;  /* the last one */
+};
+
+struct spawn_req {
+    char *const *argv;     /* argv[0] is executed: looked up in PATH when it has no '/' */
+    const char *exec_path; /* or this file instead of argv[0], when set */
+    const char *dir;       /* chdir there first, when set */
+    bool own_group;        /* setpgid(0, 0): hooks */
+    bool null_stdin;       /* hooks read /dev/null */
+    char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
+    const char *const *env_unset; /* names removed for this child only */
+};
+
+/*
+ * Starts a child. Returns 0 and fills *p (running, registered for signal relay), or -1 with
+ * *err the exec errno (the child is already reaped) or another errno for fork failures.
+ */
+int spawn(const struct spawn_req *r, struct proc *p, int *err);
+/* SIGTERM now (to the group for own_group), SIGKILL grace_ms later unless it has exited. */
+void proc_terminate(struct proc *p, int64_t grace_ms);
+/* Before any child: takes the signals (signals_init). 0, or -1 after reporting. */
+int loop_init(void);
+/*
+ * The event loop's one step: waits for a child to exit, a signal (relayed to the registered
+ * children at once), EXTRA to become ready (when EXTRA && extra->fd >= 0), or the monotonic
+ * time UNTIL (-1: no limit). Enforces the deadlines of registered children. Returns 1 when
+ * EXTRA fired, 0 otherwise, -1 on a system error (reported).
+ */
+struct pollfd;
+int loop_step(struct pollfd *extra, int64_t until);
+/* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
+int signal_received_since(int64_t from, int sig);
+/* "exited"/"killed"/"dumped" and the status text of SPEC §3 for a wait status. */
+const char *status_code(int wstatus);
+char *status_text(int wstatus);
+/* The exit status a shell would show for a wait status: N, or 128+S. */
+int status_shell(int wstatus);
+
+/* ---- point.c: one hook point's hooks, in order (SPEC §3) ------------ */
+
+struct ctx {
+    const char *root;
+    const struct config *cfg;
+    const char *phase;         /* "build" | "run" */
+    const char *notify_socket; /* ccwrap's own $NOTIFY_SOCKET (systemd), or NULL */
+};
+
+struct point_run {
+    enum point point;
+    struct hooklist hooks;
+    size_t next;
+    bool stop_on_failure;
+    char **env;          /* NAME=value for every hook of this point (CCWRAP_APP_PID, …) */
+    struct proc proc;    /* the hook running now */
+    size_t current;      /* its index */
+    char *env_file;      /* its CCWRAP_ENV */
+    bool done;
+    int failed;          /* status of the first failure, 0 if none */
+    int failed_signal;   /* signal ccwrap received and relayed that killed the failing hook */
+};
+
+/*
+ * Starts running point P's hooks (returns at once; loop_step drives them and point_poll
+ * advances). ENV is borrowed until done. 0, or -1 after reporting a system error.
+ */
+int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **env);
+/* After loop_step: notices the current hook's end, starts the next. Returns pr->done. */
+bool point_poll(struct point_run *pr, const struct ctx *x);
+void point_free(struct point_run *pr);
+/* Runs point P's hooks to the end. Returns the status of the first failure or 0. */
+int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal);
+
+/* ---- phase.c: the build and run sequences of SPEC §4–5 -------------- */
+
+/* What ccwrap should do at the end: exit with status, or die of signal. */
+struct outcome {
+    int status;
+    int signal;
+};
+
+struct run_opts {
+    const char *ready;     /* --ready or NULL */
+    int64_t ready_timeout; /* ms, -1: from the config */
+    bool keep_on_timeout;
+};
+
+struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache);
+struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts *o);
+struct outcome hook_phase(const struct ctx *x, enum point p);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * log.c — every message ccwrap prints, and the JSON-lines event log (--events).
+ * Messages go to stderr unbuffered, one write each, so they interleave cleanly with hooks'.
+ */
+#include "ccwrap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+enum verbosity log_verbosity = V_NORMAL;
+
+static int events_fd = -1;
+static char *events_path;
+static bool events_failed;
+
+static void emit(const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "ccwrap: %s", prefix);
+
+    if (n < 0)
+        return;
+    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    n = (int)strlen(buf);
+    if (n > (int)sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    /* One write, so that a line is never torn by a hook writing at the same time. */
+    if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+        return;
+}
+
+void log_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (log_verbosity < V_NORMAL)
+        return;
+    va_start(ap, fmt);
+    emit("", fmt, ap);
+    va_end(ap);
+}
+
+void log_detail(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (log_verbosity < V_VERBOSE)
+        return;
+    va_start(ap, fmt);
+    emit("", fmt, ap);
+    va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (log_verbosity < V_NORMAL)
+        return;
+    va_start(ap, fmt);
+    emit("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit("", fmt, ap);
+    va_end(ap);
+}
+
+int events_open(const char *path)
+{
+    if (!path || !*path)
+        return 0;
+    events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (events_fd < 0) {
+        log_error("%s: cannot open the event log: %s", path, strerror(errno));
+        return -1;
+    }
+    events_path = xstrdup(path);
+    return 0;
+}
+
+void events_close(void)
+{
+    if (events_fd >= 0)
+        close(events_fd);
+    events_fd = -1;
+    free(events_path);
+    events_path = NULL;
+}
+
+/* Hook names may hold any byte: bytes that are not UTF-8 become U+FFFD, as a terminal shows them. */
+static json_t *json_text(const char *s)
+{
+    json_t *j;
+    char *clean, *q;
+
+    if (!s)
+        return json_null();
+    if ((j = json_string(s)) != NULL)
+        return j;
+    clean = q = xmalloc(strlen(s) * 3 + 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x80) {
+            *q++ = (char)*p;
+        } else {
+            memcpy(q, "\xef\xbf\xbd", 3);
+            q += 3;
+        }
+    }
+    *q = '\0';
+    j = json_string(clean);
+    free(clean);
+    return j ? j : json_null();
+}
+
+void events_emit(const char *type, ...)
+{
+    json_t *o;
+    va_list ap;
+    const char *key;
+    struct timeval tv;
+    char *line;
+
+    if (events_fd < 0)
+        return;
+    o = json_object();
+    json_object_set_new(o, "event", json_string(type));
+    va_start(ap, type);
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        switch (key[0]) {
+        case 's':
+            json_object_set_new(o, key + 1, json_text(va_arg(ap, const char *)));
+            break;
+        case 'i':
+            json_object_set_new(o, key + 1, json_integer(va_arg(ap, int64_t)));
+            break;
+        case 'b':
+            json_object_set_new(o, key + 1, json_boolean(va_arg(ap, int)));
+            break;
+        }
+    }
+    va_end(ap);
+    gettimeofday(&tv, NULL);
+    json_object_set_new(o, "time", json_real((double)tv.tv_sec + tv.tv_usec / 1e6));
+    line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (!line)
+        return;
+    size_t len = strlen(line);
+    line[len] = '\n';
+    if (write(events_fd, line, len + 1) != (ssize_t)(len + 1) && !events_failed) {
+        events_failed = true;
+        log_warn("%s: cannot write the event log: %s", events_path,
+                 errno ? strerror(errno) : "short write");
+    }
+    free(line);
+}

@@ -1,0 +1,287 @@
+/*
+ * main.c — the command line (SPEC §1): options, the subcommand, and the exit status.
+ * Everything else is done by the phases; only this file exits.
+ */
+#include "ccwrap.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/usr/local/etc"
+#endif
+
+static const char usage_text[] =
+    "usage: ccwrap [GLOBAL] build [--from-cache] [--] [COMMAND [ARG...]]\n"
+    "       ccwrap [GLOBAL] run [--ready SPEC] [--ready-timeout SECONDS] [--keep-on-timeout]\n"
+    "                           [--] [COMMAND [ARG...]]\n"
+    "       ccwrap [GLOBAL] hook POINT\n"
+    "       ccwrap [GLOBAL] plan [build|run]\n"
+    "       ccwrap [GLOBAL] check\n"
+    "       ccwrap [GLOBAL] migrate [--write]\n"
+    "       ccwrap --help | --version\n"
+    "\n"
+    "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
+    "        -c, --config FILE  configuration file (default: $CCWRAP_CONFIG, ROOT/ccwrap.conf,\n"
+    "                           " SYSCONFDIR "/ccwrap/ccwrap.conf)\n"
+    "        -q, --quiet        only errors\n"
+    "        -v, --verbose      more detail (also CC_TROUBLESHOOT=true)\n"
+    "        --events FILE      append JSON-lines events to FILE (also $CCWRAP_EVENTS)\n"
+    "\n"
+    "POINT: pre-build, post-build, pre-run, run-succeeded, run-failed.\n"
+    "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
+    "See ccwrap(1).\n";
+
+struct cli {
+    const char *root;
+    const char *config;
+    const char *events;
+    int quiet, verbose;
+    bool from_cache, write, keep_on_timeout;
+    const char *ready;
+    int64_t ready_timeout;
+};
+
+enum { OPT_EVENTS = 256, OPT_FROM_CACHE, OPT_READY, OPT_READY_TIMEOUT, OPT_KEEP, OPT_WRITE,
+       OPT_HELP, OPT_VERSION };
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    log_error("%s; see 'ccwrap --help'", text);
+    return EXIT_CCWRAP;
+}
+
+/*
+ * Parses options up to `--` or the first other word, from argv[*i]. The subcommand's own
+ * options are allowed after it as well as the global ones. 0, or an exit status.
+ */
+static int parse_options(int argc, char **argv, int *i, const char *sub, struct cli *c)
+{
+    static const struct option opts[] = {
+        {"root", required_argument, NULL, 'C'},
+        {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"events", required_argument, NULL, OPT_EVENTS},
+        {"from-cache", no_argument, NULL, OPT_FROM_CACHE},
+        {"ready", required_argument, NULL, OPT_READY},
+        {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
+        {"keep-on-timeout", no_argument, NULL, OPT_KEEP},
+        {"write", no_argument, NULL, OPT_WRITE},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0},
+    };
+    int ch, sub_argc = argc - *i + 1;
+    char **sub_argv = argv + *i - 1;
+
+    optind = 0; /* glibc: start afresh, the argument vector changed */
+    opterr = 0;
+    while ((ch = getopt_long(sub_argc, sub_argv, "+:C:c:qv", opts, NULL)) != -1) {
+        const char *sname = sub ? sub : "";
+
+        switch (ch) {
+        case 'C':
+            c->root = optarg;
+            break;
+        case 'c':
+            c->config = optarg;
+            break;
+        case 'q':
+            c->quiet = 1;
+            break;
+        case 'v':
+            c->verbose = 1;
+            break;
+        case OPT_EVENTS:
+            c->events = optarg;
+            break;
+        case OPT_FROM_CACHE:
+            if (strcmp(sname, "build") != 0)
+                return usage_error("--from-cache goes with build");
+            c->from_cache = true;
+            break;
+        case OPT_READY:
+            if (strcmp(sname, "run") != 0)
+                return usage_error("--ready goes with run");
+            c->ready = optarg;
+            break;
+        case OPT_READY_TIMEOUT:
+            if (strcmp(sname, "run") != 0)
+                return usage_error("--ready-timeout goes with run");
+            if (parse_duration(optarg, &c->ready_timeout) < 0)
+                return usage_error("--ready-timeout '%s': give seconds such as 60, 2.5 or "
+                                   "500ms, at most one day (0: no limit)",
+                                   optarg);
+            break;
+        case OPT_KEEP:
+            if (strcmp(sname, "run") != 0)
+                return usage_error("--keep-on-timeout goes with run");
+            c->keep_on_timeout = true;
+            break;
+        case OPT_WRITE:
+            if (strcmp(sname, "migrate") != 0)
+                return usage_error("--write goes with migrate");
+            c->write = true;
+            break;
+        case OPT_HELP:
+            fputs(usage_text, stdout);
+            return -1;
+        case OPT_VERSION:
+            printf("ccwrap %s\n", CCWRAP_VERSION);
+            return -1;
+        case ':':
+            return usage_error("option '%s' needs a value", sub_argv[optind - 1]);
+        default:
+            return usage_error("unknown option '%s'", sub_argv[optind - 1]);
+        }
+    }
+    *i += optind - 1;
+    return 0;
+}
+
+static char *resolve_root(const char *given)
+{
+    const char *r = given ? given : getenv("APP_HOME");
+    char *abs;
+    struct stat st;
+
+    if (!r || !*r)
+        r = ".";
+    abs = realpath(r, NULL);
+    if (!abs || stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        log_error("%s: the application root is not a folder; fix %s", r,
+                  given ? "--root" : getenv("APP_HOME") ? "APP_HOME" : "the working folder");
+        free(abs);
+        return NULL;
+    }
+    return abs;
+}
+
+static bool blank(const char *s)
+{
+    return !s || s[strspn(s, " \t\n\r")] == '\0';
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli = {.ready_timeout = -1};
+    struct config cfg = {0};
+    struct outcome o = {0};
+    struct ctx x = {0};
+    const char *sub, *troubleshoot = getenv("CC_TROUBLESHOOT");
+    char *root = NULL, *notify = NULL;
+    int i = 1, rc, point = -1;
+
+    rc = parse_options(argc, argv, &i, NULL, &cli);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (i >= argc) {
+        log_error("no subcommand; see 'ccwrap --help'");
+        return EXIT_CCWRAP;
+    }
+    sub = argv[i++];
+    if (strcmp(sub, "build") && strcmp(sub, "run") && strcmp(sub, "hook") &&
+        strcmp(sub, "plan") && strcmp(sub, "check") && strcmp(sub, "migrate"))
+        return usage_error("unknown subcommand '%s'", sub);
+    rc = parse_options(argc, argv, &i, sub, &cli);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+
+    log_verbosity = cli.quiet     ? V_QUIET
+                    : cli.verbose ? V_VERBOSE
+                    : (troubleshoot && strcmp(troubleshoot, "true") == 0) ? V_VERBOSE
+                                                                           : V_NORMAL;
+
+    if (strcmp(sub, "hook") == 0) {
+        if (i >= argc)
+            return usage_error("hook needs a POINT: pre-build, post-build, pre-run, "
+                               "run-succeeded or run-failed");
+        point = point_parse(argv[i]);
+        if (point < 0)
+            return usage_error("unknown hook point '%s': pre-build, post-build, pre-run, "
+                               "run-succeeded or run-failed", argv[i]);
+        if (++i < argc)
+            return usage_error("unexpected '%s' after the hook point", argv[i]);
+    } else if (strcmp(sub, "build") == 0 || strcmp(sub, "run") == 0) {
+        const char *var = sub[0] == 'b' ? "CC_BUILD_COMMAND" : "CC_RUN_COMMAND";
+
+        if (i >= argc && blank(getenv(var)))
+            return usage_error("%s: no COMMAND given and the variable is empty", var);
+    } else if (strcmp(sub, "plan") == 0 || strcmp(sub, "check") == 0) {
+        log_error("%s: not implemented yet", sub);
+        return EXIT_CCWRAP;
+    } else if (i < argc) {
+        return usage_error("unexpected '%s'", argv[i]);
+    }
+
+    root = resolve_root(cli.root);
+    if (!root)
+        return EXIT_CCWRAP;
+    if (config_load(&cfg, cli.config, root) < 0) {
+        config_free(&cfg);
+        free(root);
+        return EXIT_CCWRAP;
+    }
+    if (strcmp(sub, "migrate") == 0) {
+        char *dir = xasprintf("%s/run-succeeded", cfg.n_hooks_dirs ? cfg.hooks_dirs[0] : "hooks.d");
+
+        rc = legacy_migrate(root, dir, cli.write) < 0 ? EXIT_CCWRAP : 0;
+        free(dir);
+        config_free(&cfg);
+        free(root);
+        return rc;
+    }
+    if (!cli.events)
+        cli.events = getenv("CCWRAP_EVENTS");
+    if (events_open(cli.events) < 0 || loop_init() < 0) {
+        config_free(&cfg);
+        free(root);
+        return EXIT_CCWRAP;
+    }
+    setenv("APP_HOME", root, 1);
+    /* ccwrap answers systemd itself; the application gets its own socket only with notify. */
+    if (getenv("NOTIFY_SOCKET")) {
+        notify = xstrdup(getenv("NOTIFY_SOCKET"));
+        unsetenv("NOTIFY_SOCKET");
+    }
+
+    x.root = root;
+    x.cfg = &cfg;
+    x.notify_socket = notify;
+    if (strcmp(sub, "build") == 0) {
+        x.phase = "build";
+        o = build_phase(&x, argv + i, cli.from_cache);
+    } else if (strcmp(sub, "run") == 0) {
+        struct run_opts ro = {cli.ready, cli.ready_timeout, cli.keep_on_timeout};
+
+        x.phase = "run";
+        o = run_phase(&x, argv + i, &ro);
+    } else {
+        x.phase = point <= PT_POST_BUILD ? "build" : "run";
+        o = hook_phase(&x, (enum point)point);
+    }
+    events_emit("exit", "istatus", (int64_t)o.status, "ssignal",
+                o.signal ? signal_name(o.signal) : NULL, NULL);
+    events_close();
+    config_free(&cfg);
+    free(root);
+    free(notify);
+    if (o.signal)
+        signals_reraise(o.signal);
+    return o.status;
+}

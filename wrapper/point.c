@@ -1,0 +1,272 @@
+/*
+ * point.c — runs one hook point's hooks one at a time (SPEC §3): the announcements, the
+ * CCWRAP_* environment, CCWRAP_ENV, timeouts, and the point's failure policy.
+ */
+#include "ccwrap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ENV_FILE_MAX (1 << 20)
+
+static char *make_env_file(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *path;
+    int fd;
+
+    if (!tmp || tmp[0] != '/')
+        tmp = "/tmp";
+    path = xasprintf("%s/ccwrap-env.XXXXXX", tmp);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0 && strcmp(tmp, "/tmp") != 0) {
+        free(path);
+        path = xstrdup("/tmp/ccwrap-env.XXXXXX");
+        fd = mkostemp(path, O_CLOEXEC);
+    }
+    if (fd < 0) {
+        log_error("%s: cannot create the CCWRAP_ENV file: %s", path, strerror(errno));
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
+}
+
+/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's. */
+static void apply_env_file(const char *path, const char *source)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    char *buf, *line, *next;
+    ssize_t n;
+    size_t len = 0;
+    int lineno = 0;
+
+    if (fd < 0)
+        return;
+    buf = xmalloc(ENV_FILE_MAX + 1);
+    while (len < ENV_FILE_MAX && (n = read(fd, buf + len, ENV_FILE_MAX - len)) > 0)
+        len += (size_t)n;
+    close(fd);
+    if (len == ENV_FILE_MAX)
+        log_warn("%s: CCWRAP_ENV is larger than 1 MiB; the rest is ignored", source);
+    buf[len] = '\0';
+    for (line = buf; line && *line; line = next) {
+        char *eq;
+
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (*line == '\0')
+            continue;
+        eq = strchr(line, '=');
+        if (!eq || !env_name_valid(line, (size_t)(eq - line))) {
+            log_warn("%s: CCWRAP_ENV line %d is not NAME=value with NAME matching "
+                     "[A-Za-z_][A-Za-z0-9_]*; ignored",
+                     source, lineno);
+            continue;
+        }
+        *eq = '\0';
+        setenv(line, eq + 1, 1);
+        log_detail("%s: set %s from CCWRAP_ENV", source, line);
+    }
+    free(buf);
+}
+
+/* In Clever Cloud's words: "Running CC_PRE_RUN_HOOK: VALUE", "Running hooks.d/pre-run/10-x". */
+static void announce(const struct hook *h)
+{
+    if (h->value)
+        log_info("Running %s: %s", h->source, h->value);
+    else
+        log_info("Running %s", h->source);
+}
+
+/* The end of a hook: its status for the point (0 = success), announced. */
+static int finish(struct point_run *pr, const struct hook *h)
+{
+    struct proc *p = &pr->proc;
+    double secs = (double)(now_ms() - p->started) / 1000.0;
+    int st = p->status, status;
+
+    if (p->timed_out) {
+        status = EXIT_TIMEOUT;
+        log_error("%s timed out after %.3f s: status %d", h->source, secs, status);
+    } else if (WIFSIGNALED(st)) {
+        int sig = WTERMSIG(st);
+
+        status = 128 + sig;
+        if (signal_received_since(p->started, sig) && pr->failed == 0)
+            pr->failed_signal = sig;
+        log_error("%s failed: killed by signal %s in %.3f s", h->source, signal_name(sig), secs);
+    } else if ((status = WEXITSTATUS(st)) != 0) {
+        log_error("%s failed: status %d in %.3f s", h->source, status, secs);
+    } else {
+        log_info("Finished %s: status 0 in %.3f s", h->source, secs);
+    }
+    events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
+                (int64_t)p->pid, "istatus", (int64_t)status, "iduration_ms",
+                (int64_t)(now_ms() - p->started), "btimed_out", (int)p->timed_out, NULL);
+    if (pr->env_file) {
+        if (status == 0)
+            apply_env_file(pr->env_file, h->source);
+        unlink(pr->env_file);
+        free(pr->env_file);
+        pr->env_file = NULL;
+    }
+    return status;
+}
+
+static bool record_failure(struct point_run *pr, int status)
+{
+    if (status == 0)
+        return false;
+    if (pr->failed == 0)
+        pr->failed = status;
+    return pr->stop_on_failure;
+}
+
+/* Starts hooks from pr->next on until one is running or none is left. */
+static void start_next(struct point_run *pr, const struct ctx *x)
+{
+    while (pr->next < pr->hooks.n) {
+        const struct hook *h = &pr->hooks.v[pr->next++];
+        char *argv[4], *env[5 + 8];
+        struct spawn_req req = {0};
+        size_t ne = 0;
+        int err;
+
+        if (h->kind == HOOK_SKIPPED || h->kind == HOOK_MASKED) {
+            log_detail("%s: %s", h->source, h->problem);
+            continue;
+        }
+        if (h->kind == HOOK_BROKEN) {
+            log_error("%s: %s", h->source, h->problem);
+            events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
+                        "istatus", (int64_t)h->status, "sproblem", h->problem, NULL);
+            if (record_failure(pr, h->status))
+                break;
+            continue;
+        }
+        pr->env_file = make_env_file();
+        if (!pr->env_file) {
+            if (record_failure(pr, EXIT_CCWRAP))
+                break;
+            continue;
+        }
+        env[ne++] = xasprintf("CCWRAP_PHASE=%s", x->phase);
+        env[ne++] = xasprintf("CCWRAP_HOOK=%s", point_name(pr->point));
+        env[ne++] = xasprintf("CCWRAP_ENV=%s", pr->env_file);
+        for (char **e = pr->env; e && *e && ne < sizeof env / sizeof env[0] - 1; e++)
+            env[ne++] = xstrdup(*e);
+        env[ne] = NULL;
+        if (h->kind == HOOK_SHELL) {
+            argv[0] = x->cfg->shell;
+            argv[1] = "-c";
+            argv[2] = h->command;
+            argv[3] = NULL;
+            req.exec_path = x->cfg->shell;
+        } else {
+            argv[0] = h->path;
+            argv[1] = NULL;
+            req.exec_path = h->path;
+        }
+        req.argv = argv;
+        req.dir = x->root;
+        req.own_group = true;
+        req.null_stdin = true;
+        req.env_set = env;
+        announce(h);
+        pr->current = pr->next - 1;
+        err = 0;
+        if (spawn(&req, &pr->proc, &err) < 0) {
+            int status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+
+            log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
+            unlink(pr->env_file);
+            free(pr->env_file);
+            pr->env_file = NULL;
+            for (size_t i = 0; i < ne; i++)
+                free(env[i]);
+            if (record_failure(pr, status))
+                break;
+            continue;
+        }
+        for (size_t i = 0; i < ne; i++)
+            free(env[i]);
+        if (x->cfg->hook_timeout > 0) {
+            pr->proc.deadline = pr->proc.started + x->cfg->hook_timeout * 1000;
+            pr->proc.grace_ms = x->cfg->kill_grace * 1000;
+        }
+        events_emit("hook_start", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
+                    (int64_t)pr->proc.pid, NULL);
+        return;
+    }
+    pr->done = true;
+}
+
+int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **env)
+{
+    struct problems warnings = {0};
+
+    memset(pr, 0, sizeof *pr);
+    pr->point = p;
+    pr->env = env;
+    pr->stop_on_failure = p == PT_PRE_BUILD || p == PT_POST_BUILD || p == PT_PRE_RUN;
+    if (hooks_collect(p, x->root, x->cfg, &pr->hooks, &warnings) < 0) {
+        problems_free(&warnings);
+        return -1;
+    }
+    for (size_t i = 0; i < warnings.n; i++)
+        log_warn("%s: %s", warnings.v[i].path, warnings.v[i].text);
+    problems_free(&warnings);
+    start_next(pr, x);
+    return 0;
+}
+
+bool point_poll(struct point_run *pr, const struct ctx *x)
+{
+    if (pr->done || pr->proc.running || pr->proc.pid == 0)
+        return pr->done;
+    if (record_failure(pr, finish(pr, &pr->hooks.v[pr->current]))) {
+        pr->done = true;
+        return true;
+    }
+    pr->proc.pid = 0;
+    start_next(pr, x);
+    return pr->done;
+}
+
+void point_free(struct point_run *pr)
+{
+    if (pr->env_file) {
+        unlink(pr->env_file);
+        free(pr->env_file);
+    }
+    hooklist_free(&pr->hooks);
+    pr->env_file = NULL;
+}
+
+int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal)
+{
+    struct point_run pr;
+    int failed;
+
+    if (point_start(&pr, x, p, env) < 0)
+        return EXIT_CCWRAP;
+    while (!point_poll(&pr, x))
+        if (loop_step(NULL, -1) < 0)
+            break;
+    failed = pr.failed;
+    if (failed_signal)
+        *failed_signal = pr.failed_signal;
+    point_free(&pr);
+    return failed;
+}

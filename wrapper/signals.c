@@ -1,0 +1,77 @@
+/*
+ * signals.c — signal intake for the whole program: relayed signals and SIGCHLD arrive on a
+ * signalfd and are handled synchronously in the event loop, never in a handler. Also the
+ * subreaper role and dying of a child's signal (SPEC §7).
+ */
+#include "ccwrap.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+static sigset_t inherited_mask;
+static struct sigaction inherited_pipe, inherited_chld;
+
+int signals_init(void)
+{
+    static const int taken[] = {
+        SIGHUP, SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+        SIGCONT, SIGALRM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU,
+    };
+    struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
+    sigset_t set;
+    int fd;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        sigaddset(&set, taken[i]);
+    /*
+     * Blocked signals are queued even when their disposition is SIG_IGN, so a signal ccwrap
+     * inherited as ignored is still read here and relayed; the child keeps SIG_IGN across exec.
+     */
+    if (sigprocmask(SIG_BLOCK, &set, &inherited_mask) < 0) {
+        log_error("cannot block signals: %s", strerror(errno));
+        return -1;
+    }
+    /* An inherited SIG_IGN for SIGCHLD would make the kernel reap children behind our back. */
+    sigaction(SIGCHLD, &dfl, &inherited_chld);
+    /* ccwrap's own writes to a closed pipe must fail with EPIPE, not kill it. */
+    sigaction(SIGPIPE, &ign, &inherited_pipe);
+    fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0) {
+        log_error("cannot create a signalfd: %s", strerror(errno));
+        return -1;
+    }
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        log_detail("cannot become a child subreaper: %s", strerror(errno));
+    return fd;
+}
+
+void signals_child_restore(void)
+{
+    sigaction(SIGCHLD, &inherited_chld, NULL);
+    sigaction(SIGPIPE, &inherited_pipe, NULL);
+    sigprocmask(SIG_SETMASK, &inherited_mask, NULL);
+}
+
+void signals_reraise(int sig)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    struct rlimit none = {0, 0};
+    sigset_t set;
+
+    if (getpid() == 1)
+        return;
+    /* The child already dumped core if it was going to; a second core from ccwrap is noise. */
+    setrlimit(RLIMIT_CORE, &none);
+    sigaction(sig, &dfl, NULL);
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    kill(getpid(), sig);
+    /* Stop signals and ignored-by-default ones do not end the process: let the caller exit. */
+}
