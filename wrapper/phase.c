@@ -159,6 +159,28 @@ static const char *choose_ready(const struct ctx *x, const struct run_opts *o)
     return x->cfg->ready;
 }
 
+/* legacy_post_deploy = fail: a postDeploy still present refuses the start (SPEC §6). */
+static int refuse_legacy(const struct ctx *x)
+{
+    struct legacy_list ll = {0};
+    struct problems ignored = {0};
+    int rc = 0;
+
+    if (x->cfg->legacy != LEGACY_FAIL)
+        return 0;
+    if (legacy_scan(x->root, &ll, &ignored) < 0)
+        rc = -1;
+    for (size_t i = 0; i < ll.n; i++) {
+        log_error("%s: %s is deprecated and legacy_post_deploy is \"fail\"; run 'ccwrap migrate "
+                  "--write'",
+                  ll.v[i].file, ll.v[i].key);
+        rc = -1;
+    }
+    legacy_list_free(&ll);
+    problems_free(&ignored);
+    return rc;
+}
+
 enum run_state { WAITING, READY, NOT_READY, TIMED_OUT };
 
 struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts *o)
@@ -176,7 +198,14 @@ struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts
     bool keep;
 
     if (ready_parse(spec, &rd, err, sizeof err) < 0) {
-        log_error("%s", err);
+        if (spec == x->cfg->ready && x->cfg->ready_origin)
+            log_error("%s: %s", x->cfg->ready_origin, err);
+        else
+            log_error("%s", err);
+        ready_free(&rd);
+        return exit_with(EXIT_CCWRAP);
+    }
+    if (refuse_legacy(x) < 0) {
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }
