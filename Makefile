@@ -22,7 +22,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(
 
 SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
-       wrapper/util.c
+       wrapper/util.c wrapper/ops.c
 OBJS = $(SRCS:.c=.o)
 TESTAPP = tests/fixtures/testapp
 
@@ -40,10 +40,52 @@ $(TESTAPP): $(TESTAPP).c
 deps:
 	contrib/install-deps check
 
-# Every test, against a build made with -Werror.
+# Every test against a -Werror build, then the same suite under ASan+UBSan, valgrind over the
+# main paths, static analysis and a short run of each fuzzer.
 check: deps
 	$(MAKE) -B WERROR=1 ccwrap $(TESTAPP)
 	tests/run
+	$(MAKE) check-hardening
+
+check-hardening: build-asan/ccwrap $(TESTAPP)
+	tests/sanitize build-asan/ccwrap
+	tests/valgrind
+	tests/lint
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+
+CHECK_FUZZ_SECONDS = 10
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
+	@mkdir -p build-asan
+	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
+	    $(PKG_LIBS)
+
+# libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
+FUZZERS = ready envline numbers legacy
+FUZZ_SECONDS = 60
+FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) wrapper/ccwrap.h
+	@mkdir -p build-fuzz
+	clang $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 \
+	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_SRCS) \
+	    $(PKG_LIBS)
+
+fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
+	@for f in $(FUZZERS); do \
+	    mkdir -p build-fuzz/corpus-$$f; \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	        build-fuzz/corpus-$$f tests/fuzz/corpus/$$f 2>build-fuzz/$$f.log \
+	        || { tail -40 build-fuzz/$$f.log; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units|Done' build-fuzz/$$f.log | tr '\n' ' '; echo; \
+	done
+
+bench: deps
+	contrib/install-deps bench
+	$(MAKE) ccwrap
+	tests/bench/run
 
 demo: deps
 	$(MAKE) ccwrap
@@ -60,10 +102,16 @@ uninstall:
 	      $(DESTDIR)$(SYSCONFDIR)/ccwrap/ccwrap.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/ccwrap
 
+C_FILES = wrapper/*.c wrapper/*.h $(TESTAPP).c tests/fuzz/*.c contrib/demo/demo-app.c
+
 format:
-	clang-format --dry-run --Werror wrapper/*.c wrapper/*.h $(TESTAPP).c
+	clang-format -i $(C_FILES)
+
+lint:
+	tests/lint
 
 clean:
 	rm -f ccwrap $(OBJS) $(TESTAPP)
+	rm -rf build-asan build-fuzz
 
-.PHONY: all deps check demo install uninstall format clean
+.PHONY: all deps check check-hardening demo install uninstall format lint fuzz bench clean

@@ -43,11 +43,17 @@ int parse_port(const char *s, int *port);
 const char *signal_name(int sig);
 /* True for a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
 bool env_name_valid(const char *s, size_t len);
+/* S as one line on a terminal: control bytes become \xNN. Allocated. */
+char *shown_text(const char *s);
+/* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
+int env_line_parse(char *line, char **name, char **value);
 
 /* ---- log.c: messages on stderr and the JSON event log ---------------- */
 
 enum verbosity { V_QUIET = 0, V_NORMAL = 1, V_VERBOSE = 2 };
 extern enum verbosity log_verbosity;
+/* `check`: messages become plain "PATH: problem" lines on stdout. */
+extern bool log_plain;
 
 /* "ccwrap: …" on stderr. info is hidden by -q, detail shown only by -v. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -291,6 +297,7 @@ struct ctx {
     const struct config *cfg;
     const char *phase;         /* "build" | "run" */
     const char *notify_socket; /* ccwrap's own $NOTIFY_SOCKET (systemd), or NULL */
+    bool legacy_warned;        /* the legacy warnings were printed at the start of the run */
 };
 
 struct point_run {
@@ -318,6 +325,13 @@ void point_free(struct point_run *pr);
 /* Runs point P's hooks to the end. Returns the status of the first failure or 0. */
 int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal);
 
+/* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
+
+/* Prints the plan of WHICH ("build", "run", or NULL for both). 0, or -1 on a system error. */
+int plan_print(const char *root, const struct config *c, const char *which);
+/* Prints each problem as "PATH: problem; fix" on stdout. Their number, or -1. */
+int check_print(const char *root, const struct config *c);
+
 /* ---- phase.c: the build and run sequences of SPEC §4–5 -------------- */
 
 /* What ccwrap should do at the end: exit with status, or die of signal. */
@@ -333,7 +347,7 @@ struct run_opts {
 };
 
 struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache);
-struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts *o);
-struct outcome hook_phase(const struct ctx *x, enum point p);
+struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o);
+struct outcome hook_phase(struct ctx *x, enum point p);
 
 #endif

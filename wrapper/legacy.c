@@ -717,6 +717,28 @@ static char *shown_dir_of(const char *dropin_dir)
     return s;
 }
 
+/*
+ * True when the run translates CMD into its folder's entries (SPEC §3, hooks.c's rule: a plain
+ * first word up to a blank that names a folder). A drop-in cannot say that: `exec ./folder`
+ * fails, so such a hook is left for the user to move.
+ */
+static bool names_folder(const char *root, const char *cmd)
+{
+    const char *word = cmd + strspn(cmd, " \t\n");
+    size_t len = strcspn(word, " \t\n");
+    char *path;
+    struct stat st;
+    bool dir;
+
+    if (len == 0 || strcspn(word, "\"'`$\\;&|<>()*?[]{}~=#!") < len)
+        return false;
+    path = word[0] == '/' ? xasprintf("%.*s", (int)len, word)
+                          : xasprintf("%s/%.*s", root, (int)len, word);
+    dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    free(path);
+    return dir;
+}
+
 /* One file's share of the migration. */
 struct file_plan {
     struct legacy_file f;
@@ -763,6 +785,12 @@ static int plan_file(const char *root, int dfd, const char *dir, const char *sho
     p->moves = xcalloc(p->hooks.n, sizeof *p->moves);
     for (size_t i = 0; i < p->hooks.n; i++) {
         p->moves[i].hook = &p->hooks.v[i];
+        if (names_folder(root, p->hooks.v[i].command)) {
+            log_error("%s: %s names a folder, whose scripts ccwrap runs in turn; not migrated: "
+                      "move them into %s/ by hand",
+                      p->f.rel, p->hooks.v[i].key, shown_dir);
+            rc = -1;
+        }
         if (rc == 0 && pick_name(dir, shown_dir, next, &p->moves[i]) < 0)
             rc = -1;
     }

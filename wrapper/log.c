@@ -14,15 +14,19 @@
 #include <unistd.h>
 
 enum verbosity log_verbosity = V_NORMAL;
+bool log_plain;
 
 static int events_fd = -1;
 static char *events_path;
 static bool events_failed;
 
+static void emit(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[4096];
-    int n = snprintf(buf, sizeof buf, "ccwrap: %s", prefix);
+    int n = log_plain ? snprintf(buf, sizeof buf, "%s", prefix)
+                      : snprintf(buf, sizeof buf, "ccwrap: %s", prefix);
 
     if (n < 0)
         return;
@@ -32,7 +36,7 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
         n = (int)sizeof buf - 2;
     buf[n++] = '\n';
     /* One write, so that a line is never torn by a hook writing at the same time. */
-    if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+    if (write(log_plain ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t)n) < 0)
         return;
 }
 
@@ -84,7 +88,7 @@ int events_open(const char *path)
         return 0;
     events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (events_fd < 0) {
-        log_error("%s: cannot open the event log: %s", path, strerror(errno));
+        log_warn("%s: cannot open the event log, going on without it: %s", path, strerror(errno));
         return -1;
     }
     events_path = xstrdup(path);

@@ -185,6 +185,7 @@ int main(int argc, char **argv)
     struct ctx x = {0};
     const char *sub, *troubleshoot = getenv("CC_TROUBLESHOOT");
     char *root = NULL, *notify = NULL;
+    const char *plan_which = NULL;
     int i = 1, rc, point = -1;
 
     rc = parse_options(argc, argv, &i, NULL, &cli);
@@ -222,9 +223,13 @@ int main(int argc, char **argv)
 
         if (i >= argc && blank(getenv(var)))
             return usage_error("%s: no COMMAND given and the variable is empty", var);
-    } else if (strcmp(sub, "plan") == 0 || strcmp(sub, "check") == 0) {
-        log_error("%s: not implemented yet", sub);
-        return EXIT_CCWRAP;
+    } else if (strcmp(sub, "plan") == 0) {
+        if (i < argc && strcmp(argv[i], "build") && strcmp(argv[i], "run"))
+            return usage_error("plan takes build or run, not '%s'", argv[i]);
+        if (i < argc)
+            plan_which = argv[i++];
+        if (i < argc)
+            return usage_error("unexpected '%s'", argv[i]);
     } else if (i < argc) {
         return usage_error("unexpected '%s'", argv[i]);
     }
@@ -232,10 +237,21 @@ int main(int argc, char **argv)
     root = resolve_root(cli.root);
     if (!root)
         return EXIT_CCWRAP;
+    if (strcmp(sub, "check") == 0)
+        log_plain = true;
     if (config_load(&cfg, cli.config, root) < 0) {
         config_free(&cfg);
         free(root);
-        return EXIT_CCWRAP;
+        /* check reports a broken configuration as a problem found, not as its own failure. */
+        return strcmp(sub, "check") == 0 ? 1 : EXIT_CCWRAP;
+    }
+    if (strcmp(sub, "plan") == 0 || strcmp(sub, "check") == 0) {
+        rc = sub[0] == 'p' ? plan_print(root, &cfg, plan_which) : check_print(root, &cfg);
+        config_free(&cfg);
+        free(root);
+        if (fflush(stdout) != 0)
+            return EXIT_CCWRAP;
+        return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
     }
     if (strcmp(sub, "migrate") == 0) {
         char *dir = xasprintf("%s/run-succeeded", cfg.n_hooks_dirs ? cfg.hooks_dirs[0] : "hooks.d");
@@ -248,7 +264,9 @@ int main(int argc, char **argv)
     }
     if (!cli.events)
         cli.events = getenv("CCWRAP_EVENTS");
-    if (events_open(cli.events) < 0 || loop_init() < 0) {
+    /* The event log is for dashboards: without it the deployment goes on all the same. */
+    events_open(cli.events);
+    if (loop_init() < 0) {
         config_free(&cfg);
         free(root);
         return EXIT_CCWRAP;

@@ -108,10 +108,15 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
     return exit_with(0);
 }
 
-struct outcome hook_phase(const struct ctx *x, enum point p)
-{
-    int sig = 0, status = point_run_all(x, p, NULL, &sig);
+static int legacy_preflight(struct ctx *x);
 
+struct outcome hook_phase(struct ctx *x, enum point p)
+{
+    int sig = 0, status;
+
+    if (p == PT_RUN_SUCCEEDED && legacy_preflight(x) < 0)
+        return exit_with(EXIT_CCWRAP);
+    status = point_run_all(x, p, NULL, &sig);
     return hook_failure(status, sig);
 }
 
@@ -159,31 +164,40 @@ static const char *choose_ready(const struct ctx *x, const struct run_opts *o)
     return x->cfg->ready;
 }
 
-/* legacy_post_deploy = fail: a postDeploy still present refuses the start (SPEC §6). */
-static int refuse_legacy(const struct ctx *x)
+/*
+ * The legacy postDeploy files are read once at the start of a run: each run warns once per
+ * file, even when the application never gets ready, and legacy_post_deploy = fail refuses
+ * to start (SPEC §6).
+ */
+static int legacy_preflight(struct ctx *x)
 {
     struct legacy_list ll = {0};
-    struct problems ignored = {0};
+    struct problems warnings = {0};
     int rc = 0;
 
-    if (x->cfg->legacy != LEGACY_FAIL)
+    if (x->cfg->legacy == LEGACY_IGNORE)
         return 0;
-    if (legacy_scan(x->root, &ll, &ignored) < 0)
+    if (legacy_scan(x->root, &ll, &warnings) < 0)
         rc = -1;
-    for (size_t i = 0; i < ll.n; i++) {
+    if (x->cfg->legacy == LEGACY_RUN) {
+        for (size_t i = 0; i < warnings.n; i++)
+            log_warn("%s: %s", warnings.v[i].path, warnings.v[i].text);
+        x->legacy_warned = true;
+    }
+    for (size_t i = 0; x->cfg->legacy == LEGACY_FAIL && i < ll.n; i++) {
         log_error("%s: %s is deprecated and legacy_post_deploy is \"fail\"; run 'ccwrap migrate "
                   "--write'",
                   ll.v[i].file, ll.v[i].key);
         rc = -1;
     }
     legacy_list_free(&ll);
-    problems_free(&ignored);
+    problems_free(&warnings);
     return rc;
 }
 
 enum run_state { WAITING, READY, NOT_READY, TIMED_OUT };
 
-struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts *o)
+struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
 {
     struct ready rd = {.notify_fd = -1};
     struct point_run succeeded = {.done = true};
@@ -205,7 +219,7 @@ struct outcome run_phase(const struct ctx *x, char **argv, const struct run_opts
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }
-    if (refuse_legacy(x) < 0) {
+    if (legacy_preflight(x) < 0) {
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }

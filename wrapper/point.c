@@ -58,7 +58,7 @@ static void apply_env_file(const char *path, const char *source)
         log_warn("%s: CCWRAP_ENV is larger than 1 MiB; the rest is ignored", source);
     buf[len] = '\0';
     for (line = buf; line && *line; line = next) {
-        char *eq;
+        char *name, *value;
 
         lineno++;
         next = strchr(line, '\n');
@@ -66,16 +66,14 @@ static void apply_env_file(const char *path, const char *source)
             *next++ = '\0';
         if (*line == '\0')
             continue;
-        eq = strchr(line, '=');
-        if (!eq || !env_name_valid(line, (size_t)(eq - line))) {
+        if (env_line_parse(line, &name, &value) < 0) {
             log_warn("%s: CCWRAP_ENV line %d is not NAME=value with NAME matching "
                      "[A-Za-z_][A-Za-z0-9_]*; ignored",
                      source, lineno);
             continue;
         }
-        *eq = '\0';
-        setenv(line, eq + 1, 1);
-        log_detail("%s: set %s from CCWRAP_ENV", source, line);
+        setenv(name, value, 1);
+        log_detail("%s: set %s from CCWRAP_ENV", source, name);
     }
     free(buf);
 }
@@ -224,7 +222,8 @@ int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **
         problems_free(&warnings);
         return -1;
     }
-    for (size_t i = 0; i < warnings.n; i++)
+    /* The run's start already showed the legacy warnings; once per run is enough. */
+    for (size_t i = 0; !(p == PT_RUN_SUCCEEDED && x->legacy_warned) && i < warnings.n; i++)
         log_warn("%s: %s", warnings.v[i].path, warnings.v[i].text);
     problems_free(&warnings);
     start_next(pr, x);

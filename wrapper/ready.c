@@ -359,7 +359,13 @@ int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen)
     r->state = p = xcalloc(1, sizeof *p);
     p->fd = -1;
     if (parse_spec(r, why, sizeof why) < 0) {
-        snprintf(err, errlen, "bad readiness spec '%s': %s", r->spec, why);
+        char *msg = xasprintf("bad readiness spec '%s': %s", r->spec, why);
+        /* The spec comes from the user: a newline in it must not split the message. */
+        char *safe = shown_text(msg);
+
+        snprintf(err, errlen, "%s", safe);
+        free(safe);
+        free(msg);
         ready_free(r);
         return -1;
     }

@@ -185,3 +185,29 @@ bool env_name_valid(const char *s, size_t len)
     }
     return true;
 }
+
+int env_line_parse(char *line, char **name, char **value)
+{
+    char *eq = strchr(line, '=');
+
+    if (!eq || !env_name_valid(line, (size_t)(eq - line)))
+        return -1;
+    *eq = '\0';
+    *name = line;
+    *value = eq + 1;
+    return 0;
+}
+
+char *shown_text(const char *s)
+{
+    char *out = xmalloc(strlen(s) * 4 + 1), *q = out;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            q += sprintf(q, "\\x%02x", *p);
+        else
+            *q++ = (char)*p;
+    }
+    *q = '\0';
+    return out;
+}

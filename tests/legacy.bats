@@ -1,0 +1,535 @@
+#!/usr/bin/env bats
+# Legacy postDeploy (SPEC §6): clevercloud/*.json hooks run as the last run-succeeded hook,
+# legacy_post_deploy = run | ignore | fail, and `ccwrap migrate [--write]`.
+
+load test_helper
+
+setup() {
+    common_setup
+    # The fixtures' scripts append "postDeploy NAME ARGS" there.
+    export CCWRAP_TEST_LOG=$LOG
+    # ccwrap's CCWRAP_ENV files go there too, not to /tmp.
+    export TMPDIR=$BATS_TEST_TMPDIR
+}
+
+# Every ccwrap here is bounded: a hang fails the test instead of the suite, and leaves nothing.
+ccwrap() {
+    timeout -k 2 20 "$CCWRAP" "$@"
+}
+
+# fixture NAME: the legacy layout tests/fixtures/legacy/NAME becomes the application root.
+fixture() {
+    cp -a "$FIXTURES/legacy/$1/." "$APP/"
+}
+
+# deprecation FILE KEY: the warning a run prints once per legacy file.
+deprecation() {
+    echo "ccwrap: warning: $1: $2 is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
+}
+
+READY_NONE='^ccwrap: Application ready \(none\) after [0-9]+\.[0-9]{3} s$'
+
+# finished LINE SOURCE: LINE is the successful end of the hook SOURCE.
+assert_finished() {
+    assert_regex "$1" "^ccwrap: Finished $2: status 0 in [0-9]+\\.[0-9]{3} s\$"
+}
+
+# Everything under the root: names, modes, sizes, mtimes and contents.
+snapshot() {
+    (cd "$APP" && find . -printf '%p %M %s %T@\n' | LC_ALL=C sort &&
+        find . -type f -exec sha256sum {} + | LC_ALL=C sort)
+}
+
+# ---- each real layout, run -----------------------------------------------
+
+@test "PHP layout: \"postDeploy\": \"ccbuild.sh\" runs ./ccbuild.sh once the application is ready" {
+    fixture php
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_output ""
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
+    assert_finished "${stderr_lines[3]}" "clevercloud/php.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+}
+
+@test "Ruby layout: \"./clevercloud/notify-slack\" beside deploy.goal and other keys runs once" {
+    fixture ruby
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/ruby.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running clevercloud/ruby.json hooks.postDeploy: ./clevercloud/notify-slack"
+    assert_finished "${stderr_lines[3]}" "clevercloud/ruby.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "$(cat "$LOG")" "postDeploy notify-slack"
+}
+
+@test "a value with arguments, \"./bin/robo build\", runs bin/robo with its argument" {
+    fixture robo-args
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ./bin/robo build"
+    assert_finished "${stderr_lines[3]}" "clevercloud/php.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "$(cat "$LOG")" "postDeploy robo build"
+}
+
+@test "hooks nested under deploy are found, run, and said to be misplaced" {
+    fixture nested-deploy
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/java.json deploy.hooks.postDeploy)"
+    assert_regex "${stderr_lines[2]}" "$READY_NONE"
+    assert_equal "${stderr_lines[3]}" "ccwrap: Running clevercloud/java.json deploy.hooks.postDeploy: clevercloud/post-deploy.sh"
+    assert_finished "${stderr_lines[4]}" "clevercloud/java.json deploy.hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 5
+    assert_equal "$(cat "$LOG")" "postDeploy post-deploy.sh"
+}
+
+@test "malformed JSON: a warning with file:line:column, the file ignored, the run goes on" {
+    fixture malformed
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"; exit 3'
+    assert_failure 3
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json:4:3: malformed JSON, file ignored: string or '}' expected near '}'"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_equal "$(cat "$LOG")" "app"
+}
+
+@test "buckets.json and a php.json without hooks: no warning, nothing run" {
+    fixture buckets
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_regex "${stderr_lines[0]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_equal "$(cat "$LOG")" ""
+}
+
+@test "a non-string, an empty postDeploy and a non-object hooks are each named and ignored" {
+    mkdir clevercloud
+    echo '{"hooks": {"postDeploy": 42}}' >clevercloud/a.json
+    echo '{"hooks": {"postDeploy": "  "}}' >clevercloud/b.json
+    echo '{"hooks": "./notify"}' >clevercloud/c.json
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/a.json: hooks.postDeploy must be a string, got number; ignored"
+    assert_equal "${stderr_lines[1]}" "ccwrap: warning: clevercloud/b.json: hooks.postDeploy is empty; ignored"
+    assert_equal "${stderr_lines[2]}" "ccwrap: warning: clevercloud/c.json: hooks must be an object, got string; ignored"
+    assert_regex "${stderr_lines[3]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 4
+}
+
+# ---- when and in which order ----------------------------------------------
+
+@test "the legacy hook runs after readiness, while the app runs, last: after the variable and drop-ins" {
+    fixture php
+    # The fixture is a copy: make it also say whether the application is still running.
+    echo 'kill -0 "$CCWRAP_APP_PID" && echo "postDeploy app-running" >>"$LOG"' >>ccbuild.sh
+    export CC_RUN_SUCCEEDED_HOOK='echo CC_RUN_SUCCEEDED_HOOK >>"$LOG"'
+    logging_hook run-succeeded 10-first
+    logging_hook run-succeeded 99-last
+    # The application waits (at most 5 s) until the legacy hook has run, then ends.
+    run --separate-stderr ccwrap run --ready delay:0.1 -- sh -c 'echo app >>"$LOG"
+        i=0; while ! grep -q app-running "$LOG" && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done'
+    assert_success
+    assert_equal "$(cat "$LOG")" "app
+CC_RUN_SUCCEEDED_HOOK
+run-succeeded/10-first
+run-succeeded/99-last
+postDeploy ccbuild.sh
+postDeploy app-running"
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" '^ccwrap: Application ready \(delay:0\.1\) after 0\.[0-9]{3} s$'
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running CC_RUN_SUCCEEDED_HOOK: echo CC_RUN_SUCCEEDED_HOOK >>\"\$LOG\""
+    assert_equal "${stderr_lines[4]}" "ccwrap: Running hooks.d/run-succeeded/10-first"
+    assert_equal "${stderr_lines[6]}" "ccwrap: Running hooks.d/run-succeeded/99-last"
+    assert_equal "${stderr_lines[8]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
+    assert_finished "${stderr_lines[9]}" "clevercloud/php.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 10
+}
+
+@test "the application never becomes ready: the warning is printed at the start, the legacy hook does not run" {
+    fixture php
+    run --separate-stderr ccwrap run --ready delay:5 -- sh -c 'exit 4'
+    assert_failure 4
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_equal "${stderr_lines[1]}" "ccwrap: application exited before it was ready (exit-code: 4)"
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_equal "$(cat "$LOG")" ""
+}
+
+@test "a failing legacy hook is logged; ccwrap exits with the application's status" {
+    fixture php
+    printf '#!/bin/sh\nexit 3\n' >ccbuild.sh
+    logging_hook run-succeeded 10-before
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2; exit 7'
+    assert_failure 7
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running hooks.d/run-succeeded/10-before"
+    assert_finished "${stderr_lines[3]}" "hooks.d/run-succeeded/10-before"
+    assert_equal "${stderr_lines[4]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
+    assert_regex "${stderr_lines[5]}" '^ccwrap: clevercloud/php.json hooks.postDeploy failed: status 3 in [0-9]+\.[0-9]{3} s$'
+    assert_equal "${#stderr_lines[@]}" 6
+    assert_equal "$(cat "$LOG")" "run-succeeded/10-before"
+
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_regex "${stderr_lines[5]}" '^ccwrap: clevercloud/php.json hooks.postDeploy failed: status 3 in'
+    assert_equal "${#stderr_lines[@]}" 6
+}
+
+@test "a postDeploy naming a missing script: a warning, the hook's error, the app's status" {
+    mkdir clevercloud
+    echo '{"hooks": {"postDeploy": "./clevercloud/notify arg"}}' >clevercloud/php.json
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2; exit 5'
+    assert_failure 5
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json: script ./clevercloud/notify does not exist"
+    assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[2]}" "$READY_NONE"
+    assert_equal "${stderr_lines[3]}" "ccwrap: clevercloud/php.json hooks.postDeploy: ./clevercloud/notify: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 4
+}
+
+@test "one deprecation warning per file per run: two files two warnings, two keys in one file one" {
+    fixture php
+    mkdir -p clevercloud/scripts
+    cp "$FIXTURES/legacy/ruby/clevercloud/notify-slack" clevercloud/scripts/
+    cat >clevercloud/ruby.json <<'EOF'
+{
+  "hooks": {"postDeploy": "./clevercloud/scripts/notify-slack top"},
+  "deploy": {"hooks": {"postDeploy": "./clevercloud/scripts/notify-slack nested"}}
+}
+EOF
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "$(printf '%s\n' "${stderr_lines[@]}" | grep -c 'is deprecated')" 2
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_equal "${stderr_lines[1]}" "ccwrap: warning: clevercloud/ruby.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[2]}" "$(deprecation clevercloud/ruby.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[3]}" "$READY_NONE"
+    assert_equal "${stderr_lines[4]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
+    assert_equal "${stderr_lines[6]}" "ccwrap: Running clevercloud/ruby.json hooks.postDeploy: ./clevercloud/scripts/notify-slack top"
+    assert_equal "${stderr_lines[8]}" "ccwrap: Running clevercloud/ruby.json deploy.hooks.postDeploy: ./clevercloud/scripts/notify-slack nested"
+    assert_equal "${#stderr_lines[@]}" 10
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh
+postDeploy notify-slack top
+postDeploy notify-slack nested"
+}
+
+@test "ccwrap hook run-succeeded runs the legacy hook too, last" {
+    fixture robo-args
+    logging_hook run-succeeded 10-first
+    run --separate-stderr ccwrap hook run-succeeded
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_equal "${stderr_lines[1]}" "ccwrap: Running hooks.d/run-succeeded/10-first"
+    assert_equal "${stderr_lines[3]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ./bin/robo build"
+    assert_finished "${stderr_lines[4]}" "clevercloud/php.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 5
+    assert_equal "$(cat "$LOG")" "run-succeeded/10-first
+postDeploy robo build"
+}
+
+@test "other points and the build phase never run the legacy hook" {
+    fixture php
+    run --separate-stderr ccwrap build -- true
+    assert_success
+    assert_equal "$stderr" ""
+    run --separate-stderr ccwrap hook pre-run
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(cat "$LOG")" ""
+}
+
+# ---- legacy_post_deploy ----------------------------------------------------
+
+@test "legacy_post_deploy = \"ignore\": nothing runs, nothing is said" {
+    fixture php
+    echo 'legacy_post_deploy = "ignore"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_regex "${stderr_lines[0]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 1
+    run --separate-stderr ccwrap hook run-succeeded
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(cat "$LOG")" ""
+}
+
+@test "legacy_post_deploy = \"fail\": exit 125 with the reason; no hook runs, the app never starts" {
+    fixture nested-deploy
+    echo 'legacy_post_deploy = "fail"' >ccwrap.conf
+    logging_hook pre-run 10-pre
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/java.json: deploy.hooks.postDeploy is deprecated and legacy_post_deploy is \"fail\"; run 'ccwrap migrate --write'"
+    assert_equal "$(cat "$LOG")" ""
+}
+
+@test "legacy_post_deploy = \"fail\" with no postDeploy left starts as usual" {
+    fixture buckets
+    echo 'legacy_post_deploy = "fail"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_success
+    assert_regex "$stderr" "$READY_NONE"
+    assert_equal "$(cat "$LOG")" "app"
+}
+
+@test "legacy_post_deploy: a bad word is a configuration error naming file and line" {
+    fixture php
+    printf '\nlegacy_post_deploy = "skip"\n' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_failure 125
+    assert_regex "$stderr" '^ccwrap: .*ccwrap\.conf:2: .*legacy_post_deploy'
+    assert_equal "$(cat "$LOG")" ""
+}
+
+# ---- ccwrap migrate --------------------------------------------------------
+
+@test "migrate (dry run) prints each change, touches nothing, exits 0" {
+    fixture php
+    cp -a "$FIXTURES/legacy/ruby/clevercloud/." clevercloud/
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/51-post-deploy
+dry run: nothing changed; run 'ccwrap migrate --write' to apply"
+    assert_equal "$stderr" ""
+    assert_equal "$(snapshot)" "$before"
+    [ ! -e hooks.d ]
+}
+
+@test "migrate --write, PHP: an executable 50-post-deploy running the old value; hooks goes" {
+    fixture php
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+migrated 1 hook(s)"
+    assert_equal "$stderr" ""
+    assert_equal "$(stat -c %A hooks.d/run-succeeded/50-post-deploy)" "-rwxr-xr-x"
+    assert_equal "$(cat hooks.d/run-succeeded/50-post-deploy)" "#!/bin/sh
+# Moved by 'ccwrap migrate' from clevercloud/php.json hooks.postDeploy.
+# ccwrap runs drop-ins from the application root, like the old hook.
+exec ./ccbuild.sh"
+    assert_equal "$(cat clevercloud/php.json)" "{}"
+    assert_equal "$(ls -A clevercloud)" "php.json"
+}
+
+@test "migrate --write, Ruby: deploy.goal and the other keys stay, in their order" {
+    fixture ruby
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "${lines[0]}" "clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/50-post-deploy"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/notify-slack"
+    assert_equal "$(cat clevercloud/ruby.json)" '{
+  "deploy": {
+    "goal": "production"
+  },
+  "other": [
+    1,
+    2
+  ]
+}'
+}
+
+@test "migrate --write keeps every other key and value in the file's own order" {
+    fixture robo-args
+    cat >clevercloud/php.json <<'EOF'
+{
+  "zeta": "first here, last alphabetically",
+  "hooks": {
+    "postDeploy": "./bin/robo build",
+    "preBuild": "kept"
+  },
+  "deploy": {"webroot": "/public", "goal": "production"},
+  "build": {"type": "maven", "goal": "package"},
+  "alpha": [1, 2.5, 0.1, true, null, {}, []],
+  "unicode": "café ✓ \"quoted\" a/b"
+}
+EOF
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(cat clevercloud/php.json)" '{
+  "zeta": "first here, last alphabetically",
+  "hooks": {
+    "preBuild": "kept"
+  },
+  "deploy": {
+    "webroot": "/public",
+    "goal": "production"
+  },
+  "build": {
+    "type": "maven",
+    "goal": "package"
+  },
+  "alpha": [
+    1,
+    2.5,
+    0.1,
+    true,
+    null,
+    {},
+    []
+  ],
+  "unicode": "café ✓ \"quoted\" a/b"
+}'
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./bin/robo build"
+}
+
+@test "migrate --write, nested deploy.hooks: the misplaced warning, the key and its hooks go" {
+    fixture nested-deploy
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$stderr" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "$output" "clevercloud/java.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/50-post-deploy
+migrated 1 hook(s)"
+    assert_equal "$(cat clevercloud/java.json)" '{
+  "build": {
+    "type": "maven",
+    "goal": "package"
+  },
+  "deploy": {
+    "jarName": "target/app.jar"
+  }
+}'
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/post-deploy.sh"
+}
+
+@test "migrate --write keeps the JSON file's mode; a second --write says so and changes nothing" {
+    fixture php
+    chmod 640 clevercloud/php.json
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(stat -c %a clevercloud/php.json)" "640"
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
+    assert_equal "$stderr" ""
+    assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate
+    assert_success
+    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
+}
+
+@test "migrate --write: two hooks become 50- and 51-post-deploy; an existing 50 is never overwritten" {
+    fixture php
+    cp -a "$FIXTURES/legacy/ruby/clevercloud/." clevercloud/
+    hook run-succeeded 50-post-deploy 'echo mine >>"$LOG"'
+    mine=$(sha256sum hooks.d/run-succeeded/50-post-deploy)
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/51-post-deploy
+clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/52-post-deploy
+migrated 2 hook(s)"
+    assert_equal "$(sha256sum hooks.d/run-succeeded/50-post-deploy)" "$mine"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/51-post-deploy)" "exec ./ccbuild.sh"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/52-post-deploy)" "exec ./clevercloud/notify-slack"
+    assert_equal "$(ls -A hooks.d/run-succeeded)" "50-post-deploy
+51-post-deploy
+52-post-deploy"
+}
+
+@test "migrate --write: two keys in one file become 50 and 51, in the order they ran" {
+    fixture robo-args
+    cp -a "$FIXTURES/legacy/nested-deploy/clevercloud/post-deploy.sh" clevercloud/
+    cat >clevercloud/php.json <<'EOF'
+{"deploy": {"hooks": {"postDeploy": "clevercloud/post-deploy.sh"}}, "hooks": {"postDeploy": "./bin/robo build"}}
+EOF
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"./bin/robo build\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/51-post-deploy
+migrated 2 hook(s)"
+    assert_equal "$(cat clevercloud/php.json)" "{}"
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "$(cat "$LOG")" "postDeploy robo build
+postDeploy post-deploy.sh"
+}
+
+@test "after migrate --write, run runs the drop-in in place of the legacy hook, without a warning" {
+    fixture robo-args
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_regex "${stderr_lines[0]}" "$READY_NONE"
+    assert_equal "${stderr_lines[1]}" "ccwrap: Running hooks.d/run-succeeded/50-post-deploy"
+    assert_finished "${stderr_lines[2]}" "hooks.d/run-succeeded/50-post-deploy"
+    assert_equal "${#stderr_lines[@]}" 3
+    assert_equal "$(cat "$LOG")" "postDeploy robo build"
+}
+
+@test "migrate writes into the configured hooks_dirs' first folder" {
+    fixture php
+    echo 'hooks_dirs = {"ops/hooks"}' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "${lines[0]}" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> ops/hooks/run-succeeded/50-post-deploy"
+    [ -x ops/hooks/run-succeeded/50-post-deploy ]
+    [ ! -e hooks.d ]
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[1]}" "ccwrap: Running ops/hooks/run-succeeded/50-post-deploy"
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+}
+
+@test "migrate on malformed JSON or buckets.json: a warning or nothing, no change, exit 0" {
+    fixture malformed
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
+    assert_equal "$stderr" "ccwrap: warning: clevercloud/php.json:4:3: malformed JSON, file ignored: string or '}' expected near '}'"
+    assert_equal "$(snapshot)" "$before"
+
+    rm -rf "${APP:?}"/* && fixture buckets
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
+    assert_equal "$stderr" ""
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "migrate refuses a symlinked JSON file and changes nothing, exit 125" {
+    fixture php
+    mv clevercloud/php.json shared.json
+    ln -s ../shared.json clevercloud/php.json
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: is a symbolic link, not rewritten; move its postDeploy by hand"
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "migrate leaves a postDeploy naming a folder to the user: the run runs its scripts, a drop-in would not" {
+    mkdir -p clevercloud/post-deploy.d
+    cp "$FIXTURES/legacy/ruby/clevercloud/notify-slack" clevercloud/post-deploy.d/10-notify
+    echo '{"hooks": {"postDeploy": "./clevercloud/post-deploy.d"}}' >clevercloud/php.json
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: Running clevercloud/post-deploy.d/10-notify"
+    assert_equal "$(cat "$LOG")" "postDeploy notify-slack"
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: hooks.postDeploy names a folder, whose scripts ccwrap runs in turn; not migrated: move them into hooks.d/run-succeeded/ by hand"
+    assert_equal "$(snapshot)" "$before"
+}

@@ -1,0 +1,297 @@
+/*
+ * ops.c — the operator commands of SPEC §9: `plan` shows what would run, in order, with its
+ * source and how it runs; `check` lists every problem it can find. Neither runs anything.
+ */
+#include "ccwrap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct style {
+    const char *bold, *dim, *red, *off;
+};
+
+static struct style style_for(FILE *f)
+{
+    const char *no_color = getenv("NO_COLOR");
+
+    if (isatty(fileno(f)) && !(no_color && *no_color))
+        return (struct style){"\033[1m", "\033[2m", "\033[31m", "\033[0m"};
+    return (struct style){"", "", "", ""};
+}
+
+/* VALUE in single quotes, as a shell would read it back. */
+static char *quoted(const char *value)
+{
+    char *out = xmalloc(strlen(value) * 4 + 3), *q = out;
+
+    *q++ = '\'';
+    for (const char *p = value; *p; p++) {
+        if (*p == '\'') {
+            memcpy(q, "'\\''", 4);
+            q += 4;
+        } else {
+            *q++ = *p;
+        }
+    }
+    *q++ = '\'';
+    *q = '\0';
+    return out;
+}
+
+static char *how_it_runs(const struct hook *h, const struct config *c)
+{
+    char *q, *s, *text;
+
+    switch (h->kind) {
+    case HOOK_SHELL:
+        q = quoted(h->command);
+        text = xasprintf("%s -c %s%s", c->shell, q, h->legacy ? "  (deprecated: ccwrap migrate)" : "");
+        free(q);
+        return text;
+    case HOOK_EXEC:
+        s = shown_text(h->path);
+        text = xasprintf("exec %s", s);
+        free(s);
+        return text;
+    case HOOK_BROKEN:
+        return xasprintf("error: %s (fails with status %d)", h->problem, h->status);
+    case HOOK_SKIPPED:
+    case HOOK_MASKED:
+        return xstrdup(h->problem);
+    }
+    return xstrdup("");
+}
+
+static int plan_point(enum point p, const char *root, const struct config *c, int width,
+                      const struct style *st)
+{
+    struct hooklist l;
+    struct problems warnings = {0};
+    int n = 0;
+
+    if (hooks_collect(p, root, c, &l, &warnings) < 0)
+        return -1;
+    printf("  %s%s%s\n", st->bold, point_name(p), st->off);
+    for (size_t i = 0; i < l.n; i++) {
+        const struct hook *h = &l.v[i];
+        bool runs = h->kind == HOOK_SHELL || h->kind == HOOK_EXEC || h->kind == HOOK_BROKEN;
+        char *src = shown_text(h->source), *how = how_it_runs(h, c), num[16];
+        const char *color = h->kind == HOOK_BROKEN ? st->red : runs ? "" : st->dim;
+
+        snprintf(num, sizeof num, runs ? "%d" : "-", ++n);
+        if (!runs)
+            n--;
+        printf("    %s%3s  %-*s  %s%s\n", color, num, width, src, how, *color ? st->off : "");
+        free(src);
+        free(how);
+    }
+    if (l.n == 0)
+        printf("    %s(no hooks)%s\n", st->dim, st->off);
+    hooklist_free(&l);
+    problems_free(&warnings);
+    return 0;
+}
+
+static int source_width(const char *root, const struct config *c)
+{
+    int width = 24;
+
+    for (int p = 0; p < PT_COUNT; p++) {
+        struct hooklist l;
+        struct problems w = {0};
+
+        if (hooks_collect((enum point)p, root, c, &l, &w) == 0) {
+            for (size_t i = 0; i < l.n; i++) {
+                int len = (int)strlen(l.v[i].source);
+
+                if (len > width && len <= 60)
+                    width = len;
+            }
+            hooklist_free(&l);
+        }
+        problems_free(&w);
+    }
+    return width;
+}
+
+static void plan_command(const char *what, const char *var, const struct config *c, int width,
+                         const struct style *st)
+{
+    const char *value = getenv(var);
+    char *text;
+
+    if (value && value[strspn(value, " \t\n")]) {
+        char *q = quoted(value);
+
+        text = xasprintf("COMMAND if given, else %s: %s -c %s", var, c->shell, q);
+        free(q);
+    } else {
+        text = xasprintf("COMMAND as given to ccwrap (%s is not set)", var);
+    }
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, what, st->off, text);
+    free(text);
+}
+
+/* The effective readiness spec and where it comes from, as run_phase would choose it. */
+static const char *effective_ready(const struct config *c, const char **from)
+{
+    const char *env = getenv("CCWRAP_READY"), *task = getenv("CC_TASK");
+
+    if (env && *env) {
+        *from = "CCWRAP_READY";
+        return env;
+    }
+    if (task && strcmp(task, "true") == 0) {
+        *from = "CC_TASK=true";
+        return "exit";
+    }
+    *from = c->ready_origin ? c->ready_origin : "default";
+    return c->ready;
+}
+
+static char *describe_ready(const struct ready *r)
+{
+    char *text, *paths = xstrdup("");
+
+    for (size_t i = 0; i < r->n_health; i++) {
+        char *p = xasprintf("%s%s%s", paths, i ? ", " : "; and HTTP 200 on ", r->health_paths[i]);
+
+        free(paths);
+        paths = p;
+    }
+    switch (r->kind) {
+    case READY_TCP:
+        /* tcp and tcp:PORT mean "the application listens on all addresses", as on Clever Cloud. */
+        text = xasprintf("a connection to %s:%d is accepted%s",
+                         strchr(r->spec + 3 + (r->spec[3] == ':'), ':') ? r->host : "0.0.0.0",
+                         r->port, paths);
+        break;
+    case READY_HTTP:
+        text = xasprintf("GET %s answers 2xx or 3xx", r->spec);
+        break;
+    case READY_NOTIFY:
+        text = xstrdup("the application sends READY=1 to $NOTIFY_SOCKET");
+        break;
+    case READY_FILE:
+        text = xasprintf("%s exists", r->path);
+        break;
+    case READY_DELAY:
+        text = xasprintf("still running after %.3f s", (double)r->delay_ms / 1000.0);
+        break;
+    case READY_EXIT:
+        text = xstrdup("the application exits 0 (a one-shot task)");
+        break;
+    default:
+        text = xstrdup("as soon as it has been executed");
+        break;
+    }
+    free(paths);
+    return text;
+}
+
+static void plan_ready(const struct config *c, int width, const struct style *st)
+{
+    struct ready r = {.notify_fd = -1};
+    const char *from, *spec = effective_ready(c, &from);
+    char err[256];
+
+    printf("  %s%-*s%s  ", st->bold, width + 7, "readiness", st->off);
+    if (ready_parse(spec, &r, err, sizeof err) < 0) {
+        printf("%serror: %s%s\n", st->red, err, st->off);
+    } else {
+        char *d = describe_ready(&r);
+
+        printf("%s (%s, from %s); timeout %ld s, then %s\n", d, spec, from, c->ready_timeout,
+               c->on_ready_timeout == ON_TIMEOUT_KEEP ? "keep running" : "stop");
+        free(d);
+    }
+    ready_free(&r);
+}
+
+int plan_print(const char *root, const struct config *c, const char *which)
+{
+    struct style st = style_for(stdout);
+    int width = source_width(root, c);
+    bool build = !which || strcmp(which, "build") == 0, run = !which || strcmp(which, "run") == 0;
+
+    if (build) {
+        printf("%sbuild%s\n", st.bold, st.off);
+        if (plan_point(PT_PRE_BUILD, root, c, width, &st) < 0)
+            return -1;
+        plan_command("command", "CC_BUILD_COMMAND", c, width, &st);
+        if (plan_point(PT_POST_BUILD, root, c, width, &st) < 0)
+            return -1;
+    }
+    if (run) {
+        printf("%srun%s\n", st.bold, st.off);
+        if (plan_point(PT_PRE_RUN, root, c, width, &st) < 0)
+            return -1;
+        plan_command("application", "CC_RUN_COMMAND", c, width, &st);
+        plan_ready(c, width, &st);
+        if (plan_point(PT_RUN_SUCCEEDED, root, c, width, &st) < 0 ||
+            plan_point(PT_RUN_FAILED, root, c, width, &st) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_problem(const char *path, const char *text)
+{
+    char *p = shown_text(path);
+
+    printf("%s: %s\n", p, text);
+    free(p);
+    return 1;
+}
+
+/* Every problem plan's inputs have, one line each; returns how many. */
+int check_print(const char *root, const struct config *c)
+{
+    struct ready r = {.notify_fd = -1};
+    const char *from, *spec = effective_ready(c, &from);
+    char err[256];
+    struct stat st;
+    int n = 0;
+
+    if (access(c->shell, X_OK) < 0)
+        n += check_problem(c->shell, c->file ? "the configured shell cannot be executed; install it "
+                                               "or change shell"
+                                             : "the shell cannot be executed; install it or set "
+                                               "shell in ccwrap.conf");
+    for (size_t i = 0; i < c->n_hooks_dirs; i++) {
+        char *path = c->hooks_dirs[i][0] == '/' ? xstrdup(c->hooks_dirs[i])
+                                                : xasprintf("%s/%s", root, c->hooks_dirs[i]);
+
+        if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+            n += check_problem(c->hooks_dirs[i], "not a folder; fix hooks_dirs or remove it");
+        else if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
+            n += check_problem(c->hooks_dirs[i], "writable by others; chmod o-w it");
+        free(path);
+    }
+    for (int p = 0; p < PT_COUNT; p++) {
+        struct hooklist l;
+        struct problems w = {0};
+
+        if (hooks_collect((enum point)p, root, c, &l, &w) < 0)
+            return -1;
+        for (size_t i = 0; i < l.n; i++) {
+            if (l.v[i].kind == HOOK_BROKEN)
+                n += check_problem(l.v[i].source, l.v[i].problem);
+            if (l.v[i].legacy && c->legacy == LEGACY_FAIL)
+                n += check_problem(l.v[i].source, "legacy_post_deploy is \"fail\": run refuses to "
+                                                  "start; run 'ccwrap migrate --write'");
+        }
+        for (size_t i = 0; i < w.n; i++)
+            n += check_problem(w.v[i].path, w.v[i].text);
+        hooklist_free(&l);
+        problems_free(&w);
+    }
+    if (ready_parse(spec, &r, err, sizeof err) < 0)
+        n += check_problem(strcmp(from, "default") ? from : "ready", err);
+    ready_free(&r);
+    return n;
+}
