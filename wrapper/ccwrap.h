@@ -68,11 +68,12 @@ int events_open(const char *path);
 void events_close(void);
 /*
  * One event: a type and key/value pairs, the value's kind given by the key's first character:
- * 's' string, 'i' integer (int64_t), 'b' boolean (int). Terminated by NULL.
- * events_emit("hook_end", "spoint", "pre-run", "isstatus", (int64_t)0, NULL) writes
+ * 's' string, 'i' integer (int64_t), 'b' boolean (int). Terminated by EV_END.
+ * events_emit("hook_end", "spoint", "pre-run", "istatus", (int64_t)0, EV_END) writes
  * {"event":"hook_end","point":"pre-run","status":0,"time":…}.
  */
-void events_emit(const char *type, ...);
+void events_emit(const char *type, ...) __attribute__((sentinel));
+#define EV_END ((const char *)NULL)
 
 /* ---- config.c: the configuration file (SPEC §8) ---------------------- */
 
@@ -119,7 +120,7 @@ enum hook_kind {
 struct hook {
     enum hook_kind kind;
     char *source;  /* as the user names it: CC_PRE_RUN_HOOK, hooks.d/pre-run/10-x */
-    char *path;    /* HOOK_EXEC: the file to execute */
+    char *path;    /* HOOK_EXEC: the file to execute, relative to the root or absolute */
     char *command; /* HOOK_SHELL: the command line given to the shell */
     char *value;   /* a variable's or postDeploy's text as the user wrote it, or NULL */
     char *problem; /* HOOK_BROKEN, HOOK_SKIPPED, HOOK_MASKED: why, with the fix */

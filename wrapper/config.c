@@ -1,11 +1,13 @@
 /*
  * config.c — reads ccwrap.conf with libconfuse (SPEC §8) into a plain struct config.
  * The only file that includes <confuse.h>; every error names FILE:LINE and the fix.
+ * prescan() covers what libconfuse 3.3 gets wrong: see there.
  */
 #include "ccwrap.h"
 
 #include <confuse.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +21,15 @@
 static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
 static const char *const on_timeout_words[] = {"stop", "keep", NULL};
 
-/* Where an error is reported: set before cfg_parse for the error callback. */
-static const char *current_file;
+#define CONFIG_MAX (1 << 20)
+
+/* What the libconfuse callbacks need, set before cfg_parse_buf: they get no user data. */
+static const char *current_file; /* as shown to the user */
 static bool reported;
+static int ready_line;
+
+static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
@@ -29,7 +37,12 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 
     /* fmt comes from libconfuse itself, never from the file (STYLE.md). */
     vsnprintf(text, sizeof text, fmt, ap);
-    log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
+    if (strncmp(fmt, "no such option", 14) == 0)
+        log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
+                  "legacy_post_deploy, ready, ready_timeout and on_ready_timeout",
+                  current_file, cfg ? cfg->line : 0, text);
+    else
+        log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
     reported = true;
 }
 
@@ -41,9 +54,16 @@ static int word_index(const char *const *words, const char *w)
     return -1;
 }
 
-static int validate_word(cfg_t *cfg, cfg_opt_t *opt, const char *const *words, const char *list)
+static const char *last_value(cfg_opt_t *opt)
 {
     const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+
+    return v ? v : "";
+}
+
+static int validate_word(cfg_t *cfg, cfg_opt_t *opt, const char *const *words, const char *list)
+{
+    const char *v = last_value(opt);
 
     if (word_index(words, v) < 0) {
         cfg_error(cfg, "%s must be one of %s, not '%s'", cfg_opt_name(opt), list, v);
@@ -62,13 +82,15 @@ static int validate_on_timeout(cfg_t *cfg, cfg_opt_t *opt)
     return validate_word(cfg, opt, on_timeout_words, "stop, keep");
 }
 
-static int validate_seconds(cfg_t *cfg, cfg_opt_t *opt, long min, long max)
+/* Numbers are read as strings and parsed here: libconfuse takes 0x10 and 010 (eight). */
+static int validate_seconds(cfg_t *cfg, cfg_opt_t *opt, long max)
 {
-    long v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+    const char *v = last_value(opt);
+    long n;
 
-    if (v < min || v > max) {
-        cfg_error(cfg, "%s must be a whole number of seconds from %ld to %ld, not %ld",
-                  cfg_opt_name(opt), min, max, v);
+    if (parse_long(v, 0, max, &n) < 0) {
+        cfg_error(cfg, "%s must be a whole number of seconds from 0 to %ld, not '%s'",
+                  cfg_opt_name(opt), max, v);
         return -1;
     }
     return 0;
@@ -76,20 +98,20 @@ static int validate_seconds(cfg_t *cfg, cfg_opt_t *opt, long min, long max)
 
 static int validate_timeout(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return validate_seconds(cfg, opt, 0, 86400);
+    return validate_seconds(cfg, opt, 86400);
 }
 
 static int validate_grace(cfg_t *cfg, cfg_opt_t *opt)
 {
-    return validate_seconds(cfg, opt, 0, 3600);
+    return validate_seconds(cfg, opt, 3600);
 }
 
 static int validate_shell(cfg_t *cfg, cfg_opt_t *opt)
 {
-    const char *v = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+    const char *v = last_value(opt);
 
-    if (!v || v[0] != '/') {
-        cfg_error(cfg, "shell must be an absolute path such as \"/bin/sh\", not '%s'", v ? v : "");
+    if (v[0] != '/') {
+        cfg_error(cfg, "shell must be an absolute path such as \"/bin/sh\", not '%s'", v);
         return -1;
     }
     return 0;
@@ -108,67 +130,220 @@ static int validate_dirs(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
-/*
- * libconfuse turns ${VAR} of an unset variable into "" without a word: a hooks_dirs or shell
- * that silently became empty is worse than an error.
- */
-static int check_unset_variables(const char *file)
+/* The readiness spec is checked by the run phase, which names where it was set. */
+static int note_ready(cfg_t *cfg, cfg_opt_t *opt)
 {
-    FILE *f = fopen(file, "re");
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0, rc = 0;
+    (void)opt;
+    ready_line = cfg->line;
+    return 0;
+}
 
-    if (!f)
+/* ${NAME} as libconfuse expands it: "" when unset, unless written ${NAME:-default}. */
+static int check_variable(const char *p, const char *display, int line)
+{
+    const char *close = strchr(p + 2, '}');
+    const char *colon;
+    char *name;
+    int rc = 0;
+
+    if (!close)
         return 0;
-    while (getline(&line, &cap, f) > 0) {
-        const char *p = line;
-
-        lineno++;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '#')
-            continue;
-        for (p = strstr(p, "${"); p; p = strstr(p + 2, "${")) {
-            size_t n = strcspn(p + 2, "}:-");
-            char name[256];
-
-            if (p[2 + n] != '}' || n == 0 || n >= sizeof name)
-                continue;
-            memcpy(name, p + 2, n);
-            name[n] = '\0';
-            if (!getenv(name)) {
-                log_error("%s:%d: ${%s} is not set; set it, or give a default with ${%s:-value}",
-                          file, lineno, name, name);
-                rc = -1;
-                break;
-            }
-        }
-        if (rc)
-            break;
+    colon = memchr(p + 2, ':', (size_t)(close - p - 2));
+    if (colon && colon[1] == '-')
+        return 0;
+    name = strndup(p + 2, (size_t)(close - p - 2));
+    if (!name || !getenv(name)) {
+        log_error("%s:%d: ${%s} is not set; set it, or give a default with ${%s:-value}",
+                  display, line, name ? name : "", name ? name : "");
+        rc = -1;
     }
-    free(line);
-    fclose(f);
+    free(name);
     return rc;
 }
 
-static char *find_file(const char *explicit_file, const char *root, bool *must_exist)
+/*
+ * A pass over the text that follows libconfuse's lexer, for what libconfuse 3.3 gets wrong:
+ * it accepts a string, a comment or a '{' left open at the end of the file, it makes ${VAR}
+ * of an unset variable "", and it counts a '#' or '//' comment as three lines and a '/ *'
+ * comment as one more. Reports the first of the others, and blanks the comments (keeping
+ * their newlines) so that libconfuse's line numbers are the file's. 0, or -1 after reporting.
+ */
+static int prescan(char *buf, const char *display)
+{
+    enum { CODE, LINE_COMMENT, BLOCK_COMMENT, DQ, SQ } state = CODE;
+    int line = 1, opened = 0, brace_line = 0, depth = 0;
+    bool word = false; /* inside an unquoted word, where '//' and '/ *' are plain text */
+
+    for (char *p = buf; *p; p++) {
+        switch (state) {
+        case CODE:
+            if (*p == '#' || (!word && p[0] == '/' && p[1] == '/')) {
+                state = LINE_COMMENT;
+                *p = ' ';
+            } else if (!word && p[0] == '/' && p[1] == '*') {
+                state = BLOCK_COMMENT;
+                opened = line;
+                p[0] = p[1] = ' ';
+                p++;
+            } else if (*p == '"' || *p == '\'') {
+                state = *p == '"' ? DQ : SQ;
+                opened = line;
+                word = false;
+            } else if (!word && p[0] == '$' && p[1] == '{') {
+                if (check_variable(p, display, line) < 0)
+                    return -1;
+                word = true;
+            } else if (strchr(" \t\r\n={}()+,*", *p)) {
+                word = false;
+                if (*p == '\n')
+                    line++;
+                else if (*p == '{' && depth++ == 0)
+                    brace_line = line;
+                else if (*p == '}' && depth > 0)
+                    depth--;
+            } else {
+                word = true;
+            }
+            break;
+        case LINE_COMMENT:
+            if (*p == '\n') {
+                state = CODE;
+                line++;
+            } else {
+                *p = ' ';
+            }
+            break;
+        case BLOCK_COMMENT:
+            if (p[0] == '*' && p[1] == '/') {
+                state = CODE;
+                p[0] = p[1] = ' ';
+                p++;
+            } else if (*p == '\n') {
+                line++;
+            } else {
+                *p = ' ';
+            }
+            break;
+        case DQ:
+        case SQ:
+            if (*p == '\\' && p[1] && (state == DQ || p[1] == '\\' || p[1] == '\'' ||
+                                       p[1] == '\n')) {
+                if (*++p == '\n')
+                    line++;
+            } else if (*p == (state == DQ ? '"' : '\'')) {
+                state = CODE;
+            } else if (*p == '\n') {
+                line++;
+            } else if (state == DQ && p[0] == '$' && p[1] == '{' &&
+                       check_variable(p, display, line) < 0) {
+                return -1;
+            }
+            break;
+        }
+    }
+    if (state == DQ || state == SQ) {
+        log_error("%s:%d: this string is never closed; add the closing %s", display, opened,
+                  state == DQ ? "\"" : "'");
+        return -1;
+    }
+    if (state == BLOCK_COMMENT) {
+        log_error("%s:%d: this comment is never closed; add */", display, opened);
+        return -1;
+    }
+    if (depth > 0) {
+        log_error("%s:%d: this '{' is never closed; add its '}'", display,
+                  brace_line);
+        return -1;
+    }
+    return 0;
+}
+
+/* The whole file as a string. NULL after reporting. */
+static char *slurp(const char *path, const char *display)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    ssize_t n;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        log_error("%s: cannot read the configuration: %s", display, strerror(errno));
+        goto fail;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        log_error("%s: is a folder; name the configuration file itself", display);
+        goto fail;
+    }
+    buf = xmalloc(CONFIG_MAX + 1);
+    while (len < CONFIG_MAX && (n = read(fd, buf + len, CONFIG_MAX - len)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            log_error("%s: cannot read the configuration: %s", display, strerror(errno));
+            goto fail;
+        }
+        len += (size_t)n;
+    }
+    if (len == CONFIG_MAX) {
+        log_error("%s: larger than 1 MiB; is it the configuration file?", display);
+        goto fail;
+    }
+    buf[len] = '\0';
+    if (strlen(buf) != len) {
+        log_error("%s: holds a NUL byte; is it the configuration file?", display);
+        goto fail;
+    }
+    close(fd);
+    return buf;
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* Same folder, whatever the spelling. */
+static bool same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/*
+ * The file to read, as shown to the user: as given with --config or $CCWRAP_CONFIG,
+ * "ccwrap.conf" for ROOT/ccwrap.conf when the root is the working folder, else the full
+ * path. *named_by is the option or variable that named it, NULL when searched for.
+ */
+static char *find_file(const char *explicit_file, const char *root, const char **named_by)
 {
     const char *env = getenv("CCWRAP_CONFIG");
+    struct stat st;
     char *p;
 
-    *must_exist = true;
-    if (explicit_file)
+    *named_by = NULL;
+    if (explicit_file) {
+        *named_by = "--config";
         return xstrdup(explicit_file);
-    if (env && *env)
+    }
+    if (env && *env) {
+        *named_by = "CCWRAP_CONFIG";
         return xstrdup(env);
-    *must_exist = false;
+    }
+    /* lstat: a ccwrap.conf that is a broken symlink is an error, not "no file". */
     p = xasprintf("%s/ccwrap.conf", root);
-    if (access(p, F_OK) == 0)
+    if (lstat(p, &st) == 0) {
+        if (same_folder(root, ".")) {
+            free(p);
+            return xstrdup("ccwrap.conf");
+        }
         return p;
+    }
     free(p);
     p = xstrdup(SYSCONFDIR "/ccwrap/ccwrap.conf");
-    if (access(p, F_OK) == 0)
+    if (lstat(p, &st) == 0)
         return p;
     free(p);
     return NULL;
@@ -189,37 +364,52 @@ static void set_defaults(struct config *c)
     c->on_ready_timeout = ON_TIMEOUT_STOP;
 }
 
+static long seconds(cfg_t *cfg, const char *name)
+{
+    long n = 0;
+
+    /* Validated already; parse_long fills n. */
+    parse_long(cfg_getstr(cfg, name), 0, 86400, &n);
+    return n;
+}
+
+/* "hooks.d/" and "hooks.d" are one folder; the slash would show in every drop-in's name. */
+static char *folder_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 1 && s[n - 1] == '/')
+        n--;
+    return strndup(s, n);
+}
+
 static int read_file(struct config *c, const char *file)
 {
     cfg_opt_t opts[] = {
         CFG_STR("shell", "/bin/sh", CFGF_NONE),
         CFG_STR_LIST("hooks_dirs", "{hooks.d}", CFGF_NONE),
-        CFG_INT("hook_timeout", 0, CFGF_NONE),
-        CFG_INT("kill_grace", 10, CFGF_NONE),
+        CFG_STR("hook_timeout", "0", CFGF_NONE),
+        CFG_STR("kill_grace", "10", CFGF_NONE),
         CFG_STR("legacy_post_deploy", "run", CFGF_NONE),
         CFG_STR("ready", "tcp", CFGF_NONE),
-        CFG_INT("ready_timeout", 60, CFGF_NONE),
+        CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
         CFG_END(),
     };
-    struct stat st;
+    char *buf = slurp(file, file);
     cfg_t *cfg;
     int rc;
 
-    if (stat(file, &st) < 0) {
-        log_error("%s: cannot read the configuration: %s", file, strerror(errno));
+    if (!buf)
+        return -1;
+    if (prescan(buf, file) < 0) {
+        free(buf);
         return -1;
     }
-    if (S_ISDIR(st.st_mode)) {
-        log_error("%s: is a folder; name the configuration file itself", file);
-        return -1;
-    }
-    if (check_unset_variables(file) < 0)
-        return -1;
-
     cfg = cfg_init(opts, CFGF_NONE);
     if (!cfg) {
         log_error("%s: cannot set up the configuration parser: %s", file, strerror(errno));
+        free(buf);
         return -1;
     }
     cfg_set_error_function(cfg, on_confuse_error);
@@ -230,14 +420,15 @@ static int read_file(struct config *c, const char *file)
     cfg_set_validate_func(cfg, "ready_timeout", validate_timeout);
     cfg_set_validate_func(cfg, "legacy_post_deploy", validate_legacy);
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
+    cfg_set_validate_func(cfg, "ready", note_ready);
 
     current_file = file;
     reported = false;
-    rc = cfg_parse(cfg, file);
+    ready_line = 0;
+    rc = cfg_parse_buf(cfg, buf);
+    free(buf);
     if (rc != CFG_SUCCESS) {
-        if (rc == CFG_FILE_ERROR)
-            log_error("%s: cannot read the configuration: %s", file, strerror(errno));
-        else if (!reported)
+        if (!reported)
             log_error("%s: cannot parse the configuration", file);
         cfg_free(cfg);
         return -1;
@@ -251,13 +442,15 @@ static int read_file(struct config *c, const char *file)
     c->n_hooks_dirs = cfg_size(cfg, "hooks_dirs");
     c->hooks_dirs = xcalloc(c->n_hooks_dirs + 1, sizeof *c->hooks_dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
-        c->hooks_dirs[i] = xstrdup(cfg_getnstr(cfg, "hooks_dirs", (unsigned)i));
-    c->hook_timeout = cfg_getint(cfg, "hook_timeout");
-    c->kill_grace = cfg_getint(cfg, "kill_grace");
+        c->hooks_dirs[i] = folder_name(cfg_getnstr(cfg, "hooks_dirs", (unsigned)i));
+    c->hook_timeout = seconds(cfg, "hook_timeout");
+    c->kill_grace = seconds(cfg, "kill_grace");
     c->legacy = (enum legacy_mode)word_index(legacy_words, cfg_getstr(cfg, "legacy_post_deploy"));
     free(c->ready);
     c->ready = xstrdup(cfg_getstr(cfg, "ready"));
-    c->ready_timeout = cfg_getint(cfg, "ready_timeout");
+    if (ready_line > 0)
+        c->ready_origin = xasprintf("%s:%d", file, ready_line);
+    c->ready_timeout = seconds(cfg, "ready_timeout");
     c->on_ready_timeout =
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
     cfg_free(cfg);
@@ -266,18 +459,18 @@ static int read_file(struct config *c, const char *file)
 
 int config_load(struct config *c, const char *explicit_file, const char *root)
 {
-    bool must_exist;
-    char *file = find_file(explicit_file, root, &must_exist);
+    const char *named_by;
+    char *file = find_file(explicit_file, root, &named_by);
+    struct stat st;
 
     set_defaults(c);
     if (!file)
         return 0;
-    if (must_exist && access(file, F_OK) < 0) {
-        log_error("%s: no such configuration file; fix --config or CCWRAP_CONFIG", file);
-        free(file);
+    c->file = file;
+    if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
+        log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    c->file = file;
     return read_file(c, file);
 }
 
@@ -289,5 +482,6 @@ void config_free(struct config *c)
         free(c->hooks_dirs[i]);
     free(c->hooks_dirs);
     free(c->ready);
+    free(c->ready_origin);
     memset(c, 0, sizeof *c);
 }

@@ -112,167 +112,274 @@ static char *skip_reason(const char *name)
     return NULL;
 }
 
-/* Turns a path to be run into a hook, or a broken one with the fix. */
-static void classify_file(struct hooklist *l, const char *display, const char *path,
-                          bool folder_writable, const char *folder)
+/* How many continuation bytes follow a UTF-8 lead byte C; -1 when C cannot lead. */
+static int utf8_tail(unsigned char c)
 {
-    struct stat lst, st;
-    struct hook *h;
-
-    if (lstat(path, &lst) < 0) {
-        h = add(l, HOOK_BROKEN, display);
-        h->problem = xasprintf("cannot be read: %s", strerror(errno));
-        h->status = EXIT_NOTFOUND;
-        return;
-    }
-    if (S_ISLNK(lst.st_mode)) {
-        char target[4096];
-        ssize_t n = readlink(path, target, sizeof target - 1);
-
-        target[n > 0 ? n : 0] = '\0';
-        if (strcmp(target, "/dev/null") == 0) {
-            h = add(l, HOOK_MASKED, display);
-            h->problem = xstrdup("masked (symlink to /dev/null)");
-            return;
-        }
-        if (stat(path, &st) < 0) {
-            h = add(l, HOOK_BROKEN, display);
-            h->problem = xasprintf("broken symlink to %s; fix the link or remove it", target);
-            h->status = EXIT_NOTFOUND;
-            return;
-        }
-    } else {
-        st = lst;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        h = add(l, HOOK_SKIPPED, display);
-        h->problem = xstrdup("skipped: a folder");
-        return;
-    }
-    h = add(l, HOOK_EXEC, display);
-    h->path = xstrdup(path);
-    if (folder_writable) {
-        h->kind = HOOK_BROKEN;
-        h->problem = xasprintf("its folder is writable by others; chmod o-w %s", folder);
-        h->status = EXIT_NOEXEC;
-    } else if (!S_ISREG(st.st_mode)) {
-        h->kind = HOOK_BROKEN;
-        h->problem = xstrdup("not a regular file; replace it with an executable file");
-        h->status = EXIT_NOEXEC;
-    } else if (st.st_mode & S_IWOTH) {
-        h->kind = HOOK_BROKEN;
-        h->problem = xasprintf("writable by others; chmod o-w %s", display);
-        h->status = EXIT_NOEXEC;
-    } else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || access(path, X_OK) < 0) {
-        h->kind = HOOK_BROKEN;
-        h->problem = xasprintf("not executable; chmod +x %s, or rename it to %s.disabled",
-                               display, display);
-        h->status = EXIT_NOEXEC;
-    }
+    if (c < 0x80)
+        return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        return 1;
+    if ((c & 0xf0) == 0xe0)
+        return 2;
+    if (c >= 0xf0 && c <= 0xf4)
+        return 3;
+    return -1;
 }
 
+/* True when S shows as itself between single quotes: UTF-8 without control characters. */
+static bool shows_plainly(const unsigned char *s)
+{
+    while (*s) {
+        int tail = utf8_tail(*s);
+
+        if (tail < 0 || *s < 0x20 || *s == 0x7f)
+            return false;
+        for (s++; tail > 0; tail--, s++)
+            if ((*s & 0xc0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+/*
+ * S as one shell word, for a fix the user may paste: a drop-in may be named `10 $(rm -rf x)`,
+ * and "chmod +x" followed by that, unquoted, would run it.
+ */
+static char *shell_word(const char *s)
+{
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789_-./+,:@%=";
+    size_t len = strlen(s);
+    char *out, *o;
+
+    if (len > 0 && strspn(s, plain) == len)
+        return xstrdup(s);
+    out = o = xmalloc(4 * len + 4);
+    if (shows_plainly((const unsigned char *)s)) {
+        *o++ = '\'';
+        for (; *s; s++) {
+            if (*s == '\'') {
+                memcpy(o, "'\\''", 4);
+                o += 4;
+            } else {
+                *o++ = *s;
+            }
+        }
+    } else {
+        *o++ = '$';
+        *o++ = '\'';
+        for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+            if (*u == '\'' || *u == '\\') {
+                *o++ = '\\';
+                *o++ = (char)*u;
+            } else if (*u < 0x20 || *u >= 0x7f) {
+                o += snprintf(o, 5, "\\x%02x", *u);
+            } else {
+                *o++ = (char)*u;
+            }
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return out;
+}
+
+/* A drop-in folder's entry, before the folders are merged. */
 struct entry {
     char *name;
-    char *display; /* as the user names it */
-    char *path;    /* to open, relative to the root or absolute */
-    char *folder;
-    bool folder_writable;
+    char *display;    /* as the user names it, and as run from the root: hooks.d/pre-run/10-x */
+    char *path;       /* the same from ccwrap's working folder, to look at it */
+    const char *bad_folder; /* a folder above it that others may write, or NULL */
+    size_t folder;    /* which folder: a later one replaces an earlier one */
 };
 
 static int cmp_entry(const void *a, const void *b)
 {
-    return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name); /* bytewise: strcmp compares unsigned chars */
+
+    if (c)
+        return c;
+    return x->folder < y->folder ? -1 : x->folder > y->folder;
 }
 
-static void free_entry(struct entry *e)
+/* systemd's mask: a symlink that resolves to /dev/null. */
+static bool is_mask(const char *path)
 {
-    free(e->name);
-    free(e->display);
-    free(e->path);
-    free(e->folder);
+    struct stat lst, st, null;
+
+    return lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(path, &st) == 0 &&
+           S_ISCHR(st.st_mode) && stat("/dev/null", &null) == 0 && st.st_rdev == null.st_rdev;
+}
+
+static struct hook *add_broken(struct hooklist *l, const char *source, int status)
+{
+    struct hook *h = add(l, HOOK_BROKEN, source);
+
+    h->status = status;
+    return h;
+}
+
+/* The drop-in that holds its name: runnable, skipped, or broken with the fix. */
+static void add_dropin(struct hooklist *l, const struct entry *e)
+{
+    struct stat lst, st;
+    struct hook *h;
+    char *word;
+
+    if (lstat(e->path, &lst) < 0) {
+        add_broken(l, e->display, EXIT_NOTFOUND)->problem =
+            xasprintf("cannot be read: %s", strerror(errno));
+        return;
+    }
+    if (stat(e->path, &st) < 0) {
+        char target[4096];
+        ssize_t n = readlink(e->path, target, sizeof target - 1);
+
+        target[n > 0 ? n : 0] = '\0';
+        add_broken(l, e->display, EXIT_NOTFOUND)->problem =
+            S_ISLNK(lst.st_mode)
+                ? xasprintf("broken symlink to %s; fix the link, or remove it", target)
+                : xasprintf("cannot be read: %s", strerror(errno));
+        return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        add(l, HOOK_SKIPPED, e->display)->problem = xstrdup("skipped: a folder");
+        return;
+    }
+    word = shell_word(e->bad_folder ? e->bad_folder : e->display);
+    if (e->bad_folder) {
+        add_broken(l, e->display, EXIT_NOEXEC)->problem =
+            xasprintf("its folder %s is writable by others; chmod o-w %s", e->bad_folder, word);
+    } else if (!S_ISREG(st.st_mode)) {
+        add_broken(l, e->display, EXIT_NOEXEC)->problem =
+            xstrdup("not a regular file; replace it with an executable file");
+    } else if (st.st_mode & S_IWOTH) {
+        add_broken(l, e->display, EXIT_NOEXEC)->problem =
+            xasprintf("writable by others; chmod o-w %s", word);
+    } else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || access(e->path, X_OK) < 0) {
+        char *disabled = xasprintf("%s.disabled", e->display), *word2 = shell_word(disabled);
+
+        add_broken(l, e->display, EXIT_NOEXEC)->problem =
+            xasprintf("not executable; chmod +x %s, or rename it to %s", word, word2);
+        free(disabled);
+        free(word2);
+    } else {
+        /* Hooks run from the root: argv[0] is the path as the user names it (SPEC §3). */
+        h = add(l, HOOK_EXEC, e->display);
+        h->path = xstrdup(e->display);
+    }
+    free(word);
 }
 
 /*
- * Reads FOLDER (as displayed) at PATH, adding to the merged entries: a later folder's name
- * replaces an earlier one's. Skipped names go straight to the list, for plan.
+ * Adds the entries of folder DISPLAY (at PATH from here) to *ents. BASE, when set, is the
+ * hooks_dirs folder holding it: whoever may write there may swap the whole folder.
  */
-static void read_folder(const char *display, const char *path, struct entry **ents, size_t *n,
-                        struct hooklist *skipped)
+static void read_folder(struct hooklist *l, const char *display, const char *path,
+                        const char *base, const char *base_path, size_t index,
+                        struct entry **ents, size_t *n)
 {
     struct stat st;
     struct dirent *d;
+    const char *bad = NULL;
     DIR *dir = opendir(path);
-    bool writable;
 
-    if (!dir)
+    if (!dir) {
+        if (errno == ENOTDIR)
+            add_broken(l, display, EXIT_NOEXEC)->problem =
+                xstrdup("not a folder; drop-ins go in a folder of that name");
+        else if (errno != ENOENT)
+            add_broken(l, display, EXIT_NOEXEC)->problem =
+                xasprintf("cannot be read: %s", strerror(errno));
         return;
-    writable = fstat(dirfd(dir), &st) == 0 && (st.st_mode & S_IWOTH);
+    }
+    if (fstat(dirfd(dir), &st) == 0 && (st.st_mode & S_IWOTH))
+        bad = display;
+    else if (base_path && stat(base_path, &st) == 0 && (st.st_mode & S_IWOTH))
+        bad = base;
     while ((d = readdir(dir)) != NULL) {
-        char *disp, *reason;
-        size_t i;
+        struct entry *e;
 
         if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
             continue;
-        disp = xasprintf("%s/%s", display, d->d_name);
-        reason = skip_reason(d->d_name);
-        if (reason) {
-            add(skipped, HOOK_SKIPPED, disp)->problem = reason;
-            free(disp);
-            continue;
-        }
-        for (i = 0; i < *n; i++)
-            if (strcmp((*ents)[i].name, d->d_name) == 0)
-                break;
-        if (i == *n) {
-            *ents = xrealloc(*ents, (*n + 1) * sizeof **ents);
-            (*n)++;
-        } else {
-            free_entry(&(*ents)[i]);
-        }
-        (*ents)[i].name = xstrdup(d->d_name);
-        (*ents)[i].display = disp;
-        (*ents)[i].path = xasprintf("%s/%s", path, d->d_name);
-        (*ents)[i].folder = xstrdup(display);
-        (*ents)[i].folder_writable = writable;
+        *ents = xrealloc(*ents, (*n + 1) * sizeof **ents);
+        e = &(*ents)[(*n)++];
+        e->name = xstrdup(d->d_name);
+        e->display = xasprintf("%s/%s", display, d->d_name);
+        e->path = xasprintf("%s/%s", path, d->d_name);
+        e->bad_folder = bad;
+        e->folder = index;
     }
     closedir(dir);
 }
 
-/* Adds the entries of the given folders, merged and in bytewise order of name. */
-static void add_folders(struct hooklist *l, const char *root, char *const *displays, size_t n)
+static char *from_here(const char *root, const char *display)
+{
+    return display[0] == '/' ? xstrdup(display) : xasprintf("%s/%s", root, display);
+}
+
+/*
+ * Adds the entries of the folders DISPLAYS (relative to the root, or absolute), merged by
+ * name and in bytewise order, skipped, replaced and masked ones included for plan and -v.
+ * BASES, when set, are the hooks_dirs folders holding them.
+ */
+static void add_folders(struct hooklist *l, const char *root, char *const *displays,
+                        char *const *bases, size_t n)
 {
     struct entry *ents = NULL;
-    struct hooklist skipped = {0};
-    size_t nents = 0;
+    char **base_paths = xcalloc(n + 1, sizeof *base_paths);
+    size_t nents = 0, i, j;
 
-    for (size_t i = 0; i < n; i++) {
-        char *path = displays[i][0] == '/' ? xstrdup(displays[i])
-                                           : xasprintf("%s/%s", root, displays[i]);
+    for (i = 0; i < n; i++) {
+        char *path = from_here(root, displays[i]);
 
-        read_folder(displays[i], path, &ents, &nents, &skipped);
+        base_paths[i] = bases ? from_here(root, bases[i]) : NULL;
+        read_folder(l, displays[i], path, bases ? bases[i] : NULL, base_paths[i], i, &ents,
+                    &nents);
         free(path);
     }
-    qsort(ents, nents, sizeof *ents, cmp_entry);
-    for (size_t i = 0; i < nents; i++) {
-        struct stat st;
+    if (nents > 0)
+        qsort(ents, nents, sizeof *ents, cmp_entry);
+    for (i = 0; i < nents; i = j) {
+        const struct entry *win;
+        char *reason;
+        bool masked;
 
-        /* A subfolder is skipped rather than run, whatever its mode. */
-        if (lstat(ents[i].path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            struct hook *h = add(l, HOOK_SKIPPED, ents[i].display);
-
-            h->problem = xstrdup("skipped: a folder");
-        } else {
-            classify_file(l, ents[i].display, ents[i].path, ents[i].folder_writable,
-                          ents[i].folder);
+        for (j = i + 1; j < nents && strcmp(ents[j].name, ents[i].name) == 0; j++)
+            ;
+        win = &ents[j - 1];
+        reason = skip_reason(win->name);
+        if (reason) {
+            for (size_t k = i; k < j; k++)
+                add(l, HOOK_SKIPPED, ents[k].display)->problem = xstrdup(reason);
+            free(reason);
+            continue;
         }
-        free_entry(&ents[i]);
+        masked = is_mask(win->path);
+        for (size_t k = i; k + 1 < j; k++) {
+            if (masked)
+                add(l, HOOK_MASKED, ents[k].display)->problem =
+                    xasprintf("masked by %s, a symlink to /dev/null", win->display);
+            else
+                add(l, HOOK_SKIPPED, ents[k].display)->problem =
+                    xasprintf("skipped: replaced by %s", win->display);
+        }
+        if (!masked)
+            add_dropin(l, win);
+        else if (j - i == 1)
+            add(l, HOOK_MASKED, win->display)->problem =
+                xstrdup("masked: a symlink to /dev/null");
+    }
+    for (i = 0; i < nents; i++) {
+        free(ents[i].name);
+        free(ents[i].display);
+        free(ents[i].path);
     }
     free(ents);
-    for (size_t i = 0; i < skipped.n; i++) {
-        l->v = xrealloc(l->v, (l->n + 1) * sizeof *l->v);
-        l->v[l->n++] = skipped.v[i];
-    }
-    free(skipped.v);
+    for (i = 0; i < n; i++)
+        free(base_paths[i]);
+    free(base_paths);
 }
 
 /* Characters that make the first word something only the shell can read. */
@@ -310,7 +417,7 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
 
-        add_folders(l, root, dirs, 1);
+        add_folders(l, root, dirs, NULL, 1);
     } else if (stat(path, &st) == 0) {
         h = add(l, HOOK_SHELL, source);
         h->legacy = legacy;
@@ -362,7 +469,7 @@ int hooks_collect(enum point p, const char *root, const struct config *c, struct
     dirs = xcalloc(c->n_hooks_dirs + 1, sizeof *dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         dirs[i] = xasprintf("%s/%s", c->hooks_dirs[i], point_name(p));
-    add_folders(out, root, dirs, c->n_hooks_dirs);
+    add_folders(out, root, dirs, c->hooks_dirs, c->n_hooks_dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         free(dirs[i]);
     free(dirs);

@@ -31,6 +31,13 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
     if (n < 0)
         return;
     vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    /*
+     * One message, one line: a drop-in name or a hook value with a newline or a terminal
+     * escape must neither forge a second line nor drive the terminal.
+     */
+    for (char *p = buf; *p; p++)
+        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+            *p = '?';
     n = (int)strlen(buf);
     if (n > (int)sizeof buf - 2)
         n = (int)sizeof buf - 2;

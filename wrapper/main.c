@@ -294,7 +294,7 @@ int main(int argc, char **argv)
         o = hook_phase(&x, (enum point)point);
     }
     events_emit("exit", "istatus", (int64_t)o.status, "ssignal",
-                o.signal ? signal_name(o.signal) : NULL, NULL);
+                o.signal ? signal_name(o.signal) : NULL, EV_END);
     events_close();
     config_free(&cfg);
     free(root);

@@ -57,7 +57,7 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
     }
     if (spawn(&req, p, &err) == 0) {
         events_emit("command_start", "scommand", req.argv[req.exec_path ? 2 : 0], "ipid",
-                    (int64_t)p->pid, NULL);
+                    (int64_t)p->pid, EV_END);
         return 0;
     }
     if (err == ENOENT) {
@@ -83,7 +83,7 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
     struct proc cmd;
     int status, sig = 0;
 
-    events_emit("phase_start", "sphase", "build", NULL);
+    events_emit("phase_start", "sphase", "build", EV_END);
     /* 1. pre-build hooks. A failure: stop; exit with that hook's status. */
     status = point_run_all(x, PT_PRE_BUILD, NULL, &sig);
     if (status != 0)
@@ -93,7 +93,7 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
         return o;
     wait_for(&cmd);
     events_emit("command_end", "ipid", (int64_t)cmd.pid, "istatus",
-                (int64_t)status_shell(cmd.status), NULL);
+                (int64_t)status_shell(cmd.status), EV_END);
     if (!WIFEXITED(cmd.status) || WEXITSTATUS(cmd.status) != 0)
         return mirror(cmd.status);
     /* 3. post-build hooks, unless --from-cache. A failure: exit with its status. */
@@ -225,7 +225,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     }
     timeout = o->ready_timeout >= 0 ? o->ready_timeout : x->cfg->ready_timeout * 1000;
     keep = o->keep_on_timeout || x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
-    events_emit("phase_start", "sphase", "run", "sready", rd.spec, NULL);
+    events_emit("phase_start", "sphase", "run", "sready", rd.spec, EV_END);
 
     /* 1. pre-run hooks. A failure: run-failed hooks, then exit with the hook's status. */
     status = point_run_all(x, PT_PRE_RUN, NULL, &sig);
@@ -291,7 +291,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
                 log_info("Application ready (%s) after %.3f s", rd.spec,
                          (double)(now - app.started) / 1000.0);
                 events_emit("ready", "sspec", rd.spec, "ipid", (int64_t)app.pid, "iafter_ms",
-                            (int64_t)(now - app.started), NULL);
+                            (int64_t)(now - app.started), EV_END);
                 if (x->notify_socket && notify_send(x->notify_socket, "READY=1") < 0)
                     log_warn("%s: cannot send READY=1: %s", x->notify_socket, strerror(errno));
                 succeeded_env = xcalloc(2, sizeof *succeeded_env);
@@ -307,13 +307,13 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
 
                 log_error("application %s before it was ready (%s: %s)",
                           WIFSIGNALED(app.status) ? "was killed" : "exited", result, text);
-                events_emit("not_ready", "sresult", result, "ipid", (int64_t)app.pid, NULL);
+                events_emit("not_ready", "sresult", result, "ipid", (int64_t)app.pid, EV_END);
                 run_failed_hooks(x, failure_env(result, status_code(app.status), text, 0));
                 free(text);
             } else if (state == TIMED_OUT) {
                 log_error("application not ready after %.3f s: %s", (double)timeout / 1000.0,
                           ready_waiting(&rd));
-                events_emit("not_ready", "sresult", "timeout", "ipid", (int64_t)app.pid, NULL);
+                events_emit("not_ready", "sresult", "timeout", "ipid", (int64_t)app.pid, EV_END);
                 run_failed_hooks(x, failure_env("timeout", NULL, NULL, app.pid));
                 if (!keep) {
                     proc_terminate(&app, x->cfg->kill_grace * 1000);
@@ -343,7 +343,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     free_env(succeeded_env);
     ready_free(&rd);
     events_emit("app_end", "ipid", (int64_t)app.pid, "istatus",
-                (int64_t)status_shell(app.status), NULL);
+                (int64_t)status_shell(app.status), EV_END);
     if (state == TIMED_OUT && !keep)
         return exit_with(EXIT_TIMEOUT);
     return mirror(app.status);

@@ -111,7 +111,7 @@ static int finish(struct point_run *pr, const struct hook *h)
     }
     events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
                 (int64_t)p->pid, "istatus", (int64_t)status, "iduration_ms",
-                (int64_t)(now_ms() - p->started), "btimed_out", (int)p->timed_out, NULL);
+                (int64_t)(now_ms() - p->started), "btimed_out", (int)p->timed_out, EV_END);
     if (pr->env_file) {
         if (status == 0)
             apply_env_file(pr->env_file, h->source);
@@ -148,7 +148,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         if (h->kind == HOOK_BROKEN) {
             log_error("%s: %s", h->source, h->problem);
             events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
-                        "istatus", (int64_t)h->status, "sproblem", h->problem, NULL);
+                        "istatus", (int64_t)h->status, "sproblem", h->problem, EV_END);
             if (record_failure(pr, h->status))
                 break;
             continue;
@@ -204,7 +204,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             pr->proc.grace_ms = x->cfg->kill_grace * 1000;
         }
         events_emit("hook_start", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
-                    (int64_t)pr->proc.pid, NULL);
+                    (int64_t)pr->proc.pid, EV_END);
         return;
     }
     pr->done = true;

@@ -197,7 +197,7 @@ static void relay(int sig, bool from_job)
         send_to(p, sig);
         p->signals_seen++;
         p->last_signal = sig;
-        events_emit("signal", "ssignal", signal_name(sig), "ipid", (int64_t)p->pid, NULL);
+        events_emit("signal", "ssignal", signal_name(sig), "ipid", (int64_t)p->pid, EV_END);
         log_detail("relayed SIG%s to %d", signal_name(sig), (int)p->pid);
     }
 }
