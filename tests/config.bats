@@ -74,7 +74,7 @@ pre-build/10-default"
     assert_success
     CCWRAP_CONFIG=conf/env.conf run "$CCWRAP" -q hook pre-build
     assert_success
-    CCWRAP_CONFIG= run "$CCWRAP" -q hook pre-build
+    CCWRAP_CONFIG='' run "$CCWRAP" -q hook pre-build
     assert_success
     run "$CCWRAP" -q hook pre-build
     assert_success

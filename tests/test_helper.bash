@@ -8,7 +8,9 @@ load '/usr/lib/bats/bats-assert/load'
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 CCWRAP=${CCWRAP:-$TOP/ccwrap}
+# shellcheck disable=SC2034 # used by the suites that load this file
 TESTAPP=$TOP/tests/fixtures/testapp
+# shellcheck disable=SC2034
 FIXTURES=$TOP/tests/fixtures
 
 common_setup() {

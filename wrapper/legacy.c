@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #define LEGACY_DIR "clevercloud"
-#define LEGACY_MAX_SIZE (1024 * 1024)
+#define LEGACY_MAX_SIZE ((size_t)1 << 20)
 #define DROPIN_FIRST 50
 #define DROPIN_LAST 99
 
@@ -138,7 +138,8 @@ static int list_files(const char *root, int *dfd, char ***names, size_t *n)
         return -1;
     }
     closedir(d);
-    qsort(*names, *n, sizeof **names, cmp_names);
+    if (*n > 0)
+        qsort(*names, *n, sizeof **names, cmp_names);
     return 0;
 }
 
@@ -168,7 +169,7 @@ static bool load_file(int dfd, struct legacy_file *f, struct problems *w)
         close(fd);
         return false;
     }
-    if (f->st.st_size > LEGACY_MAX_SIZE)
+    if (f->st.st_size > (off_t)LEGACY_MAX_SIZE)
         goto too_large;
     /* Bound the read itself too: the file may grow under us. */
     buf = xmalloc(LEGACY_MAX_SIZE + 1);
@@ -587,7 +588,8 @@ static int real_digits(double d)
  * The fewest digits that write every real of J back as it was read: jansson's default of 17
  * would turn a 0.1 in the user's file into 0.10000000000000001.
  */
-static int real_precision(json_t *j)
+/* Recursion is bounded: jansson refuses documents nested deeper than 2048. */
+static int real_precision(json_t *j) /* NOLINT(misc-no-recursion) */
 {
     int p = 1, q;
     const char *k;

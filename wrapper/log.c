@@ -164,7 +164,7 @@ void events_emit(const char *type, ...)
     }
     va_end(ap);
     gettimeofday(&tv, NULL);
-    json_object_set_new(o, "time", json_real((double)tv.tv_sec + tv.tv_usec / 1e6));
+    json_object_set_new(o, "time", json_real((double)tv.tv_sec + (double)tv.tv_usec / 1e6));
     line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(o);
     if (!line)

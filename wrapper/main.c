@@ -38,6 +38,18 @@ static const char usage_text[] =
     "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
     "See ccwrap(1).\n";
 
+enum sub { SUB_NONE = -1, SUB_BUILD, SUB_RUN, SUB_HOOK, SUB_PLAN, SUB_CHECK, SUB_MIGRATE };
+
+static const char *const sub_names[] = {"build", "run", "hook", "plan", "check", "migrate", NULL};
+
+static enum sub sub_parse(const char *s)
+{
+    for (int i = 0; sub_names[i]; i++)
+        if (strcmp(s, sub_names[i]) == 0)
+            return (enum sub)i;
+    return SUB_NONE;
+}
+
 struct cli {
     const char *root;
     const char *config;
@@ -69,7 +81,7 @@ static int usage_error(const char *fmt, ...)
  * Parses options up to `--` or the first other word, from argv[*i]. The subcommand's own
  * options are allowed after it as well as the global ones. 0, or an exit status.
  */
-static int parse_options(int argc, char **argv, int *i, const char *sub, struct cli *c)
+static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli *c)
 {
     static const struct option opts[] = {
         {"root", required_argument, NULL, 'C'},
@@ -92,8 +104,6 @@ static int parse_options(int argc, char **argv, int *i, const char *sub, struct 
     optind = 0; /* glibc: start afresh, the argument vector changed */
     opterr = 0;
     while ((ch = getopt_long(sub_argc, sub_argv, "+:C:c:qv", opts, NULL)) != -1) {
-        const char *sname = sub ? sub : "";
-
         switch (ch) {
         case 'C':
             c->root = optarg;
@@ -111,17 +121,17 @@ static int parse_options(int argc, char **argv, int *i, const char *sub, struct 
             c->events = optarg;
             break;
         case OPT_FROM_CACHE:
-            if (strcmp(sname, "build") != 0)
+            if (sub != SUB_BUILD)
                 return usage_error("--from-cache goes with build");
             c->from_cache = true;
             break;
         case OPT_READY:
-            if (strcmp(sname, "run") != 0)
+            if (sub != SUB_RUN)
                 return usage_error("--ready goes with run");
             c->ready = optarg;
             break;
         case OPT_READY_TIMEOUT:
-            if (strcmp(sname, "run") != 0)
+            if (sub != SUB_RUN)
                 return usage_error("--ready-timeout goes with run");
             if (parse_duration(optarg, &c->ready_timeout) < 0)
                 return usage_error("--ready-timeout '%s': give seconds such as 60, 2.5 or "
@@ -129,12 +139,12 @@ static int parse_options(int argc, char **argv, int *i, const char *sub, struct 
                                    optarg);
             break;
         case OPT_KEEP:
-            if (strcmp(sname, "run") != 0)
+            if (sub != SUB_RUN)
                 return usage_error("--keep-on-timeout goes with run");
             c->keep_on_timeout = true;
             break;
         case OPT_WRITE:
-            if (strcmp(sname, "migrate") != 0)
+            if (sub != SUB_MIGRATE)
                 return usage_error("--write goes with migrate");
             c->write = true;
             break;
@@ -177,83 +187,95 @@ static bool blank(const char *s)
     return !s || s[strspn(s, " \t\n\r")] == '\0';
 }
 
+/* The words after the subcommand: POINT for hook, build|run for plan, COMMAND for the phases. */
+static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *point,
+                          const char **plan_which)
+{
+    const char *var = sub == SUB_BUILD ? "CC_BUILD_COMMAND" : "CC_RUN_COMMAND";
+
+    switch (sub) {
+    case SUB_HOOK:
+        if (*i >= argc)
+            return usage_error("hook needs a POINT: pre-build, post-build, pre-run, "
+                               "run-succeeded or run-failed");
+        *point = point_parse(argv[*i]);
+        if (*point < 0)
+            return usage_error("unknown hook point '%s': pre-build, post-build, pre-run, "
+                               "run-succeeded or run-failed",
+                               argv[*i]);
+        ++*i;
+        break;
+    case SUB_BUILD:
+    case SUB_RUN:
+        if (*i >= argc && blank(getenv(var)))
+            return usage_error("%s: no COMMAND given and the variable is empty", var);
+        return 0;
+    case SUB_PLAN:
+        if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
+            return usage_error("plan takes build or run, not '%s'", argv[*i]);
+        if (*i < argc)
+            *plan_which = argv[(*i)++];
+        break;
+    default:
+        break;
+    }
+    if (*i < argc)
+        return usage_error("unexpected '%s'", argv[*i]);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli = {.ready_timeout = -1};
     struct config cfg = {0};
     struct outcome o = {0};
     struct ctx x = {0};
-    const char *sub, *troubleshoot = getenv("CC_TROUBLESHOOT");
+    const char *troubleshoot = getenv("CC_TROUBLESHOOT"), *plan_which = NULL;
     char *root = NULL, *notify = NULL;
-    const char *plan_which = NULL;
     int i = 1, rc, point = -1;
+    enum sub sub;
 
-    rc = parse_options(argc, argv, &i, NULL, &cli);
+    rc = parse_options(argc, argv, &i, SUB_NONE, &cli);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (i >= argc) {
         log_error("no subcommand; see 'ccwrap --help'");
         return EXIT_CCWRAP;
     }
-    sub = argv[i++];
-    if (strcmp(sub, "build") && strcmp(sub, "run") && strcmp(sub, "hook") &&
-        strcmp(sub, "plan") && strcmp(sub, "check") && strcmp(sub, "migrate"))
-        return usage_error("unknown subcommand '%s'", sub);
+    sub = sub_parse(argv[i]);
+    if (sub == SUB_NONE)
+        return usage_error("unknown subcommand '%s'", argv[i]);
+    i++;
     rc = parse_options(argc, argv, &i, sub, &cli);
     if (rc)
         return rc < 0 ? 0 : rc;
+    rc = parse_operands(sub, argc, argv, &i, &point, &plan_which);
+    if (rc)
+        return rc;
 
     log_verbosity = cli.quiet     ? V_QUIET
                     : cli.verbose ? V_VERBOSE
                     : (troubleshoot && strcmp(troubleshoot, "true") == 0) ? V_VERBOSE
                                                                            : V_NORMAL;
-
-    if (strcmp(sub, "hook") == 0) {
-        if (i >= argc)
-            return usage_error("hook needs a POINT: pre-build, post-build, pre-run, "
-                               "run-succeeded or run-failed");
-        point = point_parse(argv[i]);
-        if (point < 0)
-            return usage_error("unknown hook point '%s': pre-build, post-build, pre-run, "
-                               "run-succeeded or run-failed", argv[i]);
-        if (++i < argc)
-            return usage_error("unexpected '%s' after the hook point", argv[i]);
-    } else if (strcmp(sub, "build") == 0 || strcmp(sub, "run") == 0) {
-        const char *var = sub[0] == 'b' ? "CC_BUILD_COMMAND" : "CC_RUN_COMMAND";
-
-        if (i >= argc && blank(getenv(var)))
-            return usage_error("%s: no COMMAND given and the variable is empty", var);
-    } else if (strcmp(sub, "plan") == 0) {
-        if (i < argc && strcmp(argv[i], "build") && strcmp(argv[i], "run"))
-            return usage_error("plan takes build or run, not '%s'", argv[i]);
-        if (i < argc)
-            plan_which = argv[i++];
-        if (i < argc)
-            return usage_error("unexpected '%s'", argv[i]);
-    } else if (i < argc) {
-        return usage_error("unexpected '%s'", argv[i]);
-    }
-
     root = resolve_root(cli.root);
     if (!root)
         return EXIT_CCWRAP;
-    if (strcmp(sub, "check") == 0)
-        log_plain = true;
+    /* check prints its findings, a broken configuration among them, as "PATH: problem". */
+    log_plain = sub == SUB_CHECK;
     if (config_load(&cfg, cli.config, root) < 0) {
         config_free(&cfg);
         free(root);
-        /* check reports a broken configuration as a problem found, not as its own failure. */
-        return strcmp(sub, "check") == 0 ? 1 : EXIT_CCWRAP;
+        return sub == SUB_CHECK ? 1 : EXIT_CCWRAP;
     }
-    if (strcmp(sub, "plan") == 0 || strcmp(sub, "check") == 0) {
-        rc = sub[0] == 'p' ? plan_print(root, &cfg, plan_which) : check_print(root, &cfg);
+    if (sub == SUB_PLAN || sub == SUB_CHECK) {
+        rc = sub == SUB_PLAN ? plan_print(root, &cfg, plan_which) : check_print(root, &cfg);
         config_free(&cfg);
         free(root);
         if (fflush(stdout) != 0)
             return EXIT_CCWRAP;
         return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
     }
-    if (strcmp(sub, "migrate") == 0) {
+    if (sub == SUB_MIGRATE) {
         char *dir = xasprintf("%s/run-succeeded", cfg.n_hooks_dirs ? cfg.hooks_dirs[0] : "hooks.d");
 
         rc = legacy_migrate(root, dir, cli.write) < 0 ? EXIT_CCWRAP : 0;
@@ -281,10 +303,10 @@ int main(int argc, char **argv)
     x.root = root;
     x.cfg = &cfg;
     x.notify_socket = notify;
-    if (strcmp(sub, "build") == 0) {
+    if (sub == SUB_BUILD) {
         x.phase = "build";
         o = build_phase(&x, argv + i, cli.from_cache);
-    } else if (strcmp(sub, "run") == 0) {
+    } else if (sub == SUB_RUN) {
         struct run_opts ro = {cli.ready, cli.ready_timeout, cli.keep_on_timeout};
 
         x.phase = "run";

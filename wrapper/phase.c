@@ -61,10 +61,10 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
         return 0;
     }
     if (err == ENOENT) {
-        log_error("%s: command not found", req.exec_path ? req.exec_path : argv[0]);
+        log_error("%s: command not found", req.exec_path ? req.exec_path : req.argv[0]);
         *o = exit_with(EXIT_NOTFOUND);
     } else {
-        log_error("%s: %s", req.exec_path ? req.exec_path : argv[0], strerror(err));
+        log_error("%s: %s", req.exec_path ? req.exec_path : req.argv[0], strerror(err));
         *o = exit_with(EXIT_NOEXEC);
     }
     return -1;
