@@ -202,3 +202,20 @@ TERM 1"
     refute_output --regexp '^Z'
     assert_line --regexp '^S.* ccwrap$'
 }
+
+@test "kill -TSTP then kill -CONT to ccwrap alone: the application stops, then continues once" {
+    start_ccwrap -q run --ready none -- "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on TERM
+    wait_for 5 test -s "$PIDF"
+    app=$(cat "$PIDF")
+    kill -s TSTP "$CCPID"
+    wait_for 5 sh -c "ps -o stat= -p $app | grep -q '^T'"
+    wait_for 5 sh -c "ps -o stat= -p $CCPID | grep -q '^T'"
+    kill -s CONT "$CCPID"
+    wait_for 5 grep -qx "CONT 1" "$SIGLOG"
+    wait_for 5 sh -c "ps -o stat= -p $app | grep -q '^S'"
+    kill -s TERM "$CCPID"
+    wait_status "$CCPID"
+    assert_equal "$status" 143
+    assert_equal "$(cat "$SIGLOG")" "CONT 1
+TERM 1"
+}

@@ -5,6 +5,7 @@
 #ifndef CCWRAP_H
 #define CCWRAP_H
 
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -232,8 +233,8 @@ int notify_send(const char *addr, const char *msg);
  * Returns the signalfd, or -1 after reporting.
  */
 int signals_init(void);
-/* In a forked child, before exec: the mask and dispositions ccwrap inherited. */
-void signals_child_restore(void);
+/* For posix_spawn: the signal mask and dispositions ccwrap inherited; adds to *flags. */
+void signals_spawn_attr(posix_spawnattr_t *attr, short *flags);
 /*
  * Dies of SIG exactly as the child did: default action, no core dump, unblocked, raised.
  * Returns only where that cannot work (PID 1); the caller then exits 128+SIG.

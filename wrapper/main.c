@@ -315,6 +315,8 @@ int main(int argc, char **argv)
         x.phase = point <= PT_POST_BUILD ? "build" : "run";
         o = hook_phase(&x, (enum point)point);
     }
+    events_emit("phase_end", "sphase", x.phase, "istatus", (int64_t)o.status, "ssignal",
+                o.signal ? signal_name(o.signal) : NULL, EV_END);
     events_emit("exit", "istatus", (int64_t)o.status, "ssignal",
                 o.signal ? signal_name(o.signal) : NULL, EV_END);
     events_close();

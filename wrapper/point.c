@@ -44,17 +44,24 @@ static void apply_env_file(const char *path, const char *source)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     char *buf, *line, *next;
+    struct stat st;
     ssize_t n;
-    size_t len = 0;
+    size_t len = 0, cap;
     int lineno = 0;
 
     if (fd < 0)
         return;
-    buf = xmalloc(ENV_FILE_MAX + 1);
-    while (len < ENV_FILE_MAX && (n = read(fd, buf + len, ENV_FILE_MAX - len)) > 0)
+    /* Most hooks write nothing: no buffer, no read. */
+    if (fstat(fd, &st) < 0 || st.st_size == 0) {
+        close(fd);
+        return;
+    }
+    cap = st.st_size > ENV_FILE_MAX ? ENV_FILE_MAX : (size_t)st.st_size;
+    buf = xmalloc(cap + 1);
+    while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
         len += (size_t)n;
     close(fd);
-    if (len == ENV_FILE_MAX)
+    if (st.st_size > ENV_FILE_MAX)
         log_warn("%s: CCWRAP_ENV is larger than 1 MiB; the rest is ignored", source);
     buf[len] = '\0';
     for (line = buf; line && *line; line = next) {

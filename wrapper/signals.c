@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static sigset_t inherited_mask;
-static struct sigaction inherited_pipe, inherited_chld;
+static struct sigaction inherited_pipe;
 
 int signals_init(void)
 {
@@ -37,8 +37,11 @@ int signals_init(void)
         log_error("cannot block signals: %s", strerror(errno));
         return -1;
     }
-    /* An inherited SIG_IGN for SIGCHLD would make the kernel reap children behind our back. */
-    sigaction(SIGCHLD, &dfl, &inherited_chld);
+    /*
+     * An inherited SIG_IGN for SIGCHLD would make the kernel reap children behind our back;
+     * children get the default disposition for it, as under any shell.
+     */
+    sigaction(SIGCHLD, &dfl, NULL);
     /* ccwrap's own writes to a closed pipe must fail with EPIPE, not kill it. */
     sigaction(SIGPIPE, &ign, &inherited_pipe);
     fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -51,11 +54,19 @@ int signals_init(void)
     return fd;
 }
 
-void signals_child_restore(void)
+void signals_spawn_attr(posix_spawnattr_t *attr, short *flags)
 {
-    sigaction(SIGCHLD, &inherited_chld, NULL);
-    sigaction(SIGPIPE, &inherited_pipe, NULL);
-    sigprocmask(SIG_SETMASK, &inherited_mask, NULL);
+    sigset_t dfl;
+
+    /* The mask ccwrap inherited; an ignored signal stays ignored through exec by itself. */
+    posix_spawnattr_setsigmask(attr, &inherited_mask);
+    *flags |= POSIX_SPAWN_SETSIGMASK;
+    if (inherited_pipe.sa_handler != SIG_IGN) {
+        sigemptyset(&dfl);
+        sigaddset(&dfl, SIGPIPE);
+        posix_spawnattr_setsigdefault(attr, &dfl);
+        *flags |= POSIX_SPAWN_SETSIGDEF;
+    }
 }
 
 void signals_reraise(int sig)

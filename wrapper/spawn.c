@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 static struct proc *procs[MAX_PROCS];
 static int sigfd = -1;
-/* After ccwrap stopped itself for the job, the next SIGCONT is the job's own, like the TSTP. */
+/* ccwrap stopped itself with its job; the next SIGCONT may have reached the job already. */
 static bool self_stopped;
 
 /* Signals received, for "was the hook killed by a signal sent to ccwrap?". */
@@ -58,79 +59,75 @@ static void register_proc(struct proc *p)
     }
 }
 
-static void child_exec(const struct spawn_req *r, int errpipe)
+/* Does ENTRY ("NAME=value") set NAME (given as "NAME=…" or "NAME")? */
+static bool same_name(const char *entry, const char *name)
 {
-    int e;
+    size_t n = strcspn(name, "=");
 
-    signals_child_restore();
-    if (r->own_group)
-        setpgid(0, 0);
-    if (r->null_stdin) {
-        int fd = open("/dev/null", O_RDONLY);
-
-        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
-            goto fail;
-        if (fd != STDIN_FILENO)
-            close(fd);
-    }
-    if (r->dir && chdir(r->dir) < 0)
-        goto fail;
-    /* The child is a copy of a single-threaded process: setenv is safe here. */
-    for (char *const *e2 = r->env_set; e2 && *e2; e2++) {
-        char *eq = strchr(*e2, '=');
-
-        if (eq) {
-            *eq = '\0';
-            setenv(*e2, eq + 1, 1);
-            *eq = '=';
-        }
-    }
-    for (const char *const *u = r->env_unset; u && *u; u++)
-        unsetenv(*u);
-    if (r->exec_path)
-        execv(r->exec_path, r->argv);
-    else
-        execvp(r->argv[0], r->argv);
-fail:
-    e = errno;
-    if (write(errpipe, &e, sizeof e) < 0)
-        _exit(EXIT_NOTFOUND);
-    _exit(EXIT_NOTFOUND);
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
+/* ccwrap's environment, less env_unset and the names env_set overrides, plus env_set. */
+static char **child_env(const struct spawn_req *r)
+{
+    size_t n = 0, k = 0;
+    char **v;
+
+    for (char **e = environ; *e; e++)
+        n++;
+    for (char *const *s = r->env_set; s && *s; s++)
+        n++;
+    v = xcalloc(n + 1, sizeof *v);
+    for (char **e = environ; *e; e++) {
+        bool drop = false;
+
+        for (char *const *s = r->env_set; !drop && s && *s; s++)
+            drop = same_name(*e, *s);
+        for (const char *const *u = r->env_unset; !drop && u && *u; u++)
+            drop = same_name(*e, *u);
+        if (!drop)
+            v[k++] = *e;
+    }
+    for (char *const *s = r->env_set; s && *s; s++)
+        v[k++] = *s;
+    v[k] = NULL;
+    return v;
+}
+
+/*
+ * posix_spawn: glibc clones with CLONE_VM|CLONE_VFORK, so starting a hook costs no copy of
+ * ccwrap's page tables, and an exec failure comes back as the return value.
+ */
 int spawn(const struct spawn_req *r, struct proc *p, int *err)
 {
-    int pipefd[2], e = 0;
-    ssize_t n;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    char **envp = child_env(r);
+    short flags = 0;
     pid_t pid;
+    int e;
 
     memset(p, 0, sizeof *p);
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        *err = errno;
-        return -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    signals_spawn_attr(&attr, &flags);
+    if (r->own_group) {
+        flags |= POSIX_SPAWN_SETPGROUP;
+        posix_spawnattr_setpgroup(&attr, 0);
     }
-    pid = fork();
-    if (pid < 0) {
-        *err = errno;
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        close(pipefd[0]);
-        child_exec(r, pipefd[1]);
-    }
-    close(pipefd[1]);
-    /* Both sides set the group, so a signal relayed right after fork finds it in place. */
-    if (r->own_group)
-        setpgid(pid, pid);
-    do
-        n = read(pipefd[0], &e, sizeof e);
-    while (n < 0 && errno == EINTR);
-    close(pipefd[0]);
-    if (n == sizeof e) {
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+    if (r->null_stdin)
+        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (r->dir)
+        posix_spawn_file_actions_addchdir_np(&fa, r->dir);
+    posix_spawnattr_setflags(&attr, flags);
+    if (r->exec_path)
+        e = posix_spawn(&pid, r->exec_path, &fa, &attr, r->argv, envp);
+    else
+        e = posix_spawnp(&pid, r->argv[0], &fa, &attr, r->argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    free(envp);
+    if (e != 0) {
         *err = e;
         return -1;
     }
@@ -182,17 +179,41 @@ static void reap(void)
     }
 }
 
+/* Whether PID is stopped (state T in /proc); when /proc cannot tell, assume it is. */
+static bool is_stopped(pid_t pid)
+{
+    char path[64], buf[256], *paren;
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    paren = strrchr(buf, ')');
+    return !paren || paren[1] != ' ' || paren[2] == 'T' || paren[2] == 't';
+}
+
 /*
- * Relays SIG to every registered child. A signal that came from the terminal (SI_KERNEL) or
- * the job's SIGCONT after a stop already reached the children in ccwrap's own process group:
- * only the ones in groups of their own get it from us, so each gets it exactly once.
+ * Relays SIG to every registered child. A signal that came from the terminal (SI_KERNEL)
+ * already reached the children in ccwrap's own process group: only the ones in groups of
+ * their own get it from us, so each gets it exactly once. After ccwrap stopped itself, a
+ * SIGCONT goes to a child of its group only if that child is still stopped: the shell's
+ * `fg` continues the whole group, a kill(2) of ccwrap alone does not.
  */
-static void relay(int sig, bool from_job)
+static void relay(int sig, bool from_job, bool resuming)
 {
     for (int i = 0; i < MAX_PROCS; i++) {
         struct proc *p = procs[i];
 
         if (!p || !p->running || (from_job && !p->own_group))
+            continue;
+        if (resuming && !p->own_group && !is_stopped(p->pid))
             continue;
         send_to(p, sig);
         p->signals_seen++;
@@ -205,18 +226,18 @@ static void relay(int sig, bool from_job)
 static void handle_signal(const struct signalfd_siginfo *si)
 {
     int sig = (int)si->ssi_signo;
-    bool from_job = si->ssi_code == SI_KERNEL;
+    bool from_job = si->ssi_code == SI_KERNEL, resuming = false;
 
     if (sig == SIGCHLD) {
         reap();
         return;
     }
     if (sig == SIGCONT && self_stopped) {
-        from_job = true;
+        resuming = true;
         self_stopped = false;
     }
     note_received(sig);
-    relay(sig, from_job);
+    relay(sig, from_job, resuming);
     if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
         /* The job is stopping: ccwrap stops too, so the shell sees it and gives the prompt back. */
         if (getpid() != 1) {
