@@ -286,7 +286,11 @@ static void read_folder(struct hooklist *l, const char *display, const char *pat
     DIR *dir = opendir(path);
 
     if (!dir) {
-        if (errno == ENOTDIR)
+        /* A hooks_dirs entry that is a file: one problem, named after the entry itself. */
+        if (errno == ENOTDIR && base_path && stat(base_path, &st) == 0 && !S_ISDIR(st.st_mode))
+            add_broken(l, base, EXIT_NOEXEC)->problem =
+                xstrdup("not a folder; fix hooks_dirs or remove it");
+        else if (errno == ENOTDIR)
             add_broken(l, display, EXIT_NOEXEC)->problem =
                 xstrdup("not a folder; drop-ins go in a folder of that name");
         else if (errno != ENOENT)

@@ -239,12 +239,24 @@ int plan_print(const char *root, const struct config *c, const char *which)
     return 0;
 }
 
+/* Prints "PATH: text" once: a problem met at every hook point is still one problem. */
 static int check_problem(const char *path, const char *text)
 {
-    char *p = shown_text(path);
+    static char **seen;
+    static size_t n_seen;
+    char *line, *p = shown_text(path);
 
-    printf("%s: %s\n", p, text);
+    line = xasprintf("%s: %s", p, text);
     free(p);
+    for (size_t i = 0; i < n_seen; i++) {
+        if (strcmp(seen[i], line) == 0) {
+            free(line);
+            return 0;
+        }
+    }
+    seen = xrealloc(seen, (n_seen + 1) * sizeof *seen);
+    seen[n_seen++] = line;
+    printf("%s\n", line);
     return 1;
 }
 
@@ -266,10 +278,13 @@ int check_print(const char *root, const struct config *c)
         char *path = c->hooks_dirs[i][0] == '/' ? xstrdup(c->hooks_dirs[i])
                                                 : xasprintf("%s/%s", root, c->hooks_dirs[i]);
 
+        char *fix = xasprintf("writable by others; chmod o-w %s", c->hooks_dirs[i]);
+
         if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
             n += check_problem(c->hooks_dirs[i], "not a folder; fix hooks_dirs or remove it");
         else if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
-            n += check_problem(c->hooks_dirs[i], "writable by others; chmod o-w it");
+            n += check_problem(c->hooks_dirs[i], fix);
+        free(fix);
         free(path);
     }
     for (int p = 0; p < PT_COUNT; p++) {
