@@ -188,20 +188,28 @@ int legacy_migrate(const char *root, const char *dropin_dir, bool write);
 
 /* ---- ready.c: readiness probes (SPEC §5.3) --------------------------- */
 
-enum ready_kind { READY_TCP, READY_HTTP, READY_NOTIFY, READY_FILE, READY_DELAY, READY_EXIT, READY_NONE };
+enum ready_kind {
+    READY_TCP,
+    READY_HTTP,
+    READY_NOTIFY,
+    READY_FILE,
+    READY_DELAY,
+    READY_EXIT,
+    READY_NONE
+};
 
 struct ready {
     enum ready_kind kind;
-    char *spec;           /* as the user wrote it */
-    char *host;           /* tcp, http: where to connect */
-    int port;             /* tcp, http */
-    char *path;           /* http: the request path; file: the file */
-    char **health_paths;  /* tcp: CC_HEALTH_CHECK_PATH, CC_HEALTH_CHECK_PATH_0..N */
+    char *spec;          /* as the user wrote it */
+    char *host;          /* tcp, http: where to connect */
+    int port;            /* tcp, http */
+    char *path;          /* http: the request path; file: the file */
+    char **health_paths; /* tcp: CC_HEALTH_CHECK_PATH, CC_HEALTH_CHECK_PATH_0..N */
     size_t n_health;
-    int64_t delay_ms;     /* delay */
-    char *notify_path;    /* notify: the socket address handed to the application */
-    int notify_fd;        /* notify: our end, or -1 */
-    void *state;          /* the probe in progress, private to ready.c */
+    int64_t delay_ms;  /* delay */
+    char *notify_path; /* notify: the socket address handed to the application */
+    int notify_fd;     /* notify: our end, or -1 */
+    void *state;       /* the probe in progress, private to ready.c */
 };
 
 /*
@@ -219,7 +227,8 @@ int ready_prepare(struct ready *r);
  */
 struct pollfd;
 int ready_step(struct ready *r, int64_t start, int64_t now, struct pollfd *pfd, int64_t *next);
-/* What ccwrap is waiting for, for the message every 5 s: "Nothing listening on 0.0.0.0:8080 yet". */
+/* What ccwrap is waiting for, for the message every 5 s: "Nothing listening on 0.0.0.0:8080 yet".
+ */
 const char *ready_waiting(const struct ready *r);
 void ready_free(struct ready *r);
 /* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
@@ -245,7 +254,7 @@ void signals_reraise(int sig);
 
 struct proc {
     pid_t pid;
-    bool own_group;   /* in its own process group: signals go to the group */
+    bool own_group; /* in its own process group: signals go to the group */
     bool running;
     int status;       /* wait status, once !running */
     int64_t started;  /* now_ms() at start */
@@ -307,13 +316,14 @@ struct point_run {
     struct hooklist hooks;
     size_t next;
     bool stop_on_failure;
-    char **env;          /* NAME=value for every hook of this point (CCWRAP_APP_PID, …) */
-    struct proc proc;    /* the hook running now */
-    size_t current;      /* its index */
-    char *env_file;      /* its CCWRAP_ENV */
+    char **env;       /* NAME=value for every hook of this point (CCWRAP_APP_PID, …) */
+    struct proc proc; /* the hook running now */
+    size_t current;   /* its index */
+    char *env_file;   /* its CCWRAP_ENV */
     bool done;
-    int failed;          /* status of the first failure, 0 if none */
-    int failed_signal;   /* signal ccwrap received and relayed that killed the failing hook */
+    int failed;         /* status of the first failure, 0 if none */
+    int failed_signal;  /* signal ccwrap received and relayed that killed the failing hook */
+    int failed_wstatus; /* the failing hook's wait status (a timeout counts as exit 124) */
 };
 
 /*
@@ -324,8 +334,12 @@ int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **
 /* After loop_step: notices the current hook's end, starts the next. Returns pr->done. */
 bool point_poll(struct point_run *pr, const struct ctx *x);
 void point_free(struct point_run *pr);
-/* Runs point P's hooks to the end. Returns the status of the first failure or 0. */
-int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal);
+/*
+ * Runs point P's hooks to the end. Returns the status of the first failure or 0; the signal
+ * that killed it when ccwrap had relayed it, and its wait status, when asked.
+ */
+int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal,
+                  int *failed_wstatus);
 
 /* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
 

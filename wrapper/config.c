@@ -153,8 +153,8 @@ static int check_variable(const char *p, const char *display, int line)
         return 0;
     name = strndup(p + 2, (size_t)(close - p - 2));
     if (!name || !getenv(name)) {
-        log_error("%s:%d: ${%s} is not set; set it, or give a default with ${%s:-value}",
-                  display, line, name ? name : "", name ? name : "");
+        log_error("%s:%d: ${%s} is not set; set it, or give a default with ${%s:-value}", display,
+                  line, name ? name : "", name ? name : "");
         rc = -1;
     }
     free(name);
@@ -226,8 +226,8 @@ static int prescan(char *buf, const char *display)
             break;
         case DQ:
         case SQ:
-            if (*p == '\\' && p[1] && (state == DQ || p[1] == '\\' || p[1] == '\'' ||
-                                       p[1] == '\n')) {
+            if (*p == '\\' && p[1] &&
+                (state == DQ || p[1] == '\\' || p[1] == '\'' || p[1] == '\n')) {
                 if (*++p == '\n')
                     line++;
             } else if (*p == (state == DQ ? '"' : '\'')) {
@@ -251,8 +251,7 @@ static int prescan(char *buf, const char *display)
         return -1;
     }
     if (depth > 0) {
-        log_error("%s:%d: this '{' is never closed; add its '}'", display,
-                  brace_line);
+        log_error("%s:%d: this '{' is never closed; add its '}'", display, brace_line);
         return -1;
     }
     return 0;

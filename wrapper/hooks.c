@@ -96,7 +96,7 @@ void hooklist_free(struct hooklist *l)
 static char *skip_reason(const char *name)
 {
     static const char *const suffixes[] = {
-        "~",         ".bak",       ".orig",   ".swp",    ".tmp", ".disabled", ".dpkg-old",
+        "~",         ".bak",       ".orig",   ".swp",     ".tmp", ".disabled", ".dpkg-old",
         ".dpkg-new", ".dpkg-dist", ".rpmnew", ".rpmsave", ".md",  ".txt",
     };
     size_t len = strlen(name);
@@ -187,10 +187,10 @@ static char *shell_word(const char *s)
 /* A drop-in folder's entry, before the folders are merged. */
 struct entry {
     char *name;
-    char *display;    /* as the user names it, and as run from the root: hooks.d/pre-run/10-x */
-    char *path;       /* the same from ccwrap's working folder, to look at it */
+    char *display; /* as the user names it, and as run from the root: hooks.d/pre-run/10-x */
+    char *path;    /* the same from ccwrap's working folder, to look at it */
     const char *bad_folder; /* a folder above it that others may write, or NULL */
-    size_t folder;    /* which folder: a later one replaces an earlier one */
+    size_t folder;          /* which folder: a later one replaces an earlier one */
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -276,9 +276,8 @@ static void add_dropin(struct hooklist *l, const struct entry *e)
  * Adds the entries of folder DISPLAY (at PATH from here) to *ents. BASE, when set, is the
  * hooks_dirs folder holding it: whoever may write there may swap the whole folder.
  */
-static void read_folder(struct hooklist *l, const char *display, const char *path,
-                        const char *base, const char *base_path, size_t index,
-                        struct entry **ents, size_t *n)
+static void read_folder(struct hooklist *l, const char *display, const char *path, const char *base,
+                        const char *base_path, size_t index, struct entry **ents, size_t *n)
 {
     struct stat st;
     struct dirent *d;
@@ -339,8 +338,7 @@ static void add_folders(struct hooklist *l, const char *root, char *const *displ
         char *path = from_here(root, displays[i]);
 
         base_paths[i] = bases ? from_here(root, bases[i]) : NULL;
-        read_folder(l, displays[i], path, bases ? bases[i] : NULL, base_paths[i], i, &ents,
-                    &nents);
+        read_folder(l, displays[i], path, bases ? bases[i] : NULL, base_paths[i], i, &ents, &nents);
         free(path);
     }
     if (nents > 0)
@@ -372,8 +370,7 @@ static void add_folders(struct hooklist *l, const char *root, char *const *displ
         if (!masked)
             add_dropin(l, win);
         else if (j - i == 1)
-            add(l, HOOK_MASKED, win->display)->problem =
-                xstrdup("masked: a symlink to /dev/null");
+            add(l, HOOK_MASKED, win->display)->problem = xstrdup("masked: a symlink to /dev/null");
     }
     for (i = 0; i < nents; i++) {
         free(ents[i].name);
@@ -399,8 +396,8 @@ static bool is_plain_word(const char *w, size_t n)
  * A CC_*_HOOK value or a legacy postDeploy: a shell command line whose first word, when it
  * names a file under the root, is that file (SPEC §3).
  */
-static void add_command(struct hooklist *l, const char *root, const char *source,
-                        const char *value, bool legacy)
+static void add_command(struct hooklist *l, const char *root, const char *source, const char *value,
+                        bool legacy)
 {
     const char *p = value + strspn(value, " \t\n");
     size_t wlen = strcspn(p, " \t\n");

@@ -16,10 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LEGACY_DIR "clevercloud"
+#define LEGACY_DIR      "clevercloud"
 #define LEGACY_MAX_SIZE ((size_t)1 << 20)
-#define DROPIN_FIRST 50
-#define DROPIN_LAST 99
+#define DROPIN_FIRST    50
+#define DROPIN_LAST     99
 
 static const char blanks[] = " \t\r\n\f\v";
 /* Where a shell word ends without quoting. */

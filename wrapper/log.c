@@ -20,7 +20,8 @@ static int events_fd = -1;
 static char *events_path;
 static bool events_failed;
 
-static void emit(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void emit(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
@@ -111,7 +112,8 @@ void events_close(void)
     events_path = NULL;
 }
 
-/* Hook names may hold any byte: bytes that are not UTF-8 become U+FFFD, as a terminal shows them. */
+/* Hook names may hold any byte: bytes that are not UTF-8 become U+FFFD, as a terminal shows them.
+ */
 static json_t *json_text(const char *s)
 {
     json_t *j;

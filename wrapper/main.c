@@ -60,8 +60,16 @@ struct cli {
     int64_t ready_timeout;
 };
 
-enum { OPT_EVENTS = 256, OPT_FROM_CACHE, OPT_READY, OPT_READY_TIMEOUT, OPT_KEEP, OPT_WRITE,
-       OPT_HELP, OPT_VERSION };
+enum {
+    OPT_EVENTS = 256,
+    OPT_FROM_CACHE,
+    OPT_READY,
+    OPT_READY_TIMEOUT,
+    OPT_KEEP,
+    OPT_WRITE,
+    OPT_HELP,
+    OPT_VERSION
+};
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -175,7 +183,9 @@ static char *resolve_root(const char *given)
     abs = realpath(r, NULL);
     if (!abs || stat(abs, &st) < 0 || !S_ISDIR(st.st_mode)) {
         log_error("%s: the application root is not a folder; fix %s", r,
-                  given ? "--root" : getenv("APP_HOME") ? "APP_HOME" : "the working folder");
+                  given                ? "--root"
+                  : getenv("APP_HOME") ? "APP_HOME"
+                                       : "the working folder");
         free(abs);
         return NULL;
     }
@@ -253,10 +263,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc;
 
-    log_verbosity = cli.quiet     ? V_QUIET
-                    : cli.verbose ? V_VERBOSE
+    log_verbosity = cli.quiet                                             ? V_QUIET
+                    : cli.verbose                                         ? V_VERBOSE
                     : (troubleshoot && strcmp(troubleshoot, "true") == 0) ? V_VERBOSE
-                                                                           : V_NORMAL;
+                                                                          : V_NORMAL;
     root = resolve_root(cli.root);
     if (!root)
         return EXIT_CCWRAP;

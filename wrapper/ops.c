@@ -49,7 +49,8 @@ static char *how_it_runs(const struct hook *h, const struct config *c)
     switch (h->kind) {
     case HOOK_SHELL:
         q = quoted(h->command);
-        text = xasprintf("%s -c %s%s", c->shell, q, h->legacy ? "  (deprecated: ccwrap migrate)" : "");
+        text =
+            xasprintf("%s -c %s%s", c->shell, q, h->legacy ? "  (deprecated: ccwrap migrate)" : "");
         free(q);
         return text;
     case HOOK_EXEC:
@@ -270,10 +271,11 @@ int check_print(const char *root, const struct config *c)
     int n = 0;
 
     if (access(c->shell, X_OK) < 0)
-        n += check_problem(c->shell, c->file ? "the configured shell cannot be executed; install it "
-                                               "or change shell"
-                                             : "the shell cannot be executed; install it or set "
-                                               "shell in ccwrap.conf");
+        n +=
+            check_problem(c->shell, c->file ? "the configured shell cannot be executed; install it "
+                                              "or change shell"
+                                            : "the shell cannot be executed; install it or set "
+                                              "shell in ccwrap.conf");
     for (size_t i = 0; i < c->n_hooks_dirs; i++) {
         char *path = c->hooks_dirs[i][0] == '/' ? xstrdup(c->hooks_dirs[i])
                                                 : xasprintf("%s/%s", root, c->hooks_dirs[i]);

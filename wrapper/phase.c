@@ -85,7 +85,7 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
 
     events_emit("phase_start", "sphase", "build", EV_END);
     /* 1. pre-build hooks. A failure: stop; exit with that hook's status. */
-    status = point_run_all(x, PT_PRE_BUILD, NULL, &sig);
+    status = point_run_all(x, PT_PRE_BUILD, NULL, &sig, NULL);
     if (status != 0)
         return hook_failure(status, sig);
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
@@ -100,7 +100,7 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
     if (from_cache) {
         log_detail("post-build hooks skipped: --from-cache");
     } else {
-        status = point_run_all(x, PT_POST_BUILD, NULL, &sig);
+        status = point_run_all(x, PT_POST_BUILD, NULL, &sig, NULL);
         if (status != 0)
             return hook_failure(status, sig);
     }
@@ -116,7 +116,7 @@ struct outcome hook_phase(struct ctx *x, enum point p)
 
     if (p == PT_RUN_SUCCEEDED && legacy_preflight(x) < 0)
         return exit_with(EXIT_CCWRAP);
-    status = point_run_all(x, p, NULL, &sig);
+    status = point_run_all(x, p, NULL, &sig, NULL);
     return hook_failure(status, sig);
 }
 
@@ -145,7 +145,7 @@ static void free_env(char **env)
 
 static int run_failed_hooks(const struct ctx *x, char **env)
 {
-    int status = point_run_all(x, PT_RUN_FAILED, env, NULL);
+    int status = point_run_all(x, PT_RUN_FAILED, env, NULL, NULL);
 
     free_env(env);
     return status;
@@ -208,7 +208,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     enum run_state state = WAITING;
     struct outcome out;
     struct proc app;
-    int status, sig = 0;
+    int status, sig = 0, wstatus = 0;
     bool keep;
 
     if (ready_parse(spec, &rd, err, sizeof err) < 0) {
@@ -223,22 +223,26 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }
-    timeout = o->ready_timeout >= 0 ? o->ready_timeout : x->cfg->ready_timeout * 1000;
+    /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
+    timeout = o->ready_timeout >= 0   ? o->ready_timeout
+              : rd.kind == READY_EXIT ? 0
+                                      : x->cfg->ready_timeout * 1000;
     keep = o->keep_on_timeout || x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
     events_emit("phase_start", "sphase", "run", "sready", rd.spec, EV_END);
 
     /* 1. pre-run hooks. A failure: run-failed hooks, then exit with the hook's status. */
-    status = point_run_all(x, PT_PRE_RUN, NULL, &sig);
+    status = point_run_all(x, PT_PRE_RUN, NULL, &sig, &wstatus);
     if (status != 0) {
-        char *text = xasprintf("%d", status);
+        char *text = status_text(wstatus);
 
-        run_failed_hooks(x, failure_env("pre-run", "exited", text, 0));
+        run_failed_hooks(x, failure_env("pre-run", status_code(wstatus), text, 0));
         free(text);
         ready_free(&rd);
         return hook_failure(status, sig);
     }
 
-    /* 2. The application starts as ccwrap's child; if it cannot be executed: run-failed, 126/127. */
+    /* 2. The application starts as ccwrap's child; if it cannot be executed: run-failed, 126/127.
+     */
     if (ready_prepare(&rd) < 0) {
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
@@ -342,8 +346,8 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     point_free(&succeeded);
     free_env(succeeded_env);
     ready_free(&rd);
-    events_emit("app_end", "ipid", (int64_t)app.pid, "istatus",
-                (int64_t)status_shell(app.status), EV_END);
+    events_emit("app_end", "ipid", (int64_t)app.pid, "istatus", (int64_t)status_shell(app.status),
+                EV_END);
     if (state == TIMED_OUT && !keep)
         return exit_with(EXIT_TIMEOUT);
     return mirror(app.status);

@@ -39,7 +39,8 @@ static char *make_env_file(void)
     return path;
 }
 
-/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's. */
+/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's.
+ */
 static void apply_env_file(const char *path, const char *source)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -129,12 +130,15 @@ static int finish(struct point_run *pr, const struct hook *h)
     return status;
 }
 
-static bool record_failure(struct point_run *pr, int status)
+/* Notes a hook's STATUS (WSTATUS as waitpid gave it); true when the point stops here. */
+static bool record_failure(struct point_run *pr, int status, int wstatus)
 {
     if (status == 0)
         return false;
-    if (pr->failed == 0)
+    if (pr->failed == 0) {
         pr->failed = status;
+        pr->failed_wstatus = wstatus;
+    }
     return pr->stop_on_failure;
 }
 
@@ -156,13 +160,13 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             log_error("%s: %s", h->source, h->problem);
             events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
                         "istatus", (int64_t)h->status, "sproblem", h->problem, EV_END);
-            if (record_failure(pr, h->status))
+            if (record_failure(pr, h->status, h->status << 8))
                 break;
             continue;
         }
         pr->env_file = make_env_file();
         if (!pr->env_file) {
-            if (record_failure(pr, EXIT_CCWRAP))
+            if (record_failure(pr, EXIT_CCWRAP, EXIT_CCWRAP << 8))
                 break;
             continue;
         }
@@ -200,7 +204,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             pr->env_file = NULL;
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);
-            if (record_failure(pr, status))
+            if (record_failure(pr, status, status << 8))
                 break;
             continue;
         }
@@ -239,9 +243,12 @@ int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **
 
 bool point_poll(struct point_run *pr, const struct ctx *x)
 {
+    int status;
+
     if (pr->done || pr->proc.running || pr->proc.pid == 0)
         return pr->done;
-    if (record_failure(pr, finish(pr, &pr->hooks.v[pr->current]))) {
+    status = finish(pr, &pr->hooks.v[pr->current]);
+    if (record_failure(pr, status, pr->proc.timed_out ? EXIT_TIMEOUT << 8 : pr->proc.status)) {
         pr->done = true;
         return true;
     }
@@ -260,7 +267,8 @@ void point_free(struct point_run *pr)
     pr->env_file = NULL;
 }
 
-int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal)
+int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal,
+                  int *failed_wstatus)
 {
     struct point_run pr;
     int failed;
@@ -273,6 +281,8 @@ int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_sig
     failed = pr.failed;
     if (failed_signal)
         *failed_signal = pr.failed_signal;
+    if (failed_wstatus)
+        *failed_wstatus = pr.failed_wstatus;
     point_free(&pr);
     return failed;
 }

@@ -21,7 +21,8 @@
 
 /* A refused connection costs nothing: ask often, so readiness is seen well within 50 ms. */
 #define PROBE_INTERVAL_MS 10
-/* An application that answers, but not yet with success, is busy starting: spare its logs a little. */
+/* An application that answers, but not yet with success, is busy starting: spare its logs a little.
+ */
 #define ANSWER_INTERVAL_MS 25
 /* A connection or an answer slower than this counts as "not yet", and the probe starts over. */
 #define ANSWER_TIMEOUT_MS 1000
@@ -34,7 +35,7 @@
 #define NOTIFY_MAX 4096
 /* Datagrams read per call, so that a chatty application cannot starve the run loop. */
 #define NOTIFY_BURST 64
-#define HEALTH_VAR "CC_HEALTH_CHECK_PATH"
+#define HEALTH_VAR   "CC_HEALTH_CHECK_PATH"
 
 enum phase { PH_IDLE, PH_CONNECTING, PH_SENDING, PH_READING };
 
@@ -73,7 +74,8 @@ struct probe {
     char msg[1024];
 };
 
-static int why_set(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int why_set(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int why_set(char *why, size_t len, const char *fmt, ...)
 {
@@ -169,12 +171,16 @@ static void addrs_take(struct probe *p, const struct addrinfo *res, int port)
 }
 
 /* An address literal is resolved now; a name only when probing, as DNS may come up late. */
-static int host_set(struct ready *r, const char *host, bool bracketed, const char *shown,
-                    char *why, size_t wl)
+static int host_set(struct ready *r, const char *host, bool bracketed, const char *shown, char *why,
+                    size_t wl)
 {
     struct probe *p = r->state;
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM}, *res;
-    bool v6 = strchr(host, ':') != NULL;
+    bool v6;
+
+    if (!host || !*host)
+        return why_set(why, wl, "the host is missing");
+    v6 = strchr(host, ':') != NULL;
 
     if (getaddrinfo(host, NULL, &hints, &res) == 0) {
         addrs_take(p, res, r->port);
@@ -184,9 +190,9 @@ static int host_set(struct ready *r, const char *host, bool bracketed, const cha
     } else {
         if (bracketed)
             return why_set(why, wl, "'%s' is not an IPv6 address", host);
-        if (strlen(host) > 253 || strspn(host, "abcdefghijklmnopqrstuvwxyz"
-                                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") !=
-                                      strlen(host))
+        if (strlen(host) > 253 ||
+            strspn(host, "abcdefghijklmnopqrstuvwxyz"
+                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_") != strlen(host))
             return why_set(why, wl, "'%s' is not a host name or address", host);
         p->by_name = true;
     }
@@ -272,8 +278,8 @@ static int parse_http(struct ready *r, const char *rest, char *why, size_t wl)
     size_t alen = strcspn(rest, "/?#");
     char *authority = xasprintf("%.*s", (int)alen, rest);
     const char *path = rest + alen;
-    char *host, *port;
-    bool bracketed;
+    char *host = NULL, *port = NULL;
+    bool bracketed = false;
     int ret = -1;
 
     r->kind = READY_HTTP;
@@ -305,9 +311,10 @@ static int parse_spec(struct ready *r, char *why, size_t wl)
     const char *s = r->spec;
 
     if (!*s)
-        return why_set(why, wl, "it is empty; use tcp, tcp:PORT, tcp:HOST:PORT, "
-                                "http://HOST:PORT/PATH, notify, file:PATH, delay:SECONDS, "
-                                "exit or none");
+        return why_set(why, wl,
+                       "it is empty; use tcp, tcp:PORT, tcp:HOST:PORT, "
+                       "http://HOST:PORT/PATH, notify, file:PATH, delay:SECONDS, "
+                       "exit or none");
     if (strcmp(s, "tcp") == 0)
         return parse_tcp(r, NULL, why, wl);
     if (strncmp(s, "tcp:", 4) == 0)
@@ -332,8 +339,8 @@ static int parse_spec(struct ready *r, char *why, size_t wl)
         if (!s[6])
             return why_set(why, wl, "the duration is missing");
         if (parse_duration(s + 6, &r->delay_ms) < 0)
-            return why_set(why, wl, "'%s' is not a duration such as 5, 0.5 or 250ms (at most 1 day)",
-                           s + 6);
+            return why_set(why, wl,
+                           "'%s' is not a duration such as 5, 0.5 or 250ms (at most 1 day)", s + 6);
         return 0;
     }
     if (strcmp(s, "exit") == 0) {
@@ -344,8 +351,9 @@ static int parse_spec(struct ready *r, char *why, size_t wl)
         r->kind = READY_NONE;
         return 0;
     }
-    return why_set(why, wl, "unknown kind; use tcp, tcp:PORT, tcp:HOST:PORT, "
-                            "http://HOST:PORT/PATH, notify, file:PATH, delay:SECONDS, exit or none");
+    return why_set(why, wl,
+                   "unknown kind; use tcp, tcp:PORT, tcp:HOST:PORT, "
+                   "http://HOST:PORT/PATH, notify, file:PATH, delay:SECONDS, exit or none");
 }
 
 int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen)
@@ -639,8 +647,8 @@ static int stream_step(struct ready *r, struct probe *p, int64_t now, struct pol
                 return 0;
             }
             if (n <= 0) {
-                if (answered(r, p, now, p->answer_len ? status_parse(p->answer, p->answer_len)
-                                                      : ANS_CLOSED))
+                if (answered(r, p, now,
+                             p->answer_len ? status_parse(p->answer, p->answer_len) : ANS_CLOSED))
                     return 1;
                 continue;
             }
@@ -690,6 +698,13 @@ static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pol
             return 0;
         }
         if (has_ready_line(buf, (size_t)n)) {
+            /*
+             * Nobody reads the socket after this: an application that goes on notifying
+             * (STATUS=, WATCHDOG=1) would block in sd_notify once the queue is full. Closed,
+             * its sends fail at once instead, which sd_notify's callers ignore.
+             */
+            close(r->notify_fd);
+            r->notify_fd = -1;
             p->ready = true;
             return 1;
         }

@@ -19,7 +19,7 @@ static struct sigaction inherited_pipe;
 int signals_init(void)
 {
     static const int taken[] = {
-        SIGHUP, SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+        SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
         SIGCONT, SIGALRM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU,
     };
     struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};

@@ -297,7 +297,9 @@ int loop_step(struct pollfd *extra, int64_t until)
     now = now_ms();
     enforce_deadlines(now);
     wake = next_deadline(until);
-    timeout = wake < 0 ? -1 : wake <= now ? 0 : (int)(wake - now > 86400000 ? 86400000 : wake - now);
+    timeout = wake < 0      ? -1
+              : wake <= now ? 0
+                            : (int)(wake - now > 86400000 ? 86400000 : wake - now);
     fds[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
     if (extra && extra->fd >= 0) {
         extra->revents = 0;

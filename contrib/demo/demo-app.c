@@ -59,8 +59,7 @@ int main(void)
             close(c);
             continue;
         }
-        n = snprintf(resp, sizeof resp,
-                     "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n%s\n",
+        n = snprintf(resp, sizeof resp, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n%s\n",
                      greeting ? greeting : "hello from the ccwrap demo");
         if (write(c, resp, (size_t)n) < 0)
             perror("demo-app: write");
