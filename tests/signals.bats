@@ -203,8 +203,24 @@ TERM 1"
     assert_line --regexp '^S.* ccwrap$'
 }
 
+# start_in_job ARGS...: ccwrap as a job of its own, as a shell with job control starts it: its
+# own process group, with a parent in another group of the same session. (A group without
+# such a parent is orphaned, and the kernel discards stop signals there.) Sets $CCPID.
+start_in_job() {
+    perl -e 'use POSIX; POSIX::setsid(); my $pid = fork // die;
+        if (!$pid) { setpgid(0, 0); exec @ARGV or POSIX::_exit(127) }
+        open(my $f, ">", $ENV{JOBPID}) or die; print $f "$pid\n"; close $f;
+        waitpid($pid, 0); exit($? & 127 ? 128 + ($? & 127) : $? >> 8)' "$CCWRAP" "$@" 3>&- &
+    remember_pid $!
+    JOBHOLDER=$!
+    wait_for 5 test -s "$JOBPID"
+    CCPID=$(cat "$JOBPID")
+    remember_pid "$CCPID"
+}
+
 @test "kill -TSTP then kill -CONT to ccwrap alone: the application stops, then continues once" {
-    start_ccwrap -q run --ready none -- "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on TERM
+    export JOBPID=$BATS_TEST_TMPDIR/job.pid
+    start_in_job -q run --ready none -- "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on TERM
     wait_for 5 test -s "$PIDF"
     app=$(cat "$PIDF")
     kill -s TSTP "$CCPID"
@@ -214,7 +230,7 @@ TERM 1"
     wait_for 5 grep -qx "CONT 1" "$SIGLOG"
     wait_for 5 sh -c "ps -o stat= -p $app | grep -q '^S'"
     kill -s TERM "$CCPID"
-    wait_status "$CCPID"
+    wait_status "$JOBHOLDER"
     assert_equal "$status" 143
     assert_equal "$(cat "$SIGLOG")" "CONT 1
 TERM 1"

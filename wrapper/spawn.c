@@ -223,6 +223,23 @@ static void relay(int sig, bool from_job, bool resuming)
     }
 }
 
+/*
+ * The job is stopping: ccwrap stops too, so the shell sees it and gives the prompt back. It
+ * takes the same signal with its inherited disposition, so the kernel's rules apply to it as
+ * to the application: ignored, or discarded in an orphaned process group, or for PID 1.
+ */
+static void stop_with_job(int sig)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    self_stopped = true;
+    kill(getpid(), sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 static void handle_signal(const struct signalfd_siginfo *si)
 {
     int sig = (int)si->ssi_signo;
@@ -238,13 +255,8 @@ static void handle_signal(const struct signalfd_siginfo *si)
     }
     note_received(sig);
     relay(sig, from_job, resuming);
-    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
-        /* The job is stopping: ccwrap stops too, so the shell sees it and gives the prompt back. */
-        if (getpid() != 1) {
-            self_stopped = true;
-            kill(getpid(), SIGSTOP);
-        }
-    }
+    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+        stop_with_job(sig);
 }
 
 static void enforce_deadlines(int64_t now)
