@@ -157,6 +157,8 @@ void problems_free(struct problems *ps);
 int hooks_collect(enum point p, const char *root, const struct config *c, struct hooklist *out,
                   struct problems *warnings);
 void hooklist_free(struct hooklist *l);
+/* Why a drop-in NAME is skipped ("skipped: name ends in '.bak'"), allocated, or NULL. */
+char *hook_skip_reason(const char *name);
 
 /* ---- legacy.c: clevercloud/ *.json postDeploy hooks (SPEC §6) --------- */
 

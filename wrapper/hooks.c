@@ -93,7 +93,7 @@ void hooklist_free(struct hooklist *l)
 }
 
 /* Why a drop-in name is skipped (run-parts' and systemd's conventions), or NULL. */
-static char *skip_reason(const char *name)
+char *hook_skip_reason(const char *name)
 {
     static const char *const suffixes[] = {
         "~",         ".bak",       ".orig",   ".swp",     ".tmp", ".disabled", ".dpkg-old",
@@ -351,7 +351,7 @@ static void add_folders(struct hooklist *l, const char *root, char *const *displ
         for (j = i + 1; j < nents && strcmp(ents[j].name, ents[i].name) == 0; j++)
             ;
         win = &ents[j - 1];
-        reason = skip_reason(win->name);
+        reason = hook_skip_reason(win->name);
         if (reason) {
             for (size_t k = i; k < j; k++)
                 add(l, HOOK_SKIPPED, ents[k].display)->problem = xstrdup(reason);
