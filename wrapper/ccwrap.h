@@ -44,6 +44,8 @@ int parse_port(const char *s, int *port);
 const char *signal_name(int sig);
 /* True for a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
 bool env_name_valid(const char *s, size_t len);
+/* S cut to at most MAX bytes by taking out its middle ("head[...]tail"). Allocated. */
+char *abbrev(const char *s, size_t max);
 /* S as one line on a terminal: control bytes become \xNN. Allocated. */
 char *shown_text(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */

@@ -264,7 +264,8 @@ static char *slurp(const char *path, const char *display)
     size_t len = 0;
     ssize_t n;
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named as the configuration must be refused, not waited on. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
     if (fd < 0 || fstat(fd, &st) < 0) {
         log_error("%s: cannot read the configuration: %s", display, strerror(errno));
@@ -272,6 +273,10 @@ static char *slurp(const char *path, const char *display)
     }
     if (S_ISDIR(st.st_mode)) {
         log_error("%s: is a folder; name the configuration file itself", display);
+        goto fail;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        log_error("%s: not a regular file; name the configuration file itself", display);
         goto fail;
     }
     buf = xmalloc(CONFIG_MAX + 1);

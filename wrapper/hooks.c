@@ -413,7 +413,10 @@ static void add_command(struct hooklist *l, const char *root, const char *source
         return;
     }
     word = strndup(p, wlen);
-    display = xstrdup(word[0] == '.' && word[1] == '/' ? word + 2 : word);
+    /* "./x" is "x" under the root; "./" alone is the root itself, ".". */
+    display = xstrdup(word[0] == '.' && word[1] == '/' && word[2] ? word + 2
+                      : word[0] == '.' && word[1] == '/'          ? "."
+                                                                  : word);
     path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
@@ -422,8 +425,12 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     } else if (stat(path, &st) == 0) {
         h = add(l, HOOK_SHELL, source);
         h->legacy = legacy;
-        if (!S_ISREG(st.st_mode) || !(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) ||
-            access(path, X_OK) < 0) {
+        if (!S_ISREG(st.st_mode)) {
+            h->kind = HOOK_BROKEN;
+            h->status = EXIT_NOEXEC;
+            h->problem = xasprintf("%s is not a regular file; name an executable file", display);
+            h->command = xstrdup(value);
+        } else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || access(path, X_OK) < 0) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = xasprintf("%s is not executable; chmod +x %s", display, display);

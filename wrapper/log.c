@@ -25,27 +25,28 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
-    char buf[4096];
-    int n = log_plain ? snprintf(buf, sizeof buf, "%s", prefix)
-                      : snprintf(buf, sizeof buf, "ccwrap: %s", prefix);
+    char *text, *msg, *line;
+    size_t n;
 
-    if (n < 0)
+    if (vasprintf(&text, fmt, ap) < 0)
         return;
-    vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    /* A 100 KiB value must not push the reason and the fix off the end of the line. */
+    msg = abbrev(text, 2048);
+    free(text);
+    line = xasprintf("%s%s%s\n", log_plain ? "" : "ccwrap: ", prefix, msg);
+    free(msg);
+    n = strlen(line);
     /*
      * One message, one line: a drop-in name or a hook value with a newline or a terminal
      * escape must neither forge a second line nor drive the terminal.
      */
-    for (char *p = buf; *p; p++)
-        if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
-            *p = '?';
-    n = (int)strlen(buf);
-    if (n > (int)sizeof buf - 2)
-        n = (int)sizeof buf - 2;
-    buf[n++] = '\n';
+    for (size_t i = 0; i + 1 < n; i++)
+        if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
+            line[i] = '?';
     /* One write, so that a line is never torn by a hook writing at the same time. */
-    if (write(log_plain ? STDOUT_FILENO : STDERR_FILENO, buf, (size_t)n) < 0)
-        return;
+    if (write(log_plain ? STDOUT_FILENO : STDERR_FILENO, line, n) < 0)
+        n = 0;
+    free(line);
 }
 
 void log_info(const char *fmt, ...)

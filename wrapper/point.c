@@ -41,10 +41,44 @@ static char *make_env_file(void)
 
 /* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's.
  */
+/* One CCWRAP_ENV line of LEN bytes (no newline) at LINE: set it, or say why not. */
+static void apply_env_line(char *line, size_t len, int lineno, const char *source)
+{
+    char *name, *value;
+
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    if (len == 0)
+        return;
+    if (memchr(line, '\0', len)) {
+        log_warn("%s: CCWRAP_ENV line %d holds a NUL byte; ignored", source, lineno);
+        return;
+    }
+    /* The kernel refuses to exec with one environment string over 128 KiB (MAX_ARG_STRLEN). */
+    if (len >= 128 * 1024) {
+        log_warn("%s: CCWRAP_ENV line %d is longer than 128 KiB, more than a variable can "
+                 "hold; ignored",
+                 source, lineno);
+        return;
+    }
+    line[len] = '\0';
+    if (env_line_parse(line, &name, &value) < 0) {
+        log_warn("%s: CCWRAP_ENV line %d is not NAME=value with NAME matching "
+                 "[A-Za-z_][A-Za-z0-9_]*; ignored",
+                 source, lineno);
+        return;
+    }
+    setenv(name, value, 1);
+    log_detail("%s: set %s from CCWRAP_ENV", source, name);
+}
+
+/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's.
+ */
 static void apply_env_file(const char *path, const char *source)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    char *buf, *line, *next;
+    /* O_NONBLOCK: a hook may have put a FIFO there, which must not hang the deployment. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    char *buf, *p, *end;
     struct stat st;
     ssize_t n;
     size_t len = 0, cap;
@@ -52,8 +86,13 @@ static void apply_env_file(const char *path, const char *source)
 
     if (fd < 0)
         return;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        log_warn("%s: CCWRAP_ENV is no longer a regular file; ignored", source);
+        close(fd);
+        return;
+    }
     /* Most hooks write nothing: no buffer, no read. */
-    if (fstat(fd, &st) < 0 || st.st_size == 0) {
+    if (st.st_size == 0) {
         close(fd);
         return;
     }
@@ -64,26 +103,25 @@ static void apply_env_file(const char *path, const char *source)
     close(fd);
     if (st.st_size > ENV_FILE_MAX)
         log_warn("%s: CCWRAP_ENV is larger than 1 MiB; the rest is ignored", source);
-    buf[len] = '\0';
-    for (line = buf; line && *line; line = next) {
-        char *name, *value;
+    for (p = buf, end = buf + len; p < end;) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t linelen = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
-        lineno++;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (*line == '\0')
-            continue;
-        if (env_line_parse(line, &name, &value) < 0) {
-            log_warn("%s: CCWRAP_ENV line %d is not NAME=value with NAME matching "
-                     "[A-Za-z_][A-Za-z0-9_]*; ignored",
-                     source, lineno);
-            continue;
-        }
-        setenv(name, value, 1);
-        log_detail("%s: set %s from CCWRAP_ENV", source, name);
+        apply_env_line(p, linelen, ++lineno, source);
+        p += linelen + 1;
     }
     free(buf);
+}
+
+/* The CCWRAP_ENV file goes, even if the hook made a folder of it. */
+static void remove_env_file(char **path)
+{
+    if (!*path)
+        return;
+    if (unlink(*path) < 0 && errno == EISDIR)
+        rmdir(*path);
+    free(*path);
+    *path = NULL;
 }
 
 /* In Clever Cloud's words: "Running CC_PRE_RUN_HOOK: VALUE", "Running hooks.d/pre-run/10-x". */
@@ -120,13 +158,9 @@ static int finish(struct point_run *pr, const struct hook *h)
     events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
                 (int64_t)p->pid, "istatus", (int64_t)status, "iduration_ms",
                 (int64_t)(now_ms() - p->started), "btimed_out", (int)p->timed_out, EV_END);
-    if (pr->env_file) {
-        if (status == 0)
-            apply_env_file(pr->env_file, h->source);
-        unlink(pr->env_file);
-        free(pr->env_file);
-        pr->env_file = NULL;
-    }
+    if (pr->env_file && status == 0)
+        apply_env_file(pr->env_file, h->source);
+    remove_env_file(&pr->env_file);
     return status;
 }
 
@@ -199,9 +233,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             int status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 
             log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
-            unlink(pr->env_file);
-            free(pr->env_file);
-            pr->env_file = NULL;
+            remove_env_file(&pr->env_file);
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);
             if (record_failure(pr, status, status << 8))
@@ -259,12 +291,8 @@ bool point_poll(struct point_run *pr, const struct ctx *x)
 
 void point_free(struct point_run *pr)
 {
-    if (pr->env_file) {
-        unlink(pr->env_file);
-        free(pr->env_file);
-    }
+    remove_env_file(&pr->env_file);
     hooklist_free(&pr->hooks);
-    pr->env_file = NULL;
 }
 
 int point_run_all(const struct ctx *x, enum point p, char **env, int *failed_signal,

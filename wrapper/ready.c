@@ -80,10 +80,21 @@ static int why_set(char *why, size_t len, const char *fmt, ...)
 static int why_set(char *why, size_t len, const char *fmt, ...)
 {
     va_list ap;
+    char *text, *fitted;
 
     va_start(ap, fmt);
-    vsnprintf(why, len, fmt, ap);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
     va_end(ap);
+    if (!text || len == 0) {
+        free(text);
+        return -1;
+    }
+    /* A long value in the reason is cut from its middle: the reason's end stays. */
+    fitted = abbrev(text, len - 1);
+    snprintf(why, len, "%s", fitted);
+    free(fitted);
+    free(text);
     return -1;
 }
 
@@ -216,22 +227,56 @@ static int health_add(struct ready *r, const char *var, const char *value, char 
 }
 
 /* Clever Cloud's variables: the plain one, then _0, _1, … up to the first one missing. */
+static int cmp_index(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+ * CC_HEALTH_CHECK_PATH, then every CC_HEALTH_CHECK_PATH_<N> set, in the order of N: a gap in
+ * the numbering must not silently drop the paths after it.
+ */
 static int health_read(struct ready *r, char *why, size_t wl)
 {
     const char *v = getenv(HEALTH_VAR);
+    long *idx = NULL;
+    size_t n = 0;
+    int rc = 0;
 
     if (v && *v && health_add(r, HEALTH_VAR, v, why, wl) < 0)
         return -1;
-    for (unsigned i = 0;; i++) {
+    for (char **e = environ; *e; e++) {
+        const char *num = *e + sizeof HEALTH_VAR;
+        char digits[16];
+        size_t len;
+        long i;
+
+        if (strncmp(*e, HEALTH_VAR "_", sizeof HEALTH_VAR) != 0)
+            continue;
+        len = strcspn(num, "=");
+        if (len == 0 || len >= sizeof digits || num[len] != '=')
+            continue;
+        memcpy(digits, num, len);
+        digits[len] = '\0';
+        if (parse_long(digits, 0, 999999, &i) < 0)
+            continue;
+        idx = xrealloc(idx, (n + 1) * sizeof *idx);
+        idx[n++] = i;
+    }
+    if (n > 0)
+        qsort(idx, n, sizeof *idx, cmp_index);
+    for (size_t k = 0; k < n && rc == 0; k++) {
         char name[sizeof HEALTH_VAR + 16];
 
-        snprintf(name, sizeof name, "%s_%u", HEALTH_VAR, i);
+        snprintf(name, sizeof name, "%s_%ld", HEALTH_VAR, idx[k]);
         v = getenv(name);
-        if (!v || !*v)
-            return 0;
-        if (health_add(r, name, v, why, wl) < 0)
-            return -1;
+        if (v && *v)
+            rc = health_add(r, name, v, why, wl);
     }
+    free(idx);
+    return rc;
 }
 
 /*
@@ -367,13 +412,19 @@ int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen)
     r->state = p = xcalloc(1, sizeof *p);
     p->fd = -1;
     if (parse_spec(r, why, sizeof why) < 0) {
-        char *msg = xasprintf("bad readiness spec '%s': %s", r->spec, why);
+        char *shown_spec = abbrev(r->spec, 64);
+        char *msg = xasprintf("bad readiness spec '%s': %s", shown_spec, why);
         /* The spec comes from the user: a newline in it must not split the message. */
         char *safe = shown_text(msg);
 
-        snprintf(err, errlen, "%s", safe);
+        /* Cut from the middle to fit ERR, so the reason at the end stays readable. */
+        char *fitted = abbrev(safe, errlen > 1 ? errlen - 1 : 0);
+
+        snprintf(err, errlen, "%s", fitted);
+        free(fitted);
         free(safe);
         free(msg);
+        free(shown_spec);
         ready_free(r);
         return -1;
     }

@@ -211,3 +211,14 @@ char *shown_text(const char *s)
     *q = '\0';
     return out;
 }
+
+char *abbrev(const char *s, size_t max)
+{
+    size_t len = strlen(s), head, tail;
+
+    if (len <= max || max < 16)
+        return xstrdup(s);
+    head = max * 2 / 3;
+    tail = max - head - 5;
+    return xasprintf("%.*s[...]%s", (int)head, s, s + len - tail);
+}
