@@ -44,8 +44,10 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
         if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f)
             line[i] = '?';
     /* One write, so that a line is never torn by a hook writing at the same time. */
-    if (write(log_plain ? STDOUT_FILENO : STDERR_FILENO, line, n) < 0)
-        n = 0;
+    /* A failure to write to stderr has nowhere left to be reported. */
+    ssize_t written = write(log_plain ? STDOUT_FILENO : STDERR_FILENO, line, n);
+
+    (void)written;
     free(line);
 }
 

@@ -55,7 +55,7 @@ static void apply_env_line(char *line, size_t len, int lineno, const char *sourc
         return;
     }
     /* The kernel refuses to exec with one environment string over 128 KiB (MAX_ARG_STRLEN). */
-    if (len >= 128 * 1024) {
+    if (len >= (size_t)128 * 1024) {
         log_warn("%s: CCWRAP_ENV line %d is longer than 128 KiB, more than a variable can "
                  "hold; ignored",
                  source, lineno);
