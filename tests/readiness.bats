@@ -12,11 +12,6 @@ teardown() {
     kill_background
 }
 
-# Durations vary from run to run; "in 0.004 s" and "after 0.302 s" become "N s".
-norm() {
-    sed -E 's/[0-9]+\.[0-9]{3} s/N s/g' <<<"$1"
-}
-
 # The seconds of "ccwrap: Application ready (SPEC) after N s" in $stderr, in milliseconds.
 ready_after_ms() {
     local s

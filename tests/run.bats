@@ -13,11 +13,6 @@ teardown() {
     kill_background
 }
 
-# Durations vary from run to run; "in 0.004 s" and "after 0.302 s" become "N s".
-norm() {
-    sed -E 's/[0-9]+\.[0-9]{3} s/N s/g' <<<"$1"
-}
-
 # A hook that writes the run-failed variables to $LOG.
 failed_reporter() {
     hook run-failed "$1" 'echo "$CCWRAP_PHASE $CCWRAP_HOOK result=$CCWRAP_RESULT code=$CCWRAP_EXIT_CODE status=$CCWRAP_EXIT_STATUS" >>"$LOG"'

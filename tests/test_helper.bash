@@ -40,6 +40,11 @@ logging_hook() {
     hook "$1" "$2" "echo '$1/$2' >>\"\$LOG\""
 }
 
+# Durations vary from run to run; "in 0.004 s" and "after 0.302 s" become "N s".
+norm() {
+    sed -E 's/[0-9]+\.[0-9]{3} s/N s/g' <<<"$1"
+}
+
 # wait_for TIMEOUT_SECONDS COMMAND...: polls every 20 ms; fails after the timeout.
 wait_for() {
     local limit=$(($1 * 50)) i=0
