@@ -103,6 +103,12 @@ struct config {
  */
 int config_load(struct config *c, const char *explicit_file, const char *root);
 void config_free(struct config *c);
+/*
+ * The readiness spec in force, by SPEC §8's precedence: CLI (--ready) > $CCWRAP_READY >
+ * CC_TASK=true ("exit") > the file's ready > "tcp". *from names where it came from:
+ * "--ready", "CCWRAP_READY", "CC_TASK=true", c->ready_origin ("FILE:LINE") or "default".
+ */
+const char *config_ready(const struct config *c, const char *cli, const char **from);
 
 /* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 

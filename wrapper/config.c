@@ -489,3 +489,23 @@ void config_free(struct config *c)
     free(c->ready_origin);
     memset(c, 0, sizeof *c);
 }
+
+const char *config_ready(const struct config *c, const char *cli, const char **from)
+{
+    const char *env = getenv("CCWRAP_READY"), *task = getenv("CC_TASK");
+
+    if (cli) {
+        *from = "--ready";
+        return cli;
+    }
+    if (env && *env) {
+        *from = "CCWRAP_READY";
+        return env;
+    }
+    if (task && strcmp(task, "true") == 0) {
+        *from = "CC_TASK=true";
+        return "exit";
+    }
+    *from = c->ready_origin ? c->ready_origin : "default";
+    return c->ready;
+}

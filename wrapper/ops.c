@@ -137,23 +137,6 @@ static void plan_command(const char *what, const char *var, const struct config 
     free(text);
 }
 
-/* The effective readiness spec and where it comes from, as run_phase would choose it. */
-static const char *effective_ready(const struct config *c, const char **from)
-{
-    const char *env = getenv("CCWRAP_READY"), *task = getenv("CC_TASK");
-
-    if (env && *env) {
-        *from = "CCWRAP_READY";
-        return env;
-    }
-    if (task && strcmp(task, "true") == 0) {
-        *from = "CC_TASK=true";
-        return "exit";
-    }
-    *from = c->ready_origin ? c->ready_origin : "default";
-    return c->ready;
-}
-
 static char *describe_ready(const struct ready *r)
 {
     char *text, *paths = xstrdup("");
@@ -197,7 +180,7 @@ static char *describe_ready(const struct ready *r)
 static void plan_ready(const struct config *c, int width, const struct style *st)
 {
     struct ready r = {.notify_fd = -1};
-    const char *from, *spec = effective_ready(c, &from);
+    const char *from, *spec = config_ready(c, NULL, &from);
     char err[256];
 
     printf("  %s%-*s%s  ", st->bold, width + 7, "readiness", st->off);
@@ -265,7 +248,7 @@ static int check_problem(const char *path, const char *text)
 int check_print(const char *root, const struct config *c)
 {
     struct ready r = {.notify_fd = -1};
-    const char *from, *spec = effective_ready(c, &from);
+    const char *from, *spec = config_ready(c, NULL, &from);
     char err[256];
     struct stat st;
     int n = 0;

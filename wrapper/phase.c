@@ -151,19 +151,6 @@ static int run_failed_hooks(const struct ctx *x, char **env)
     return status;
 }
 
-static const char *choose_ready(const struct ctx *x, const struct run_opts *o)
-{
-    const char *env = getenv("CCWRAP_READY"), *task = getenv("CC_TASK");
-
-    if (o->ready)
-        return o->ready;
-    if (env && *env)
-        return env;
-    if (task && strcmp(task, "true") == 0)
-        return "exit";
-    return x->cfg->ready;
-}
-
 /*
  * The legacy postDeploy files are read once at the start of a run: each run warns once per
  * file, even when the application never gets ready, and legacy_post_deploy = fail refuses
@@ -202,7 +189,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     struct ready rd = {.notify_fd = -1};
     struct point_run succeeded = {.done = true};
     char **succeeded_env = NULL, **app_env = NULL, err[256];
-    const char *spec = choose_ready(x, o);
+    const char *from, *spec = config_ready(x->cfg, o->ready, &from);
     int64_t timeout, deadline = -1, next_probe = -1, next_msg;
     struct pollfd pfd = {.fd = -1};
     enum run_state state = WAITING;
@@ -212,8 +199,8 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
     bool keep;
 
     if (ready_parse(spec, &rd, err, sizeof err) < 0) {
-        if (spec == x->cfg->ready && x->cfg->ready_origin)
-            log_error("%s: %s", x->cfg->ready_origin, err);
+        if (from == x->cfg->ready_origin)
+            log_error("%s: %s", from, err);
         else
             log_error("%s", err);
         ready_free(&rd);
