@@ -220,6 +220,12 @@ static struct hook *add_broken(struct hooklist *l, const char *source, int statu
     return h;
 }
 
+/* An execute bit and, for this user, the right to use it (root has it with any bit). */
+static bool is_executable(const struct stat *st, const char *path)
+{
+    return (st->st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) && access(path, X_OK) == 0;
+}
+
 /* The drop-in that holds its name: runnable, skipped, or broken with the fix. */
 static void add_dropin(struct hooklist *l, const struct entry *e)
 {
@@ -257,7 +263,7 @@ static void add_dropin(struct hooklist *l, const struct entry *e)
     } else if (st.st_mode & S_IWOTH) {
         add_broken(l, e->display, EXIT_NOEXEC)->problem =
             xasprintf("writable by others; chmod o-w %s", word);
-    } else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || access(e->path, X_OK) < 0) {
+    } else if (!is_executable(&st, e->path)) {
         char *disabled = xasprintf("%s.disabled", e->display), *word2 = shell_word(disabled);
 
         add_broken(l, e->display, EXIT_NOEXEC)->problem =
@@ -404,6 +410,7 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     char *word, *path, *display;
     struct stat st;
     struct hook *h = NULL;
+    bool exists;
 
     if (!is_plain_word(p, wlen)) {
         h = add(l, HOOK_SHELL, source);
@@ -418,11 +425,12 @@ static void add_command(struct hooklist *l, const char *root, const char *source
                       : word[0] == '.' && word[1] == '/'          ? "."
                                                                   : word);
     path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
 
         add_folders(l, root, dirs, NULL, 1);
-    } else if (stat(path, &st) == 0) {
+    } else if (exists) {
         h = add(l, HOOK_SHELL, source);
         h->legacy = legacy;
         if (!S_ISREG(st.st_mode)) {
@@ -430,7 +438,7 @@ static void add_command(struct hooklist *l, const char *root, const char *source
             h->status = EXIT_NOEXEC;
             h->problem = xasprintf("%s is not a regular file; name an executable file", display);
             h->command = xstrdup(value);
-        } else if (!(st.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH)) || access(path, X_OK) < 0) {
+        } else if (!is_executable(&st, path)) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = xasprintf("%s is not executable; chmod +x %s", display, display);

@@ -67,14 +67,19 @@ static char *how_it_runs(const struct hook *h, const struct config *c)
     return xstrdup("");
 }
 
-static int plan_point(enum point p, const char *root, const struct config *c, int width,
+/* The hooks of every point, collected once for the column width and the listing. */
+struct plan {
+    struct hooklist lists[PT_COUNT];
+    bool failed[PT_COUNT];
+};
+
+static int plan_point(const struct plan *pl, enum point p, const struct config *c, int width,
                       const struct style *st)
 {
-    struct hooklist l;
-    struct problems warnings = {0};
+    const struct hooklist l = pl->lists[p];
     int n = 0;
 
-    if (hooks_collect(p, root, c, &l, &warnings) < 0)
+    if (pl->failed[p])
         return -1;
     printf("  %s%s%s\n", st->bold, point_name(p), st->off);
     for (size_t i = 0; i < l.n; i++) {
@@ -92,29 +97,21 @@ static int plan_point(enum point p, const char *root, const struct config *c, in
     }
     if (l.n == 0)
         printf("    %s(no hooks)%s\n", st->dim, st->off);
-    hooklist_free(&l);
-    problems_free(&warnings);
     return 0;
 }
 
-static int source_width(const char *root, const struct config *c)
+/* Every point's sources count, so that plan, plan build and plan run align alike. */
+static int source_width(const struct plan *pl)
 {
     int width = 24;
 
     for (int p = 0; p < PT_COUNT; p++) {
-        struct hooklist l;
-        struct problems w = {0};
+        for (size_t i = 0; i < pl->lists[p].n; i++) {
+            int len = (int)strlen(pl->lists[p].v[i].source);
 
-        if (hooks_collect((enum point)p, root, c, &l, &w) == 0) {
-            for (size_t i = 0; i < l.n; i++) {
-                int len = (int)strlen(l.v[i].source);
-
-                if (len > width && len <= 60)
-                    width = len;
-            }
-            hooklist_free(&l);
+            if (len > width && len <= 60)
+                width = len;
         }
-        problems_free(&w);
     }
     return width;
 }
@@ -196,31 +193,48 @@ static void plan_ready(const struct config *c, int width, const struct style *st
     ready_free(&r);
 }
 
-int plan_print(const char *root, const struct config *c, const char *which)
+static int plan_phases(const struct plan *pl, const struct config *c, bool build, bool run)
 {
     struct style st = style_for(stdout);
-    int width = source_width(root, c);
-    bool build = !which || strcmp(which, "build") == 0, run = !which || strcmp(which, "run") == 0;
+    int width = source_width(pl);
 
     if (build) {
         printf("%sbuild%s\n", st.bold, st.off);
-        if (plan_point(PT_PRE_BUILD, root, c, width, &st) < 0)
+        if (plan_point(pl, PT_PRE_BUILD, c, width, &st) < 0)
             return -1;
         plan_command("command", "CC_BUILD_COMMAND", c, width, &st);
-        if (plan_point(PT_POST_BUILD, root, c, width, &st) < 0)
+        if (plan_point(pl, PT_POST_BUILD, c, width, &st) < 0)
             return -1;
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
-        if (plan_point(PT_PRE_RUN, root, c, width, &st) < 0)
+        if (plan_point(pl, PT_PRE_RUN, c, width, &st) < 0)
             return -1;
         plan_command("application", "CC_RUN_COMMAND", c, width, &st);
         plan_ready(c, width, &st);
-        if (plan_point(PT_RUN_SUCCEEDED, root, c, width, &st) < 0 ||
-            plan_point(PT_RUN_FAILED, root, c, width, &st) < 0)
+        if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
+            plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
     }
     return 0;
+}
+
+int plan_print(const char *root, const struct config *c, const char *which)
+{
+    struct plan pl;
+    int rc;
+
+    for (int p = 0; p < PT_COUNT; p++) {
+        struct problems warnings = {0};
+
+        pl.failed[p] = hooks_collect((enum point)p, root, c, &pl.lists[p], &warnings) < 0;
+        problems_free(&warnings);
+    }
+    rc = plan_phases(&pl, c, !which || strcmp(which, "build") == 0,
+                     !which || strcmp(which, "run") == 0);
+    for (int p = 0; p < PT_COUNT; p++)
+        hooklist_free(&pl.lists[p]);
+    return rc;
 }
 
 /* Prints "PATH: text" once: a problem met at every hook point is still one problem. */
