@@ -26,6 +26,8 @@
 #define ANSWER_INTERVAL_MS 25
 /* A connection or an answer slower than this counts as "not yet", and the probe starts over. */
 #define ANSWER_TIMEOUT_MS 1000
+/* A port held by the wrong process, or on loopback only, changes slowly: look less often. */
+#define OWNER_INTERVAL_MS 50
 /* A name that does not resolve is not worth asking the resolver about more often. */
 #define RESOLVE_INTERVAL_MS 1000
 /* Transitions one call may make before handing control back to the run loop. */
@@ -38,6 +40,9 @@
 #define HEALTH_VAR   "CC_HEALTH_CHECK_PATH"
 
 enum phase { PH_IDLE, PH_CONNECTING, PH_SENDING, PH_READING };
+
+/* What the application's tree holds on the port, for tcp without a host. */
+enum owner { OWN_NOTHING, OWN_LOOPBACK, OWN_OTHER, OWN_OK };
 
 /* What the last HTTP exchange gave when it gave no status. */
 enum { ANS_NONE = 0, ANS_TIMEOUT = -1, ANS_CLOSED = -2, ANS_GARBLED = -3 };
@@ -66,6 +71,13 @@ struct probe {
     size_t request_len, sent;
     char answer[ANSWER_MAX];
     size_t answer_len;
+
+    bool owned;   /* tcp without a host: the application's tree must hold a wildcard listener */
+    enum owner own;
+    char *own_where;             /* OWN_LOOPBACK: where it listens */
+    unsigned long foreign_inode; /* OWN_OTHER: the socket, and its holder once looked up */
+    unsigned long holder_inode;
+    pid_t holder;
 
     bool ready;
     bool port_open;
@@ -311,6 +323,7 @@ static int parse_tcp(struct ready *r, const char *arg, char *why, size_t wl)
     }
     if (host_set(r, host ? host : "127.0.0.1", bracketed, shown, why, wl) < 0)
         goto out;
+    ((struct probe *)r->state)->owned = shown != NULL;
     ret = health_read(r, why, wl);
 out:
     free(copy);
@@ -608,6 +621,131 @@ static int answered(struct ready *r, struct probe *p, int64_t now, int status)
     return 1;
 }
 
+/* /proc cannot tell who listens: say so once, and probe with a plain connection instead. */
+static int owner_unknown(struct ready *r, struct probe *p, const char *why)
+{
+    log_warn("cannot tell which process listens on port %d (%s); readiness is a plain "
+             "connection to %s instead",
+             r->port, why, p->authority);
+    p->owned = false;
+    return 1;
+}
+
+/* Health paths of an application listening on one address are asked there. */
+static void addrs_from_listener(struct probe *p, const struct listener *l, int port)
+{
+    struct addr *a = xcalloc(1, sizeof *a);
+
+    if (l->v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        memcpy(&s6->sin6_addr, l->addr, 16);
+        a->len = sizeof *s6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        memcpy(&s4->sin_addr, l->addr, 4);
+        a->len = sizeof *s4;
+    }
+    free(p->addrs);
+    p->addrs = a;
+    p->n_addrs = 1;
+}
+
+/*
+ * tcp without a host: ready only when a process of the application's own tree listens on the
+ * port on a wildcard address (or on one outside address: reachable there). 1 when it does,
+ * 0 when not yet (p->own says why, p->retry_at when to look again).
+ */
+static int owner_check(struct ready *r, struct probe *p, int64_t now)
+{
+    struct listener *v;
+    size_t n;
+    bool *held;
+    int found = -1, loopback = -1;
+
+    if (listeners_find(r->port, &v, &n) < 0)
+        return owner_unknown(r, p, "/proc/net/tcp cannot be read");
+    if (n == 0) {
+        free(v);
+        p->own = OWN_NOTHING;
+        p->retry_at = now + PROBE_INTERVAL_MS;
+        return 0;
+    }
+    held = xcalloc(n, sizeof *held);
+    if (tree_holds(r->app, v, n, held) < 0) {
+        char e[160];
+
+        snprintf(e, sizeof e, "the application's descriptors cannot be read: %s", strerror(errno));
+        free(held);
+        free(v);
+        return owner_unknown(r, p, e);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!held[i])
+            continue;
+        if (listener_scope(&v[i]) == LS_LOOPBACK)
+            loopback = (int)i;
+        else if (found < 0 || listener_scope(&v[i]) == LS_WILDCARD)
+            found = (int)i;
+    }
+    if (found >= 0) {
+        p->own = OWN_OK;
+        if (listener_scope(&v[found]) == LS_ADDRESS)
+            addrs_from_listener(p, &v[found], r->port);
+    } else if (loopback >= 0) {
+        p->own = OWN_LOOPBACK;
+        free(p->own_where);
+        p->own_where = listener_text(&v[loopback], r->port);
+    } else {
+        p->own = OWN_OTHER;
+        p->foreign_inode = v[0].inode;
+    }
+    if (p->own != OWN_OK)
+        p->retry_at = now + OWNER_INTERVAL_MS;
+    free(held);
+    free(v);
+    return p->own == OWN_OK;
+}
+
+/* Who holds the port, looked up once per socket: reading every descriptor table is slow. */
+static pid_t foreign_holder(struct probe *p)
+{
+    if (p->holder_inode != p->foreign_inode) {
+        p->holder_inode = p->foreign_inode;
+        p->holder = socket_holder(p->foreign_inode);
+    }
+    return p->holder;
+}
+
+void ready_precheck(struct ready *r)
+{
+    struct probe *p = r->state;
+    struct listener *v;
+    size_t n;
+    char name[64];
+    pid_t holder;
+
+    if (r->kind != READY_TCP || !p || !p->owned || listeners_find(r->port, &v, &n) < 0)
+        return;
+    if (n > 0) {
+        holder = socket_holder(v[0].inode);
+        if (holder > 0)
+            log_warn("port %d is already in use by pid %d (%s) before the application starts; "
+                     "stop that process or choose another PORT",
+                     r->port, (int)holder, proc_name(holder, name, sizeof name));
+        else
+            log_warn("port %d is already in use by another process before the application "
+                     "starts; stop that process or choose another PORT",
+                     r->port);
+    }
+    free(v);
+}
+
 static void want(struct pollfd *pfd, int fd, short events)
 {
     pfd->fd = fd;
@@ -626,6 +764,15 @@ static int stream_step(struct ready *r, struct probe *p, int64_t now, struct pol
             if (now < p->retry_at) {
                 *next = p->retry_at;
                 return 0;
+            }
+            if (p->owned && p->own != OWN_OK && r->app > 0) {
+                if (!owner_check(r, p, now))
+                    continue;
+                if (p->owned && r->n_health == 0) {
+                    p->port_open = true;
+                    p->ready = true;
+                    return 1;
+                }
             }
             if (resolve(r, p, now) < 0) {
                 p->port_open = false;
@@ -845,6 +992,26 @@ const char *ready_waiting(const struct ready *r)
         return "";
     switch (r->kind) {
     case READY_TCP:
+        if (p->owned && p->own == OWN_LOOPBACK) {
+            snprintf(p->msg, sizeof p->msg,
+                     "The application listens on %s only, which nothing outside this machine "
+                     "reaches; make it listen on 0.0.0.0:%d (all interfaces)",
+                     p->own_where, r->port);
+            break;
+        }
+        if (p->owned && p->own == OWN_OTHER) {
+            pid_t h = foreign_holder(p);
+            char name[64];
+
+            if (h > 0)
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by pid %d (%s), not by the application", r->port,
+                         (int)h, proc_name(h, name, sizeof name));
+            else
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by another process, not by the application", r->port);
+            break;
+        }
         if (!p->port_open || p->health_i >= r->n_health) {
             if (p->gai_error)
                 snprintf(p->msg, sizeof p->msg, "Nothing listening on %s yet (%s: %s)", p->where,
@@ -906,6 +1073,7 @@ void ready_free(struct ready *r)
         if (r->notify_fd >= 0)
             close(r->notify_fd);
         free(p->where);
+        free(p->own_where);
         free(p->authority);
         free(p->addrs);
         free(p->request);
