@@ -361,10 +361,10 @@ static void on_timeout(struct run *r)
 }
 
 /*
- * A run-succeeded hook still running when the application ends belongs to a service that
- * stopped: no later hook starts, and the running one has kill_grace seconds to finish before
- * it gets SIGTERM (then SIGKILL after kill_grace), so a hook that never ends cannot keep
- * ccwrap alive. A one-shot task's hooks start after its end: hook_timeout bounds them.
+ * Run-succeeded hooks still running when the application ends belong to a service that
+ * stopped: they have kill_grace seconds from its end to finish; then the running one gets
+ * SIGTERM (SIGKILL after kill_grace) and no later one starts, so a hook that never ends cannot
+ * keep ccwrap alive. A one-shot task's hooks start after its end: hook_timeout bounds them.
  */
 static void bound_succeeded(struct run *r, int64_t now)
 {
@@ -374,7 +374,6 @@ static void bound_succeeded(struct run *r, int64_t now)
         return;
     if (r->succeeded_until < 0) {
         r->succeeded_until = now + grace;
-        point_stop(&r->succeeded, "the application ended", -1);
     } else if (now >= r->succeeded_until) {
         r->succeeded_stopped = true;
         point_stop(&r->succeeded, "the application ended", grace);

@@ -52,6 +52,14 @@ struct addr {
     socklen_t len;
 };
 
+/* A getaddrinfo_a request with everything it points to, so it can outlive the probe. */
+struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char service[8];
+    char name[256];
+};
+
 struct probe {
     char *where;     /* "0.0.0.0:8080", for messages */
     char *authority; /* "127.0.0.1:8080", for the Host header */
@@ -60,6 +68,7 @@ struct probe {
     bool by_name; /* addrs come from the resolver, at probe time */
     int64_t resolve_at;
     int gai_error;
+    struct lookup *lookup; /* the resolution under way, or NULL */
 
     enum phase phase;
     int fd;
@@ -78,6 +87,8 @@ struct probe {
     unsigned long foreign_inode; /* OWN_OTHER: the socket, and its holder once looked up */
     unsigned long holder_inode;
     pid_t holder;
+
+    bool foreign_notify; /* a READY=1 from outside the application was ignored (said once) */
 
     bool ready;
     bool port_open;
@@ -458,6 +469,13 @@ int ready_prepare(struct ready *r)
         log_error("cannot create the notify socket: %s", strerror(errno));
         return -1;
     }
+    /* Its abstract name is visible to every local process: each datagram says who sent it. */
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0) {
+        log_error("cannot ask the notify socket for its senders' credentials: %s",
+                  strerror(errno));
+        close(fd);
+        return -1;
+    }
     for (int tries = 0;; tries++) {
         int n;
 
@@ -493,26 +511,60 @@ static void probe_later(struct probe *p, int64_t now, int64_t after)
     p->retry_at = now + after;
 }
 
-/* Blocks on the resolver, which is why it runs once and then only after failures. */
+/*
+ * A name is resolved by glibc's resolver thread (getaddrinfo_a), never in the run loop: a slow
+ * DNS server must not delay a signal relayed to the application. Once resolved, the addresses
+ * are kept; after a failure it asks again RESOLVE_INTERVAL_MS later. 0 with addresses, -1 not
+ * yet (p->resolve_at says when to look again).
+ */
 static int resolve(struct ready *r, struct probe *p, int64_t now)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *res;
-    char port[8];
+    struct gaicb *list[1];
+    int e;
 
     if (!p->by_name || p->n_addrs > 0)
         return 0;
+    if (p->lookup) {
+        e = gai_error(&p->lookup->cb);
+        if (e == EAI_INPROGRESS) {
+            p->resolve_at = now + PROBE_INTERVAL_MS;
+            return -1;
+        }
+        p->gai_error = e;
+        if (e == 0) {
+            addrs_take(p, p->lookup->cb.ar_result, r->port);
+            freeaddrinfo(p->lookup->cb.ar_result);
+        } else if (e == EAI_SYSTEM) {
+            p->last_errno = errno;
+        }
+        free(p->lookup);
+        p->lookup = NULL;
+        if (e == 0 && p->n_addrs > 0)
+            return 0;
+        p->resolve_at = now + RESOLVE_INTERVAL_MS;
+        return -1;
+    }
     if (now < p->resolve_at)
         return -1;
-    p->resolve_at = now + RESOLVE_INTERVAL_MS;
-    snprintf(port, sizeof port, "%d", r->port);
-    p->gai_error = getaddrinfo(r->host, port, &hints, &res);
-    if (p->gai_error == EAI_SYSTEM)
-        p->last_errno = errno;
-    if (p->gai_error)
+    p->lookup = xcalloc(1, sizeof *p->lookup);
+    snprintf(p->lookup->service, sizeof p->lookup->service, "%d", r->port);
+    snprintf(p->lookup->name, sizeof p->lookup->name, "%s", r->host);
+    p->lookup->hints =
+        (struct addrinfo){.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    p->lookup->cb.ar_name = p->lookup->name;
+    p->lookup->cb.ar_service = p->lookup->service;
+    p->lookup->cb.ar_request = &p->lookup->hints;
+    list[0] = &p->lookup->cb;
+    e = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (e != 0) {
+        p->gai_error = e;
+        free(p->lookup);
+        p->lookup = NULL;
+        p->resolve_at = now + RESOLVE_INTERVAL_MS;
         return -1;
-    addrs_take(p, res, r->port);
-    freeaddrinfo(res);
-    return p->n_addrs ? 0 : -1;
+    }
+    p->resolve_at = now + PROBE_INTERVAL_MS;
+    return -1;
 }
 
 /* Starts a connection to the next address in turn; false when none is left. */
@@ -879,15 +931,75 @@ static bool has_ready_line(const char *buf, size_t len)
     return false;
 }
 
+/*
+ * systemd's NotifyAccess=all: the application or a process below it. A sender that is gone
+ * already (systemd-notify exits at once) is taken at its word only when it had the
+ * application's user; a process of another PID namespace shows as pid 0 and never counts.
+ */
+static bool from_app(const struct ready *r, const struct ucred *cred)
+{
+    char path[64];
+    struct stat st;
+
+    if (!cred || cred->pid <= 0)
+        return false;
+    if (tree_has(r->app, cred->pid))
+        return true;
+    snprintf(path, sizeof path, "/proc/%d", (int)cred->pid);
+    if (stat(path, &st) == 0)
+        return false;
+    snprintf(path, sizeof path, "/proc/%d", (int)r->app);
+    return stat(path, &st) == 0 && st.st_uid == cred->uid;
+}
+
+/* One datagram and the credentials the kernel attached to it; its length, or -1. */
+static ssize_t notify_recv(int fd, char *buf, size_t len, struct ucred *cred, bool *has_cred)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    *has_cred = false;
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            /* Descriptors are not for us (FDSTORE=1): close them. */
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            for (size_t i = 0; i < k; i++) {
+                int fd_in;
+
+                memcpy(&fd_in, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                close(fd_in);
+            }
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                   c->cmsg_len >= CMSG_LEN(sizeof *cred)) {
+            memcpy(cred, CMSG_DATA(c), sizeof *cred);
+            *has_cred = true;
+        }
+    }
+    return n;
+}
+
 static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pollfd *pfd,
                        int64_t *next)
 {
-    char buf[NOTIFY_MAX];
+    char buf[NOTIFY_MAX], name[64];
 
     if (r->notify_fd < 0)
         return 0;
     for (int i = 0; i < NOTIFY_BURST; i++) {
-        ssize_t n = recv(r->notify_fd, buf, sizeof buf, MSG_DONTWAIT);
+        struct ucred cred;
+        bool has_cred;
+        ssize_t n = notify_recv(r->notify_fd, buf, sizeof buf, &cred, &has_cred);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -895,17 +1007,26 @@ static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pol
             want(pfd, r->notify_fd, POLLIN);
             return 0;
         }
-        if (has_ready_line(buf, (size_t)n)) {
-            /*
-             * Nobody reads the socket after this: an application that goes on notifying
-             * (STATUS=, WATCHDOG=1) would block in sd_notify once the queue is full. Closed,
-             * its sends fail at once instead, which sd_notify's callers ignore.
-             */
-            close(r->notify_fd);
-            r->notify_fd = -1;
-            p->ready = true;
-            return 1;
+        if (!has_ready_line(buf, (size_t)n))
+            continue;
+        if (!from_app(r, has_cred ? &cred : NULL)) {
+            if (!p->foreign_notify)
+                log_warn("NOTIFY_SOCKET: READY=1 from pid %d (%s), which is not the "
+                         "application or below it; ignored",
+                         has_cred ? (int)cred.pid : 0,
+                         has_cred ? proc_name(cred.pid, name, sizeof name) : "?");
+            p->foreign_notify = true;
+            continue;
         }
+        /*
+         * Nobody reads the socket after this: an application that goes on notifying
+         * (STATUS=, WATCHDOG=1) would block in sd_notify once the queue is full. Closed,
+         * its sends fail at once instead, which sd_notify's callers ignore.
+         */
+        close(r->notify_fd);
+        r->notify_fd = -1;
+        p->ready = true;
+        return 1;
     }
     want(pfd, r->notify_fd, POLLIN);
     *next = now;
@@ -1062,12 +1183,20 @@ const char *ready_waiting(const struct ready *r)
     return p->msg;
 }
 
+/* Kept where a leak checker sees it: the resolver thread may still write into it. */
+static struct lookup *abandoned_lookup;
+
 void ready_free(struct ready *r)
 {
     struct probe *p = r->state;
 
     /* Without state this struct never went through ready_parse: its fds are not ours. */
     if (p) {
+        /* A lookup still under way writes into its request: it is left to the resolver. */
+        if (p->lookup && gai_cancel(&p->lookup->cb) == EAI_NOTCANCELED)
+            abandoned_lookup = p->lookup;
+        else if (p->lookup)
+            free(p->lookup);
         if (p->fd >= 0)
             close(p->fd);
         if (r->notify_fd >= 0)
