@@ -170,13 +170,30 @@ static void send_to(struct proc *p, int sig)
     deliver(p->own_group ? -p->pid : p->pid, sig);
 }
 
+/*
+ * The child and, for one in ccwrap's own group, every process below it: its whole tree. The
+ * tree is read first: a shell that dies of the signal at once would take the way down to its
+ * children with it (they are re-parented to ccwrap).
+ */
+static void send_to_tree(struct proc *p, int sig)
+{
+    struct pidset below = {0};
+
+    if (!p->own_group)
+        tree_descendants(p->pid, &below);
+    send_to(p, sig);
+    for (size_t i = 0; i < below.n; i++)
+        deliver(below.v[i], sig);
+    pidset_free(&below);
+}
+
 void proc_terminate(struct proc *p, int64_t grace_ms)
 {
     if (!p->running)
         return;
-    send_to(p, SIGTERM);
+    send_to_tree(p, SIGTERM);
     /* A stopped child would never act on SIGTERM. */
-    send_to(p, SIGCONT);
+    send_to_tree(p, SIGCONT);
     p->deadline = -1;
     p->kill_at = now_ms() + grace_ms;
 }
@@ -367,7 +384,7 @@ static void enforce_deadlines(int64_t now)
             p->timed_out = true;
             proc_terminate(p, p->grace_ms);
         } else if (p->kill_at >= 0 && now >= p->kill_at) {
-            send_to(p, SIGKILL);
+            send_to_tree(p, SIGKILL);
             p->kill_at = -1;
         }
     }
