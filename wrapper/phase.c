@@ -206,7 +206,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }
-    if (legacy_preflight(x) < 0) {
+    if (legacy_preflight(x) < 0 || workers_load() < 0) {
         ready_free(&rd);
         return exit_with(EXIT_CCWRAP);
     }
@@ -248,6 +248,8 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
         return out;
     }
     free_env(app_env);
+    /* Workers start beside it, not once it is ready: they are services of their own (§11). */
+    workers_start(x);
 
     /* 3. Wait until the application is ready, saying what for every 5 s. */
     if (timeout > 0)
@@ -327,9 +329,11 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
             if (next_probe >= 0 && next_probe < until)
                 until = next_probe;
         }
+        until = workers_poll(x, app.running, until);
         if (loop_step(state == WAITING ? &pfd : NULL, until) < 0)
             break;
     }
+    workers_stop(x);
     point_free(&succeeded);
     free_env(succeeded_env);
     ready_free(&rd);
