@@ -396,7 +396,7 @@ void worker_resolve(const char *root, const struct worker_var *w, struct hooklis
 int workers_load(void);
 void workers_start(const struct ctx *x);
 int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until);
-void workers_stop(const struct ctx *x);
+void workers_stop(void);
 
 /* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
 

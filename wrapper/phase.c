@@ -333,7 +333,7 @@ struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
         if (loop_step(state == WAITING ? &pfd : NULL, until) < 0)
             break;
     }
-    workers_stop(x);
+    workers_stop();
     point_free(&succeeded);
     free_env(succeeded_env);
     ready_free(&rd);

@@ -219,8 +219,10 @@ void worker_resolve(const char *root, const struct worker_var *w, struct hooklis
 
 struct worker {
     const struct worker_var *var;
-    struct proc proc;
+    struct proc proc;   /* the worker's main process, leader of its process group */
     bool watched;       /* proc was started and its end not yet noticed */
+    pid_t group;        /* the process group of the last start while it may have members, or 0 */
+    int64_t group_kill; /* when to SIGKILL what is left of the group, -1: not set */
     int64_t restart_at; /* when to start it again, -1: not due */
     int restarts;
     int quick; /* deaths within QUICK_MS of the start, in a row */
@@ -231,6 +233,7 @@ static struct {
     struct worker *v;
     size_t n;
     int64_t since; /* when the workers started: stop signals ccwrap received after it count */
+    int64_t grace; /* kill_grace, ms */
     bool stopping;
 } ws;
 
@@ -253,6 +256,7 @@ int workers_load(void)
     for (size_t i = 0; i < ws.n; i++) {
         ws.v[i].var = &ws.conf.v[i];
         ws.v[i].restart_at = -1;
+        ws.v[i].group_kill = -1;
     }
     return rc;
 }
@@ -305,6 +309,30 @@ static char *end_text(int wstatus)
     return xasprintf("exited with status %d", WEXITSTATUS(wstatus));
 }
 
+/* Whether W's process group still has members; forgets it once it has none. */
+static bool group_alive(struct worker *w)
+{
+    if (w->group > 0 && kill(-w->group, 0) < 0 && errno == ESRCH) {
+        w->group = 0;
+        w->group_kill = -1;
+    }
+    return w->group > 0;
+}
+
+/*
+ * What a worker leaves in its process group goes with it, as systemd stops what is left of a
+ * service's cgroup: SIGTERM now (unless SIGTERM_SENT), SIGKILL kill_grace later.
+ */
+static void stop_group(struct worker *w, bool sigterm_sent)
+{
+    if (!group_alive(w) || w->group_kill >= 0)
+        return;
+    if (!sigterm_sent)
+        kill(-w->group, SIGTERM);
+    kill(-w->group, SIGCONT);
+    w->group_kill = now_ms() + ws.grace;
+}
+
 /* Worker W ended with WSTATUS after RAN_MS: say so, and decide whether it starts again. */
 static void ended(struct worker *w, int wstatus, int64_t ran_ms)
 {
@@ -322,6 +350,8 @@ static void ended(struct worker *w, int wstatus, int64_t ran_ms)
     events_emit("worker_end", "sworker", name, "ipid", (int64_t)w->proc.pid, "istatus",
                 (int64_t)status_shell(wstatus), "scode", status_code(wstatus), "iduration_ms",
                 ran_ms, EV_END);
+    if (!ws.stopping)
+        stop_group(w, false);
     if (ws.stopping)
         return;
     if ((sig = stop_signal()) != 0) {
@@ -347,6 +377,41 @@ static void ended(struct worker *w, int wstatus, int64_t ran_ms)
                 (int64_t)w->restarts + 1, "bbackoff", w->quick >= QUICK_LIMIT, EV_END);
 }
 
+/* Words after which "exec" would change what the line means: keywords and builtins. */
+static bool is_shell_word(const char *w, size_t n)
+{
+    static const char *const words[] = {
+        ".",      "alias", "bg",    "break", "case", "cd",       "command", "continue",
+        "do",     "done",  "elif",  "else",  "esac", "eval",     "exec",    "exit",
+        "export", "fc",    "fg",    "fi",    "for",  "function", "getopts", "hash",
+        "if",     "in",    "jobs",  "local", "read", "readonly", "return",  "set",
+        "shift",  "then",  "times", "trap",  "type", "ulimit",   "umask",   "unalias",
+        "unset",  "until", "wait",  "while",
+    };
+
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i]) == n && strncmp(w, words[i], n) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * "exec COMMAND" when COMMAND is one simple command of plain words (`php artisan queue:work`,
+ * `./bin/worker --queue=mail`): the program replaces the shell, so the signals, the status and
+ * the stop are the worker's own, as if it had been given after `--` (SPEC §7). Anything else
+ * (quotes, $, ;, &&, a builtin) goes to the shell as written. Allocated.
+ */
+static char *exec_form(const char *command)
+{
+    const char *p = command + strspn(command, " \t");
+    size_t first = strcspn(p, " \t");
+
+    if (first == 0 || memchr(p, '=', first) || is_shell_word(p, first) ||
+        p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t-_./:=,@%+")])
+        return xstrdup(command);
+    return xasprintf("exec %s", p);
+}
+
 /* Starts worker W through the hook shell from the root; a start that fails counts as an end. */
 static void begin(const struct ctx *x, struct worker *w)
 {
@@ -354,7 +419,7 @@ static void begin(const struct ctx *x, struct worker *w)
     struct spawn_req req = {0};
     struct hooklist l;
     const struct hook *h;
-    char *argv[4], *env[2];
+    char *argv[4], *env[2], *line = NULL;
     int err = 0, status;
 
     worker_resolve(x->root, w->var, &l);
@@ -365,9 +430,10 @@ static void begin(const struct ctx *x, struct worker *w)
         log_error("%s: %s", name, h->problem);
         status = h->status;
     } else {
+        line = exec_form(h->command);
         argv[0] = x->cfg->shell;
         argv[1] = "-c";
-        argv[2] = h->command;
+        argv[2] = line;
         argv[3] = NULL;
         req.argv = argv;
         req.exec_path = x->cfg->shell;
@@ -377,10 +443,13 @@ static void begin(const struct ctx *x, struct worker *w)
         req.env_set = env;
         if (spawn(&req, &w->proc, &err) == 0) {
             w->watched = true;
+            w->group = w->proc.pid;
+            w->group_kill = -1;
             log_info("%s: %s (pid %d): %s", name, w->restarts ? "restarted" : "started",
                      (int)w->proc.pid, w->var->value);
             events_emit("worker_start", "sworker", name, "scommand", w->var->value, "ipid",
                         (int64_t)w->proc.pid, "irestart", (int64_t)w->restarts, EV_END);
+            free(line);
             free(env[0]);
             hooklist_free(&l);
             return;
@@ -388,6 +457,7 @@ static void begin(const struct ctx *x, struct worker *w)
         status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
         log_error("%s: cannot run %s: %s", name, x->cfg->shell, strerror(err));
     }
+    free(line);
     free(env[0]);
     hooklist_free(&l);
     w->proc.pid = 0;
@@ -397,6 +467,7 @@ static void begin(const struct ctx *x, struct worker *w)
 void workers_start(const struct ctx *x)
 {
     ws.since = now_ms();
+    ws.grace = x->cfg->kill_grace * 1000;
     for (size_t i = 0; i < ws.n; i++)
         begin(x, &ws.v[i]);
 }
@@ -416,31 +487,45 @@ static void notice_ends(void)
     }
 }
 
-static void begin_stop(const struct ctx *x)
+/* SIGKILL for the groups whose grace is over; returns UNTIL lowered to the next such moment. */
+static int64_t kill_groups(int64_t until)
 {
-    int64_t grace = x->cfg->kill_grace * 1000;
+    int64_t now = now_ms();
+
+    for (size_t i = 0; i < ws.n; i++) {
+        struct worker *w = &ws.v[i];
+
+        if (w->group_kill < 0 || !group_alive(w))
+            continue;
+        if (now >= w->group_kill) {
+            kill(-w->group, SIGKILL);
+            w->group_kill = -1;
+            w->group = ws.stopping ? w->group : 0;
+            continue;
+        }
+        if (until < 0 || w->group_kill < until)
+            until = w->group_kill;
+    }
+    return until;
+}
+
+static void begin_stop(void)
+{
     size_t running = 0;
 
     ws.stopping = true;
     for (size_t i = 0; i < ws.n; i++) {
         ws.v[i].restart_at = -1;
-        if (ws.v[i].watched && ws.v[i].proc.running)
+        if (ws.v[i].watched || group_alive(&ws.v[i]))
             running++;
     }
     if (running > 0)
         log_info("stopping %zu worker%s: the application ended", running, running == 1 ? "" : "s");
     for (size_t i = 0; i < ws.n; i++) {
-        struct proc *p = &ws.v[i].proc;
+        struct worker *w = &ws.v[i];
 
-        if (!ws.v[i].watched || !p->running)
-            continue;
-        /* It had ccwrap's SIGTERM relayed already: a stop sends it once, as systemd's does. */
-        if (signal_received_since(p->started, SIGTERM)) {
-            p->deadline = -1;
-            p->kill_at = now_ms() + grace;
-        } else {
-            proc_terminate(p, grace);
-        }
+        /* A worker that had ccwrap's SIGTERM relayed gets no second one: a stop sends it once. */
+        stop_group(w, w->watched && signal_received_since(w->proc.started, SIGTERM));
     }
 }
 
@@ -449,8 +534,9 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
     int64_t now;
 
     if (!app_running && !ws.stopping)
-        begin_stop(x);
+        begin_stop();
     notice_ends();
+    until = kill_groups(until);
     now = now_ms();
     for (size_t i = 0; i < ws.n; i++) {
         struct worker *w = &ws.v[i];
@@ -473,24 +559,30 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
     return until;
 }
 
-void workers_stop(const struct ctx *x)
+void workers_stop(void)
 {
-    bool running;
-
     if (!ws.stopping)
-        begin_stop(x);
+        begin_stop();
     for (;;) {
+        int64_t until;
+        bool left = false;
+
         notice_ends();
-        running = false;
+        until = kill_groups(-1);
         for (size_t i = 0; i < ws.n; i++)
-            running = running || ws.v[i].watched;
-        if (!running)
+            left = left || ws.v[i].watched || group_alive(&ws.v[i]);
+        if (!left)
             break;
-        /* Bounded: kill_grace after the SIGTERM, loop_step sends SIGKILL. */
-        if (loop_step(NULL, -1) < 0) {
+        /*
+         * The main process's end comes as SIGCHLD; what it left in its group need not be
+         * ccwrap's child, so look again every 50 ms. Bounded: SIGKILL at the end of the grace.
+         */
+        if (until < 0 || until > now_ms() + 50)
+            until = now_ms() + 50;
+        if (loop_step(NULL, until) < 0) {
             for (size_t i = 0; i < ws.n; i++)
-                if (ws.v[i].watched && ws.v[i].proc.running)
-                    kill(-ws.v[i].proc.pid, SIGKILL);
+                if (group_alive(&ws.v[i]))
+                    kill(-ws.v[i].group, SIGKILL);
             break;
         }
     }
