@@ -87,7 +87,7 @@ exec sleep 30'
     cd "$BATS_TEST_TMPDIR/elsewhere"
     ccw -C "$APP" run --ready none -- sh -c '"$1" 0 test -s "$2" || exit 99
         ps -o pgid= -p $$ | tr -d " " >"$3"; exit 3' sh "$WAITAPP" \
-        "$BATS_TEST_TMPDIR/worker.pgid" "$BATS_TEST_TMPDIR/app.pgid"
+        "$BATS_TEST_TMPDIR/worker.pgid" "$BATS_TEST_TMPDIR/app.pgid" </dev/zero
     assert_equal "$status" 3
     assert_equal "$output" "worker output"
     assert_equal "$(cat "$LOG")" "dir=$APP env=set-by-pre-run name=CC_WORKER_COMMAND stdin=/dev/null"
@@ -303,19 +303,23 @@ TERM 1"
     printf 'kill_grace = 1\n' >"$APP/ccwrap.conf"
     script worker.sh '
 trap "echo TERM >>\"\$SIGF\"" TERM
+trap "" USR2
 echo $$ >"$WPID"
 while :; do sleep 0.05; done'
     export CC_WORKER_COMMAND=./worker.sh
-    "$CCWRAP" run --ready none -- "$TESTAPP" --signals "$LOG" --pid "$PIDF" --exit-on TERM \
+    "$CCWRAP" run --ready none -- "$TESTAPP" --signals "$LOG" --pid "$PIDF" --exit-on USR2 \
         2>"$ERR" 3>&- &
     ccpid=$!
     remember_pid "$ccpid"
     wait_for 5 test -s "$WPID"
     wait_for 5 test -s "$PIDF"
     kill -s TERM "$ccpid"
+    wait_for 5 grep -qx TERM "$SIGF"
+    # The application ends later, by its own choice: the stop sends the worker no second TERM.
+    kill -s USR2 "$ccpid"
     status=0
     wait "$ccpid" || status=$?
-    assert_equal "$status" 143
+    assert_equal "$status" $((128 + 12))
     assert_equal "$(cat "$SIGF")" TERM
     grep -qx "ccwrap: CC_WORKER_COMMAND: killed by signal KILL after [0-9.]* s" "$ERR"
 }
