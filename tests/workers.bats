@@ -511,9 +511,16 @@ ccwrap: CC_WORKER_COMMAND: killed by signal TERM after N s"
     assert_line "      1  CC_WORKER_COMMAND         /bin/sh -c 'php artisan queue:work'"
     assert_line "      2  CC_WORKER_COMMAND_3       /bin/sh -c './worker.sh'"
     unset CC_WORKER_COMMAND CC_WORKER_COMMAND_3 CC_WORKER_RESTART CC_WORKER_RESTART_DELAY
+    export CC_WORKER_COMMAND_X=oops
     run "$CCWRAP" plan run
     assert_success
-    assert_line "  workers                          none (CC_WORKER_COMMAND is not set)"
+    assert_line "  workers                          none"
+    assert_line "      -  CC_WORKER_COMMAND_X       not a worker variable, ignored; name workers CC_WORKER_COMMAND or CC_WORKER_COMMAND_<N> with N a number up to 999999"
+    # No worker variable at all: no workers line.
+    unset CC_WORKER_COMMAND_X
+    run "$CCWRAP" plan run
+    assert_success
+    refute_line --partial workers
 }
 
 @test "check: a bad policy, a bad delay, a worker that cannot run, a misnamed variable" {

@@ -202,12 +202,17 @@ static void plan_workers(const char *root, const struct config *c, int width,
     char *delay;
 
     worker_conf_read(&wc, &errors, &warnings);
+    /* An application without workers has a plan without the line, as before workers existed. */
+    if (wc.n == 0 && errors.n == 0 && warnings.n == 0) {
+        worker_conf_free(&wc);
+        return;
+    }
     delay = seconds_text(wc.delay_ms);
     printf("  %s%-*s%s  ", st->bold, width + 7, "workers", st->off);
     if (errors.n > 0)
         printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
     else if (wc.n == 0)
-        printf("none (CC_WORKER_COMMAND is not set)\n");
+        printf("none\n");
     else
         printf("beside the application, stopped when it ends; restart %s, after %s\n",
                restart_policy_name(wc.restart), delay);
