@@ -232,7 +232,7 @@ ccwrap: CC_WORKER_COMMAND: not restarted (CC_WORKER_RESTART=no)"
     done
     assert_equal "$(cat "$LOG")" ""
     # Empty means the default, as an unset variable.
-    export CC_WORKER_RESTART= CC_WORKER_RESTART_DELAY=
+    export CC_WORKER_RESTART='' CC_WORKER_RESTART_DELAY=''
     ccw -q run --ready none -- "$WAITAPP" 0 grep -q worker "$LOG"
     assert_equal "$status" 0
 }
