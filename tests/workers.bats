@@ -299,6 +299,17 @@ USR2 1
 TERM 1"
 }
 
+@test "Ctrl-C at a terminal reaches the application and each worker exactly once" {
+    export CC_WORKER_COMMAND="$TESTAPP --signals $SIGF --pid $WPID --exit-on TERM"
+    CMD="'$CCWRAP' -q run --ready none -- '$TESTAPP' --signals '$LOG' --pid '$PIDF' --exit-on INT" \
+        READY_FILE="$WPID" run expect "$FIXTURES/pty.exp" ctrl-c prompt
+    assert_success
+    assert_equal "$(cat "$LOG")" "INT 1"
+    # The worker, in a group of its own, has the INT from ccwrap, then the stop's TERM.
+    assert_equal "$(cat "$SIGF")" "INT 1
+TERM 1"
+}
+
 @test "a worker that survives the relayed TERM gets no second one at the stop, and SIGKILL after kill_grace" {
     printf 'kill_grace = 1\n' >"$APP/ccwrap.conf"
     script worker.sh '
