@@ -455,6 +455,30 @@ ccwrap: CC_WORKER_COMMAND: killed by signal KILL after N s"
     assert_failure
 }
 
+@test "what a worker leaves in its group goes with it: SIGTERM at its end, SIGKILL at the restart and the stop" {
+    printf 'kill_grace = 1\n' >"$APP/ccwrap.conf"
+    script worker.sh '
+sleep 30 &
+echo $! >>"$BATS_TEST_TMPDIR/plain"
+(trap "" TERM; exec sleep 30) &
+echo $! >>"$BATS_TEST_TMPDIR/stubborn"
+[ "$(wc -l <"$BATS_TEST_TMPDIR/plain")" -ge 2 ] && exec sleep 30
+exit 1'
+    script gone.sh '! kill -0 "$1" 2>/dev/null'
+    export CC_WORKER_COMMAND=./worker.sh CC_WORKER_RESTART_DELAY=0.5
+    # The first run's leftovers are gone once the second run has started.
+    ccw run --ready none -- "$WAITAPP" 0 sh -c 'test "$(wc -l <"$0/plain")" -eq 2 &&
+        ./gone.sh "$(head -n 1 "$0/plain")" && ./gone.sh "$(head -n 1 "$0/stubborn")"' \
+        "$BATS_TEST_TMPDIR"
+    assert_equal "$status" 0
+    # And the second run's at the stop, the stubborn one after kill_grace.
+    for pid in $(cat "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/stubborn"); do
+        run kill -0 "$pid"
+        assert_failure
+    done
+    grep -qx "ccwrap: stopping 1 worker: the application ended" "$ERR"
+}
+
 unshare_works() {
     unshare --pid --fork --mount-proc true 2>/dev/null
 }

@@ -406,7 +406,7 @@ static char *exec_form(const char *command)
     const char *p = command + strspn(command, " \t");
     size_t first = strcspn(p, " \t");
 
-    if (first == 0 || memchr(p, '=', first) || is_shell_word(p, first) ||
+    if (first == 0 || *p == '-' || memchr(p, '=', first) || is_shell_word(p, first) ||
         p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t-_./:=,@%+")])
         return xstrdup(command);
     return xasprintf("exec %s", p);
@@ -550,6 +550,9 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
                          signal_name(sig));
                 continue;
             }
+            /* What the last run left behind had its SIGTERM a delay ago: it goes now. */
+            if (group_alive(w))
+                kill(-w->group, SIGKILL);
             w->restarts++;
             begin(x, w);
         }
