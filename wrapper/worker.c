@@ -564,6 +564,9 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
 
 void workers_stop(void)
 {
+    /* SIGKILL comes at the end of the grace; a group still there 2 s later cannot be killed. */
+    int64_t give_up = now_ms() + ws.grace + 2000;
+
     if (!ws.stopping)
         begin_stop();
     for (;;) {
@@ -572,13 +575,21 @@ void workers_stop(void)
 
         notice_ends();
         until = kill_groups(-1);
-        for (size_t i = 0; i < ws.n; i++)
-            left = left || ws.v[i].watched || group_alive(&ws.v[i]);
+        for (size_t i = 0; i < ws.n; i++) {
+            struct worker *w = &ws.v[i];
+
+            if (group_alive(w) && !w->watched && now_ms() >= give_up) {
+                log_warn("%s: processes left in its process group %d do not die; leaving them",
+                         w->var->name, (int)w->group);
+                w->group = 0;
+            }
+            left = left || w->watched || group_alive(w);
+        }
         if (!left)
             break;
         /*
          * The main process's end comes as SIGCHLD; what it left in its group need not be
-         * ccwrap's child, so look again every 50 ms. Bounded: SIGKILL at the end of the grace.
+         * ccwrap's child, so look again every 50 ms.
          */
         if (until < 0 || until > now_ms() + 50)
             until = now_ms() + 50;
