@@ -441,6 +441,7 @@ static void begin(const struct ctx *x, struct worker *w)
         req.own_group = true;
         req.null_stdin = true;
         req.env_set = env;
+        log_detail("%s: running %s -c %s", name, x->cfg->shell, line);
         if (spawn(&req, &w->proc, &err) == 0) {
             w->watched = true;
             w->group = w->proc.pid;
