@@ -472,10 +472,10 @@ exit 1'
         "$BATS_TEST_TMPDIR"
     assert_equal "$status" 0
     # And the second run's at the stop, the stubborn one after kill_grace.
-    for pid in $(cat "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/stubborn"); do
+    while read -r pid; do
         run kill -0 "$pid"
         assert_failure
-    done
+    done < <(cat "$BATS_TEST_TMPDIR/plain" "$BATS_TEST_TMPDIR/stubborn")
     grep -qx "ccwrap: stopping 1 worker: the application ended" "$ERR"
 }
 
