@@ -36,9 +36,12 @@ EOF
 
 teardown() {
     kill_background
-    if [ -s "$WPID" ]; then
-        kill -KILL "$(cat "$WPID")" 2>/dev/null || true
-    fi
+    # A test that failed half-way may leave the application and workers of a killed ccwrap.
+    for f in "$WPID" "$PIDF" "$BATS_TEST_TMPDIR"/pid.*; do
+        if [ -s "$f" ]; then
+            kill -KILL "$(cat "$f")" 2>/dev/null || true
+        fi
+    done
 }
 
 # ccw ARGS...: ccwrap in the foreground; $status, $output (stdout) and $stderr, and the same
