@@ -19,7 +19,7 @@ common_setup() {
         CC_RUN_FAILED_HOOK CC_BUILD_COMMAND CC_RUN_COMMAND CC_TASK CC_TROUBLESHOOT \
         CC_HEALTH_CHECK_PATH APP_HOME PORT NOTIFY_SOCKET \
         CCWRAP_CONFIG CCWRAP_READY CCWRAP_EVENTS NO_COLOR
-    for v in $(compgen -e | grep '^CC_HEALTH_CHECK_PATH_' || true); do unset "$v"; done
+    for v in $(compgen -e | grep -e '^CC_HEALTH_CHECK_PATH_' -e '^CC_WORKER_' || true); do unset "$v"; done
     APP=$BATS_TEST_TMPDIR/app
     LOG=$BATS_TEST_TMPDIR/log
     mkdir -p "$APP"

@@ -244,9 +244,8 @@ alive() {
 @test "a TERM while the application gets ready: no run-succeeded and no run-failed hook starts" {
     logging_hook run-succeeded 10-never
     logging_hook run-failed 10-never
-    start_ccwrap -q run --ready "file:$BATS_TEST_TMPDIR/go" -- \
-        "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF"
-    wait_for 5 test -s "$PIDF"
+    start_ccwrap -q run --ready "file:$BATS_TEST_TMPDIR/go" -- node server.js
+    wait_for 10 test -s "$PIDF"
     kill -s TERM "$CCPID"
     wait_status "$CCPID"
     assert_equal "$status" 0

@@ -467,6 +467,11 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     free(display);
 }
 
+void hooks_command(struct hooklist *l, const char *root, const char *source, const char *value)
+{
+    add_command(l, root, source, value, false);
+}
+
 static bool is_blank(const char *s)
 {
     return s[strspn(s, " \t\n\r")] == '\0';

@@ -193,7 +193,54 @@ static void plan_ready(const struct config *c, int width, const struct style *st
     ready_free(&r);
 }
 
-static int plan_phases(const struct plan *pl, const struct config *c, bool build, bool run)
+/* The workers, started beside the application (SPEC §11), with the restart policy. */
+static void plan_workers(const char *root, const struct config *c, int width,
+                         const struct style *st)
+{
+    struct problems errors = {0}, warnings = {0};
+    struct worker_conf wc;
+    char *delay;
+
+    worker_conf_read(&wc, &errors, &warnings);
+    /* An application without workers has a plan without the line, as before workers existed. */
+    if (wc.n == 0 && errors.n == 0 && warnings.n == 0) {
+        worker_conf_free(&wc);
+        return;
+    }
+    delay = seconds_text(wc.delay_ms);
+    printf("  %s%-*s%s  ", st->bold, width + 7, "workers", st->off);
+    if (errors.n > 0)
+        printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
+    else if (wc.n == 0)
+        printf("none\n");
+    else
+        printf("beside the application, stopped when it ends; restart %s, after %s\n",
+               restart_policy_name(wc.restart), delay);
+    for (size_t i = 0; i < errors.n; i++)
+        printf("    %s%3s  %-*s  error: %s%s\n", st->red, "-", width, errors.v[i].path,
+               errors.v[i].text, st->off);
+    for (size_t i = 0; i < warnings.n; i++)
+        printf("    %s%3s  %-*s  %s%s\n", st->dim, "-", width, warnings.v[i].path,
+               warnings.v[i].text, st->off);
+    for (size_t i = 0; i < wc.n; i++) {
+        struct hooklist l;
+        char *how;
+
+        worker_resolve(root, &wc.v[i], &l);
+        how = how_it_runs(&l.v[0], c);
+        printf("    %s%3zu  %-*s  %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "", i + 1, width,
+               wc.v[i].name, how, l.v[0].kind == HOOK_BROKEN ? st->off : "");
+        free(how);
+        hooklist_free(&l);
+    }
+    free(delay);
+    problems_free(&errors);
+    problems_free(&warnings);
+    worker_conf_free(&wc);
+}
+
+static int plan_phases(const struct plan *pl, const char *root, const struct config *c, bool build,
+                       bool run)
 {
     struct style st = style_for(stdout);
     int width = source_width(pl);
@@ -212,6 +259,7 @@ static int plan_phases(const struct plan *pl, const struct config *c, bool build
             return -1;
         plan_command("application", "CC_RUN_COMMAND", c, width, &st);
         plan_ready(c, width, &st);
+        plan_workers(root, c, width, &st);
         if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
             plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
@@ -230,7 +278,7 @@ int plan_print(const char *root, const struct config *c, const char *which)
         pl.failed[p] = hooks_collect((enum point)p, root, c, &pl.lists[p], &warnings) < 0;
         problems_free(&warnings);
     }
-    rc = plan_phases(&pl, c, !which || strcmp(which, "build") == 0,
+    rc = plan_phases(&pl, root, c, !which || strcmp(which, "build") == 0,
                      !which || strcmp(which, "run") == 0);
     for (int p = 0; p < PT_COUNT; p++)
         hooklist_free(&pl.lists[p]);
@@ -256,6 +304,32 @@ static int check_problem(const char *path, const char *text)
     seen[n_seen++] = line;
     printf("%s\n", line);
     return 1;
+}
+
+/* The worker variables' problems, and each worker's command as SPEC §3 resolves it. */
+static int check_workers(const char *root)
+{
+    struct problems errors = {0}, warnings = {0};
+    struct worker_conf wc;
+    int n = 0;
+
+    worker_conf_read(&wc, &errors, &warnings);
+    for (size_t i = 0; i < errors.n; i++)
+        n += check_problem(errors.v[i].path, errors.v[i].text);
+    for (size_t i = 0; i < warnings.n; i++)
+        n += check_problem(warnings.v[i].path, warnings.v[i].text);
+    for (size_t i = 0; i < wc.n; i++) {
+        struct hooklist l;
+
+        worker_resolve(root, &wc.v[i], &l);
+        if (l.v[0].kind == HOOK_BROKEN)
+            n += check_problem(wc.v[i].name, l.v[0].problem);
+        hooklist_free(&l);
+    }
+    problems_free(&errors);
+    problems_free(&warnings);
+    worker_conf_free(&wc);
+    return n;
 }
 
 /* Every problem plan's inputs have, one line each; returns how many. */
@@ -307,5 +381,5 @@ int check_print(const char *root, const struct config *c)
     if (ready_parse(spec, &r, err, sizeof err) < 0)
         n += check_problem(strcmp(from, "default") ? from : "ready", err);
     ready_free(&r);
-    return n;
+    return n + check_workers(root);
 }

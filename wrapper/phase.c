@@ -247,7 +247,7 @@ static int run_prepare(struct run *r, const struct run_opts *o)
             log_error("%s", err);
         return -1;
     }
-    if (legacy_preflight(r->x) < 0)
+    if (legacy_preflight(r->x) < 0 || workers_load() < 0)
         return -1;
     /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
     r->timeout = o->ready_timeout >= 0     ? o->ready_timeout
@@ -275,6 +275,8 @@ static int start_app(struct run *r, char **argv, struct outcome *out)
     free_env(app_env);
     if (rc < 0)
         return -1;
+    /* Workers start beside it, not once it is ready: they are services of their own (§11). */
+    workers_start(r->x);
     r->rd.app = r->app.pid;
     if (r->timeout > 0)
         r->deadline = r->app.started + r->timeout;
@@ -426,7 +428,7 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
 
     /* 3. Wait until the application is ready, saying what for every 5 s; then 4 or 5. */
     for (;;) {
-        int64_t now = now_ms();
+        int64_t now = now_ms(), until;
 
         if (r->state == WAITING) {
             r->state = probe(r, now);
@@ -444,12 +446,14 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
         /* 6. ccwrap exits when the application exits, after run-succeeded hooks end. */
         if (!r->app.running && r->succeeded.done && r->state != WAITING)
             break;
-        if (loop_step(r->state == WAITING ? &r->pfd : NULL,
-                      r->state == WAITING          ? wake_at(r)
-                      : r->succeeded_stopped       ? -1
-                                                   : r->succeeded_until) < 0)
+        until = r->state == WAITING    ? wake_at(r)
+                : r->succeeded_stopped ? -1
+                                       : r->succeeded_until;
+        until = workers_poll(x, r->app.running, until);
+        if (loop_step(r->state == WAITING ? &r->pfd : NULL, until) < 0)
             break;
     }
+    workers_stop();
     events_emit("app_end", "ipid", (int64_t)r->app.pid, "istatus",
                 (int64_t)status_shell(r->app.status), EV_END);
     if (r->state == TIMED_OUT && !r->keep)

@@ -94,7 +94,8 @@ char *shell_exec_form(const char *cmd)
         }
         s += len;
     }
-    if (len < 0 || !first || first[0] == '#')
+    /* "#" starts a comment; "exec -l" would be an option of exec. */
+    if (len < 0 || !first || first[0] == '#' || first[0] == '-')
         return NULL;
     if (first_len == 4 && memcmp(first, "exec", 4) == 0)
         return xstrdup(cmd);

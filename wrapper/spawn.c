@@ -16,7 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_PROCS 16
+/* The application, one hook at a time, and up to 32 workers (worker.c). */
+#define MAX_PROCS 64
 
 static struct proc *procs[MAX_PROCS];
 static int sigfd = -1;
