@@ -584,18 +584,36 @@ static int cmp_inode(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Marks in DUP every key that an equal later key (by CMP, index aside) follows. */
+/*
+ * Sorted by CMP, equal keys (index aside) are one folder: all but the last listed are marked
+ * in DUP, and the last takes the spelling of the first one still kept, as the user wrote it.
+ */
 static void mark_earlier(struct dir_key *k, size_t n, int (*cmp)(const void *, const void *),
-                         bool by_inode, bool *dup)
+                         bool by_inode, bool *dup, char **dirs)
 {
     qsort(k, n, sizeof *k, cmp);
-    for (size_t i = 0; i + 1 < n; i++) {
-        bool same = by_inode ? k[i].exists && k[i + 1].exists && k[i].dev == k[i + 1].dev &&
-                                   k[i].ino == k[i + 1].ino
-                             : strcmp(k[i].name, k[i + 1].name) == 0;
+    for (size_t g = 0, e; g < n; g = e) {
+        size_t first = n;
 
-        if (same)
+        for (e = g + 1; e < n; e++) {
+            bool same = by_inode ? k[g].exists && k[e].exists && k[g].dev == k[e].dev &&
+                                       k[g].ino == k[e].ino
+                                 : strcmp(k[g].name, k[e].name) == 0;
+
+            if (!same)
+                break;
+        }
+        for (size_t i = g; i + 1 < e; i++) {
+            if (first == n && !dup[k[i].index])
+                first = k[i].index;
             dup[k[i].index] = true;
+        }
+        if (first != n) {
+            char *t = dirs[first];
+
+            dirs[first] = dirs[k[e - 1].index];
+            dirs[k[e - 1].index] = t;
+        }
     }
 }
 
@@ -626,8 +644,8 @@ static void merge_dirs(struct config *c, const char *root)
         }
         free(path);
     }
-    mark_earlier(k, n, cmp_name, false, dup);
-    mark_earlier(k, n, cmp_inode, true, dup);
+    mark_earlier(k, n, cmp_name, false, dup, c->hooks_dirs);
+    mark_earlier(k, n, cmp_inode, true, dup, c->hooks_dirs);
     for (size_t i = 0; i < n; i++) {
         if (dup[i])
             free(c->hooks_dirs[i]);
