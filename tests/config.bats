@@ -50,7 +50,8 @@ kill_grace = 10
 legacy_post_deploy = "run"
 ready = "tcp"
 ready_timeout = 60
-on_ready_timeout = "stop"'
+on_ready_timeout = "stop"
+trusted_users = {}'
     # One comment line right above each option.
     run awk '!/^#/ && !/^$/ { if (prev !~ /^# ./) print "no comment above: " $0 } { prev = $0 }' \
         "$TOP/conf/ccwrap.conf"
