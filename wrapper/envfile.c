@@ -15,7 +15,7 @@
 #define ENV_FILE_MAX (1 << 20)
 #define ENV_VARS_MAX 4096
 #define WARNINGS_MAX 10
-#define VALUE_MAX    (128 * 1024) /* MAX_ARG_STRLEN: the kernel refuses a longer string */
+#define VALUE_MAX    ((size_t)128 * 1024) /* MAX_ARG_STRLEN: the kernel refuses a longer string */
 
 static char *dir_path;
 static int dir_fd = -1;
