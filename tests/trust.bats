@@ -375,6 +375,8 @@ command"
 # ---- item 7: the smaller findings ------------------------------------------------------------
 
 @test "a set-user-ID or set-group-ID ccwrap refuses to run: 125" {
+    # The sanitizers' runtime refuses set-user-ID programs before main: nothing to see there.
+    if grep -aq __asan_init "$CCWRAP"; then skip "a sanitizer build does not run set-user-ID"; fi
     local bin=$BATS_TEST_TMPDIR/bin
     mkdir -p "$bin"
     cp "$CCWRAP" "$bin/ccwrap"
