@@ -103,7 +103,7 @@ hooks.d/pre-run/10-x: its folder hooks.d is owned by nobody (uid 65534), not by 
     ln -s "$shared/tool" hooks.d/pre-build/10-link
     ccw hook pre-build
     assert_failure 126
-    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-link: the symlink $shared/tool is owned by nobody (uid 65534), not by root; chown root $shared/tool, $FIX_OWNER"
+    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-link: the symlink $shared/tool is owned by nobody (uid 65534), not by root; chown -h root $shared/tool, $FIX_OWNER"
 }
 
 @test "a 0777 script named by CC_PRE_BUILD_HOOK is refused like the same drop-in" {

@@ -88,9 +88,10 @@ static char *judge(const struct stat *st, const char *abs, const char *root, con
     if (!owner_trusted(st->st_uid, c)) {
         char *who = user_name(st->st_uid), *owners = trusted_owners(), *me = own_name();
 
-        text = xasprintf("%sowned by %s, not by %s; chown %s %s, or list that user in "
+        /* chown without -h would change the link's target, not the link. */
+        text = xasprintf("%sowned by %s, not by %s; chown %s%s %s, or list that user in "
                          "trusted_users",
-                         subject, who, owners, me, word);
+                         subject, who, owners, S_ISLNK(st->st_mode) ? "-h " : "", me, word);
         free(who);
         free(owners);
         free(me);
@@ -152,6 +153,7 @@ char *trust_problem(const char *path, const char *root, const char *self, const 
             char target[PATH_MAX],
                 *at = xasprintf("%s%s%s", cur, strcmp(cur, "/") ? "/" : "", name);
             ssize_t n = readlinkat(nfd, "", target, sizeof target - 1);
+            int saved = errno;
 
             problem = judge(&st, at, root, last && !via_link ? "" : "the symlink ", self, c);
             free(at);
@@ -160,7 +162,7 @@ char *trust_problem(const char *path, const char *root, const char *self, const 
             if (problem)
                 goto out;
             if (n < 0 || ++links > MAX_LINKS) {
-                problem = xasprintf("cannot be checked: %s", strerror(n < 0 ? errno : ELOOP));
+                problem = xasprintf("cannot be checked: %s", strerror(n < 0 ? saved : ELOOP));
                 goto out;
             }
             target[n] = '\0';
