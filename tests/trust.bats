@@ -165,6 +165,10 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     assert_failure 126
     assert_equal "$stderr" "ccwrap: CC_PRE_BUILD_HOOK: the shell $BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
     assert_equal "$(cat "$LOG")" ""
+    # check names it even when no hook would use it.
+    ccw check
+    assert_failure 1
+    assert_output "$BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
 }
 
 @test "hooks keep \$0 as the path the user named: dirname \"\$0\" works in a real script" {

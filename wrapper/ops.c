@@ -285,6 +285,7 @@ int check_print(const char *root, const struct config *c)
     const char *from, *spec = config_ready(c, NULL, &from);
     char err[256];
     struct stat st;
+    char *distrust = NULL;
     int n = 0;
 
     if (access(c->shell, X_OK) < 0)
@@ -293,16 +294,20 @@ int check_print(const char *root, const struct config *c)
                                      "or change shell"
                                    : "the shell cannot be executed; install it or set "
                                      "shell in ccwrap.conf");
+    else if ((distrust = trust_problem(c->shell, root, NULL, c)) != NULL)
+        n += check_problem(c->shell_hidden ? "shell" : c->shell, distrust);
+    free(distrust);
+    distrust = NULL;
     for (size_t i = 0; i < c->n_hooks_dirs; i++) {
         char *path = c->hooks_dirs[i][0] == '/' ? xstrdup(c->hooks_dirs[i])
-                                                : xasprintf("%s/%s", root, c->hooks_dirs[i]),
-             *distrust = NULL;
+                                                : xasprintf("%s/%s", root, c->hooks_dirs[i]);
 
         if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
             n += check_problem(c->hooks_dirs[i], "not a folder; fix hooks_dirs or remove it");
         else if (stat(path, &st) == 0 && (distrust = trust_problem(path, root, NULL, c)) != NULL)
             n += check_problem(c->hooks_dirs[i], distrust);
         free(distrust);
+        distrust = NULL;
         free(path);
     }
     for (int p = 0; p < PT_COUNT; p++) {
