@@ -222,6 +222,19 @@ lib next to hooks.d/pre-build/10-x"
     assert_equal "$stderr" "ccwrap: $BATS_TEST_TMPDIR/ccwrap.conf:1: trusted_users: no user 'no-such-user-here' on this system; give a user name or uid"
 }
 
+@test "CCWRAP_TRUSTED_USERS: the same from the environment (docker run -e), replacing the file's" {
+    logging_hook pre-build 10-ci
+    chown -R nobody "$APP"
+    CCWRAP_TRUSTED_USERS="daemon, 65534" ccw -q hook pre-build
+    assert_success
+    assert_equal "$(cat "$LOG")" "pre-build/10-ci"
+    CCWRAP_TRUSTED_USERS="" ccw -q hook pre-build
+    assert_failure 126
+    CCWRAP_TRUSTED_USERS=$'nobody,no-such-user\e' ccw hook pre-build
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: CCWRAP_TRUSTED_USERS: no user 'no-such-user\x1b' on this system; give user names or uids, separated by commas"
+}
+
 @test "drop-ins not executable, or writable by others, still fail with 126 naming the fix" {
     logging_hook pre-build 10-a
     chmod 644 hooks.d/pre-build/10-a

@@ -678,6 +678,40 @@ static int check_trusted_users(const struct config *c, const char *file)
     return -1;
 }
 
+/*
+ * $CCWRAP_TRUSTED_USERS replaces the file's trusted_users (environment > file): whoever sets
+ * ccwrap's environment already chooses what it runs, as with CC_*_HOOK.
+ */
+static int env_trusted_users(struct config *c)
+{
+    const char *env = getenv("CCWRAP_TRUSTED_USERS");
+    char *copy, *save = NULL;
+    size_t n = 0;
+
+    if (!env)
+        return 0;
+    copy = xstrdup(env);
+    free(c->trusted_uids);
+    c->trusted_uids = xcalloc(strlen(env) / 2 + 2, sizeof *c->trusted_uids);
+    for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+        if (user_uid(w, &c->trusted_uids[n]) < 0) {
+            char *shown = shown_text(w);
+
+            log_error("CCWRAP_TRUSTED_USERS: no user '%s' on this system; give user names or "
+                      "uids, separated by commas",
+                      shown);
+            free(shown);
+            free(copy);
+            c->n_trusted_uids = 0;
+            return -1;
+        }
+        n++;
+    }
+    c->n_trusted_uids = n;
+    free(copy);
+    return 0;
+}
+
 int config_load(struct config *c, const char *explicit_file, const char *root)
 {
     const char *named_by;
@@ -686,13 +720,13 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
 
     set_defaults(c);
     if (!file)
-        return 0;
+        return env_trusted_users(c);
     c->file = file;
     if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0)
+    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0)
         return -1;
     merge_dirs(c, root);
     return 0;
