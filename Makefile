@@ -27,7 +27,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(
 SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
-       wrapper/worker.c
+       wrapper/worker.c wrapper/trust.c wrapper/envfile.c
 OBJS = $(SRCS:.c=.o)
 TESTAPP = tests/fixtures/testapp
 
@@ -81,7 +81,7 @@ build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 	    $(PKG_LIBS)
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
-FUZZERS = ready envline numbers legacy dropin
+FUZZERS = ready envline numbers legacy dropin config
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
 

@@ -472,17 +472,23 @@ ran"
     assert_failure 3
 }
 
-@test "TMPDIR missing, unwritable, relative or a file: CCWRAP_ENV falls back to /tmp" {
+@test "TMPDIR missing, unwritable, relative or a file: said, and CCWRAP_ENV goes to /tmp" {
     touch afile
     export CC_PRE_BUILD_HOOK='echo "$CCWRAP_ENV" >>"$LOG"; echo A=1 >>"$CCWRAP_ENV"'
     for v in "$BATS_TEST_TMPDIR/missing" /proc relative '' "$APP/afile"; do
         echo "# case: TMPDIR=$v"
         : >"$LOG"
-        TMPDIR=$v ccw -q build -- sh -c 'echo "A=$A" >>"$LOG"'
-        quiet_success
-        assert_regex "$(head -n 1 "$LOG")" '^/tmp/ccwrap-env\.'
+        TMPDIR=$v ccw build -- sh -c 'echo "A=$A" >>"$LOG"'
+        ended_normally
+        assert_success
+        if [ -n "$v" ]; then
+            assert_regex "${stderr_lines[0]}" "^ccwrap: warning: TMPDIR=$v: .*(/tmp|absolute path)"
+        else
+            assert_equal "${stderr_lines[0]}" "ccwrap: Running CC_PRE_BUILD_HOOK: $CC_PRE_BUILD_HOOK"
+        fi
+        assert_regex "$(head -n 1 "$LOG")" '^/tmp/ccwrap\.[A-Za-z0-9]{6}/env\.1$'
         assert_equal "$(tail -n 1 "$LOG")" "A=1"
-        [ ! -e "$(head -n 1 "$LOG")" ] || fail "$(head -n 1 "$LOG") was left behind"
+        [ ! -e "$(dirname "$(head -n 1 "$LOG")")" ] || fail "$(head -n 1 "$LOG") was left behind"
     done
 }
 
@@ -670,7 +676,7 @@ for line in open(sys.argv[1], "rb"):
     one_line 126 "^ccwrap: $d/a: not executable; chmod \+x $d/a, or rename it to $d/a.disabled$"
     chmod 777 "$d/a"
     ccw hook pre-build
-    one_line 126 "^ccwrap: $d/a: writable by others; chmod o-w $d/a$"
+    one_line 126 "^ccwrap: $d/a: writable by group or others; chmod go-w $d/a$"
     chmod 4755 "$d/a"
     ccw -q hook pre-build
     quiet_success

@@ -185,7 +185,7 @@ more 50-e"
     chmod 757 hooks.d/pre-build/10-open
     run --separate-stderr "$CCWRAP" build -- sh -c 'echo command >>"$LOG"'
     assert_failure 126
-    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-open: writable by others; chmod o-w hooks.d/pre-build/10-open"
+    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-open: writable by group or others; chmod go-w hooks.d/pre-build/10-open"
     assert_equal "$(cat "$LOG")" ""
 }
 
@@ -194,12 +194,12 @@ more 50-e"
     chmod 757 hooks.d/pre-build
     run --separate-stderr "$CCWRAP" build -- sh -c 'echo command >>"$LOG"'
     assert_failure 126
-    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: its folder hooks.d/pre-build is writable by others; chmod o-w hooks.d/pre-build"
+    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: its folder hooks.d/pre-build is writable by group or others; chmod go-w hooks.d/pre-build"
     chmod 755 hooks.d/pre-build
     chmod 1777 hooks.d
     run --separate-stderr "$CCWRAP" build -- sh -c 'echo command >>"$LOG"'
     assert_failure 126
-    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: its folder hooks.d is writable by others; chmod o-w hooks.d"
+    assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: its folder hooks.d is writable by group or others; chmod go-w hooks.d"
     assert_equal "$(cat "$LOG")" ""
 }
 

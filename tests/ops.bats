@@ -147,7 +147,7 @@ build
       -  hooks.d/pre-build/40-masked    masked: a symlink to /dev/null
       2  hooks.d/pre-build/50-dangling  error: broken symlink to nowhere; fix the link, or remove it (fails with status 127)
       3  hooks.d/pre-build/60-plain     error: not executable; chmod +x hooks.d/pre-build/60-plain, or rename it to hooks.d/pre-build/60-plain.disabled (fails with status 126)
-      4  hooks.d/pre-build/70-open      error: writable by others; chmod o-w hooks.d/pre-build/70-open (fails with status 126)
+      4  hooks.d/pre-build/70-open      error: writable by group or others; chmod go-w hooks.d/pre-build/70-open (fails with status 126)
       -  hooks.d/pre-build/80-ok~       skipped: name ends in '~'
       -  hooks.d/pre-build/README.md    skipped: name ends in '.md'
   command                               COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)
@@ -326,7 +326,7 @@ EOF
     chmod 757 hooks.d/run-failed/10-report
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "hooks.d/run-failed/10-report: writable by others; chmod o-w hooks.d/run-failed/10-report"
+    assert_output "hooks.d/run-failed/10-report: writable by group or others; chmod go-w hooks.d/run-failed/10-report"
 }
 
 @test "check: a drop-in folder writable by others, and a hooks_dirs folder writable by others" {
@@ -334,15 +334,15 @@ EOF
     chmod 777 hooks.d/pre-run
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "hooks.d/pre-run/10-x: its folder hooks.d/pre-run is writable by others; chmod o-w hooks.d/pre-run"
+    assert_output "hooks.d/pre-run/10-x: its folder hooks.d/pre-run is writable by group or others; chmod go-w hooks.d/pre-run"
 
     chmod 755 hooks.d/pre-run
     chmod 777 hooks.d
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
     assert_output - <<'EOF'
-hooks.d: writable by others; chmod o-w hooks.d
-hooks.d/pre-run/10-x: its folder hooks.d is writable by others; chmod o-w hooks.d
+hooks.d: writable by group or others; chmod go-w hooks.d
+hooks.d/pre-run/10-x: its folder hooks.d is writable by group or others; chmod go-w hooks.d
 EOF
 }
 
@@ -418,7 +418,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, ready, ready_timeout, on_ready_timeout and leftovers"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and trusted_users"
     assert_equal "$stderr" ""
 }
 

@@ -48,6 +48,8 @@ bool env_name_valid(const char *s, size_t len);
 char *abbrev(const char *s, size_t max);
 /* S as one line on a terminal: control bytes become \xNN. Allocated. */
 char *shown_text(const char *s);
+/* S as one shell word for a fix the user may paste: as is, '…' or $'…'. Allocated. */
+char *shell_word(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
 
@@ -105,7 +107,11 @@ struct config {
     long ready_timeout; /* seconds, 0 = none */
     enum on_timeout on_ready_timeout;
     enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
-    char *ready_origin; /* "FILE:LINE" of the ready option, for error messages, or NULL */
+    char *ready_origin;  /* "FILE:LINE" of the ready option, for error messages, or NULL */
+    bool ready_hidden;   /* the ready option came from ${VAR}: errors do not show its value */
+    bool shell_hidden;   /* the same for shell */
+    uid_t *trusted_uids; /* trusted_users: owners trusted besides root and ccwrap's user */
+    size_t n_trusted_uids;
 };
 
 /*
@@ -114,12 +120,26 @@ struct config {
  */
 int config_load(struct config *c, const char *explicit_file, const char *root);
 void config_free(struct config *c);
+/* The text of a configuration file named FILE (for messages), parsed into *c. 0, or -1. */
+int config_parse(struct config *c, char *buf, const char *file);
 /*
  * The readiness spec in force, by SPEC §8's precedence: CLI (--ready) > $CCWRAP_READY >
  * CC_TASK=true ("exit") > the file's ready > "tcp". *from names where it came from:
  * "--ready", "CCWRAP_READY", "CC_TASK=true", c->ready_origin ("FILE:LINE") or "default".
  */
 const char *config_ready(const struct config *c, const char *cli, const char **from);
+
+/* ---- trust.c: who may have written what ccwrap executes (README: SECURITY) ---- */
+
+/*
+ * Whether PATH (relative to ROOT, or absolute) may be executed: it and every folder from /
+ * down to it, symlink targets included, owned by root, ccwrap's euid or C's trusted_users
+ * (C may be NULL: none), and not writable by group or others (a sticky folder may be).
+ * NULL when it may; else the problem with its fix, allocated: "owned by nobody (uid 65534),
+ * not by root; chown root F, …", "its folder hooks.d is writable by group or others; chmod
+ * go-w hooks.d". SELF, when set, names the file itself in the text ("x.sh is owned by …").
+ */
+char *trust_problem(const char *path, const char *root, const char *self, const struct config *c);
 
 /* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 
@@ -179,7 +199,8 @@ void hooklist_free(struct hooklist *l);
 /* Why a drop-in NAME is skipped ("skipped: name ends in '.bak'"), allocated, or NULL. */
 char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
-void hooks_command(struct hooklist *l, const char *root, const char *source, const char *value);
+void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,
+                   const char *value);
 
 /* ---- legacy.c: clevercloud/ *.json postDeploy hooks (SPEC §6) --------- */
 
@@ -382,6 +403,30 @@ char *status_text(int wstatus);
 /* The exit status a shell would show for a wait status: N, or 128+S. */
 int status_shell(int wstatus);
 
+/* ---- envfile.c: CCWRAP_ENV (SPEC §3) ---------------------------------- */
+
+struct envfile {
+    int fd;     /* the file ccwrap made, kept open */
+    char *name; /* in the run's private folder */
+    char *path; /* what the hook is given; NULL: no file */
+    dev_t dev;
+    ino_t ino;
+};
+
+/*
+ * A fresh, empty, mode-0600 file in the run's private 0700 folder (made on first use under
+ * $TMPDIR, else /tmp). 0, or -1 after reporting.
+ */
+int envfile_create(struct envfile *ef);
+/*
+ * After SOURCE's hook succeeded: its NAME=value lines join ccwrap's environment, if the file
+ * is still the one made; refused names, bad and unterminated lines are reported by number.
+ */
+void envfile_apply(struct envfile *ef, const char *source);
+void envfile_remove(struct envfile *ef);
+/* Removes the run's folder, at the end. */
+void envfile_cleanup(void);
+
 /* ---- point.c: one hook point's hooks, in order (SPEC §3) ------------ */
 
 struct ctx {
@@ -397,10 +442,10 @@ struct point_run {
     struct hooklist hooks;
     size_t next;
     bool stop_on_failure;
-    char **env;       /* NAME=value for every hook of this point (CCWRAP_APP_PID, …) */
-    struct proc proc; /* the hook running now */
-    size_t current;   /* its index */
-    char *env_file;   /* its CCWRAP_ENV */
+    char **env;              /* NAME=value for every hook of this point (CCWRAP_APP_PID, …) */
+    struct proc proc;        /* the hook running now */
+    size_t current;          /* its index */
+    struct envfile env_file; /* its CCWRAP_ENV */
     bool done;
     int failed;         /* status of the first failure, 0 if none */
     int failed_signal;  /* signal ccwrap received and relayed that killed the failing hook */
@@ -459,7 +504,8 @@ char *seconds_text(int64_t ms);
  * How worker W runs: SPEC §3's rules for a variable's value, resolved under ROOT now. One
  * HOOK_SHELL or HOOK_BROKEN entry (a folder is broken: a worker is one command).
  */
-void worker_resolve(const char *root, const struct worker_var *w, struct hooklist *out);
+void worker_resolve(const char *root, const struct config *c, const struct worker_var *w,
+                    struct hooklist *out);
 
 /*
  * run_phase's side, one set of workers per process. workers_load: before anything runs, 0 or

@@ -8,6 +8,7 @@
 #include <confuse.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,28 @@ static const char *const leftovers_words[] = {"stop", "keep", NULL};
 static const char *current_file; /* as shown to the user */
 static bool reported;
 static int ready_line;
+/* Lines holding ${VAR}: an error about their value must not print it (it may be a secret). */
+static bool *var_lines;
+static int n_var_lines;
+
+static bool line_has_variable(int line)
+{
+    return line >= 0 && line < n_var_lines && var_lines[line];
+}
+
+/* An option's value for an error message: 'value', or no value at all when it came from ${VAR}. */
+static const char *shown_value(cfg_t *cfg, const char *v)
+{
+    static char buf[600];
+    char *s;
+
+    if (line_has_variable(cfg ? cfg->line : -1))
+        return "the value given with ${...} (not shown)";
+    s = shown_text(v);
+    snprintf(buf, sizeof buf, "'%s'", s);
+    free(s);
+    return buf;
+}
 
 static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -40,7 +63,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     vsnprintf(text, sizeof text, fmt, ap);
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
-                  "legacy_post_deploy, ready, ready_timeout, on_ready_timeout and leftovers",
+                  "legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and trusted_users",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -67,7 +90,8 @@ static int validate_word(cfg_t *cfg, cfg_opt_t *opt, const char *const *words, c
     const char *v = last_value(opt);
 
     if (word_index(words, v) < 0) {
-        cfg_error(cfg, "%s must be one of %s, not '%s'", cfg_opt_name(opt), list, v);
+        cfg_error(cfg, "%s must be one of %s, not %s", cfg_opt_name(opt), list,
+                  shown_value(cfg, v));
         return -1;
     }
     return 0;
@@ -95,8 +119,8 @@ static int validate_seconds(cfg_t *cfg, cfg_opt_t *opt, long max)
     long n;
 
     if (parse_long(v, 0, max, &n) < 0) {
-        cfg_error(cfg, "%s must be a whole number of seconds from 0 to %ld, not '%s'",
-                  cfg_opt_name(opt), max, v);
+        cfg_error(cfg, "%s must be a whole number of seconds from 0 to %ld, not %s",
+                  cfg_opt_name(opt), max, shown_value(cfg, v));
         return -1;
     }
     return 0;
@@ -117,7 +141,8 @@ static int validate_shell(cfg_t *cfg, cfg_opt_t *opt)
     const char *v = last_value(opt);
 
     if (v[0] != '/') {
-        cfg_error(cfg, "shell must be an absolute path such as \"/bin/sh\", not '%s'", v);
+        cfg_error(cfg, "shell must be an absolute path such as \"/bin/sh\", not %s",
+                  shown_value(cfg, v));
         return -1;
     }
     return 0;
@@ -144,9 +169,58 @@ static int note_ready(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
+static int shell_line;
+
+static int note_shell(cfg_t *cfg, cfg_opt_t *opt)
+{
+    if (validate_shell(cfg, opt) < 0)
+        return -1;
+    shell_line = cfg->line;
+    return 0;
+}
+
+/* A user name or a uid. 0, or -1. */
+static int user_uid(const char *s, uid_t *uid)
+{
+    struct passwd *pw = getpwnam(s);
+    long n;
+
+    if (pw) {
+        *uid = pw->pw_uid;
+        return 0;
+    }
+    if (parse_long(s, 0, 2147483646L, &n) < 0)
+        return -1;
+    *uid = (uid_t)n;
+    return 0;
+}
+
+static int validate_users(cfg_t *cfg, cfg_opt_t *opt)
+{
+    for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+        const char *v = cfg_opt_getnstr(opt, i);
+        uid_t uid;
+
+        if (!v || user_uid(v, &uid) < 0) {
+            cfg_error(cfg, "trusted_users: no user %s on this system; give a user name or uid",
+                      shown_value(cfg, v ? v : ""));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ${NAME} as libconfuse expands it: "" when unset, unless written ${NAME:-default}. */
 static int check_variable(const char *p, const char *display, int line)
 {
+    if (line >= n_var_lines) {
+        int n = line * 2 + 16;
+
+        var_lines = xrealloc(var_lines, (size_t)n * sizeof *var_lines);
+        memset(var_lines + n_var_lines, 0, (size_t)(n - n_var_lines) * sizeof *var_lines);
+        n_var_lines = n;
+    }
+    var_lines[line] = true;
     const char *close = strchr(p + 2, '}');
     const char *colon;
     char *name;
@@ -394,7 +468,7 @@ static char *folder_name(const char *s)
     return strndup(s, n);
 }
 
-static int read_file(struct config *c, const char *file)
+int config_parse(struct config *c, char *buf, const char *file)
 {
     cfg_opt_t opts[] = {
         CFG_STR("shell", "/bin/sh", CFGF_NONE),
@@ -406,26 +480,25 @@ static int read_file(struct config *c, const char *file)
         CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
         CFG_STR("leftovers", "stop", CFGF_NONE),
+        CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
         CFG_END(),
     };
-    char *buf = slurp(file, file);
     cfg_t *cfg;
     int rc;
 
-    if (!buf)
+    free(var_lines);
+    var_lines = NULL;
+    n_var_lines = 0;
+    if (prescan(buf, file) < 0)
         return -1;
-    if (prescan(buf, file) < 0) {
-        free(buf);
-        return -1;
-    }
     cfg = cfg_init(opts, CFGF_NONE);
     if (!cfg) {
         log_error("%s: cannot set up the configuration parser: %s", file, strerror(errno));
-        free(buf);
         return -1;
     }
     cfg_set_error_function(cfg, on_confuse_error);
-    cfg_set_validate_func(cfg, "shell", validate_shell);
+    cfg_set_validate_func(cfg, "shell", note_shell);
+    cfg_set_validate_func(cfg, "trusted_users", validate_users);
     cfg_set_validate_func(cfg, "hooks_dirs", validate_dirs);
     cfg_set_validate_func(cfg, "hook_timeout", validate_timeout);
     cfg_set_validate_func(cfg, "kill_grace", validate_grace);
@@ -437,9 +510,8 @@ static int read_file(struct config *c, const char *file)
 
     current_file = file;
     reported = false;
-    ready_line = 0;
+    ready_line = shell_line = 0;
     rc = cfg_parse_buf(cfg, buf);
-    free(buf);
     if (rc != CFG_SUCCESS) {
         if (!reported)
             log_error("%s: cannot parse the configuration", file);
@@ -461,13 +533,192 @@ static int read_file(struct config *c, const char *file)
     c->legacy = (enum legacy_mode)word_index(legacy_words, cfg_getstr(cfg, "legacy_post_deploy"));
     free(c->ready);
     c->ready = xstrdup(cfg_getstr(cfg, "ready"));
-    if (ready_line > 0)
+    if (ready_line > 0) {
+        free(c->ready_origin);
         c->ready_origin = xasprintf("%s:%d", file, ready_line);
+    }
+    c->ready_hidden = line_has_variable(ready_line);
+    c->shell_hidden = line_has_variable(shell_line);
+    free(c->trusted_uids);
+    c->n_trusted_uids = cfg_size(cfg, "trusted_users");
+    c->trusted_uids = xcalloc(c->n_trusted_uids + 1, sizeof *c->trusted_uids);
+    for (size_t i = 0; i < c->n_trusted_uids; i++)
+        user_uid(cfg_getnstr(cfg, "trusted_users", (unsigned)i), &c->trusted_uids[i]);
     c->ready_timeout = seconds(cfg, "ready_timeout");
     c->on_ready_timeout =
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
     c->leftovers = (enum leftovers)word_index(leftovers_words, cfg_getstr(cfg, "leftovers"));
     cfg_free(cfg);
+    return 0;
+}
+
+static int read_file(struct config *c, const char *file)
+{
+    char *buf = slurp(file, file);
+    int rc;
+
+    if (!buf)
+        return -1;
+    rc = config_parse(c, buf, file);
+    free(buf);
+    return rc;
+}
+
+/* A hooks_dirs entry as merge_dirs compares it. */
+struct dir_key {
+    const char *name; /* without a leading "./" */
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    size_t index;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+    const struct dir_key *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    return c ? c : x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_inode(const void *a, const void *b)
+{
+    const struct dir_key *x = a, *y = b;
+
+    if (x->exists != y->exists)
+        return x->exists ? -1 : 1;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    if (x->ino != y->ino)
+        return x->ino < y->ino ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Sorted by CMP, equal keys (index aside) are one folder: all but the last listed are marked
+ * in DUP, and the last takes the spelling of the first one still kept, as the user wrote it.
+ */
+static void mark_earlier(struct dir_key *k, size_t n, int (*cmp)(const void *, const void *),
+                         bool by_inode, bool *dup, char **dirs)
+{
+    qsort(k, n, sizeof *k, cmp);
+    for (size_t g = 0, e; g < n; g = e) {
+        size_t first = n;
+
+        for (e = g + 1; e < n; e++) {
+            bool same = by_inode ? k[g].exists && k[e].exists && k[g].dev == k[e].dev &&
+                                       k[g].ino == k[e].ino
+                                 : strcmp(k[g].name, k[e].name) == 0;
+
+            if (!same)
+                break;
+        }
+        for (size_t i = g; i + 1 < e; i++) {
+            if (first == n && !dup[k[i].index])
+                first = k[i].index;
+            dup[k[i].index] = true;
+        }
+        if (first != n) {
+            char *t = dirs[first];
+
+            dirs[first] = dirs[k[e - 1].index];
+            dirs[k[e - 1].index] = t;
+        }
+    }
+}
+
+/*
+ * A folder listed twice ("hooks.d", "./hooks.d", or the same folder by another name) is read
+ * once, where it is listed last: there its drop-ins replace the earlier folders' ones, as
+ * they did when it was read twice. Sorted, not compared in pairs: 10,000 entries are fine.
+ */
+static void merge_dirs(struct config *c, const char *root)
+{
+    struct dir_key *k = xcalloc(c->n_hooks_dirs + 1, sizeof *k);
+    bool *dup = xcalloc(c->n_hooks_dirs + 1, sizeof *dup);
+    size_t n = c->n_hooks_dirs, j = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *a = c->hooks_dirs[i];
+        char *path = a[0] == '/' ? xstrdup(a) : xasprintf("%s/%s", root, a);
+        struct stat st;
+
+        while (a[0] == '.' && a[1] == '/' && a[2])
+            a += 2 + strspn(a + 2, "/");
+        k[i].name = a;
+        k[i].index = i;
+        k[i].exists = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        if (k[i].exists) {
+            k[i].dev = st.st_dev;
+            k[i].ino = st.st_ino;
+        }
+        free(path);
+    }
+    mark_earlier(k, n, cmp_name, false, dup, c->hooks_dirs);
+    mark_earlier(k, n, cmp_inode, true, dup, c->hooks_dirs);
+    for (size_t i = 0; i < n; i++) {
+        if (dup[i])
+            free(c->hooks_dirs[i]);
+        else
+            c->hooks_dirs[j++] = c->hooks_dirs[i];
+    }
+    c->n_hooks_dirs = j;
+    c->hooks_dirs[j] = NULL;
+    free(k);
+    free(dup);
+}
+
+/*
+ * trusted_users widens who may own what ccwrap runs: only a file that passes the strict rule
+ * may say so, or whoever writes ROOT/ccwrap.conf could trust themselves.
+ */
+static int check_trusted_users(const struct config *c, const char *file)
+{
+    char *abs, *problem;
+
+    if (c->n_trusted_uids == 0)
+        return 0;
+    abs = realpath(file, NULL);
+    problem = abs ? trust_problem(abs, NULL, file, NULL) : xasprintf("%s", strerror(errno));
+    free(abs);
+    if (!problem)
+        return 0;
+    log_error("%s: sets trusted_users, which only a file ccwrap trusts may do: %s", file, problem);
+    free(problem);
+    return -1;
+}
+
+/*
+ * $CCWRAP_TRUSTED_USERS replaces the file's trusted_users (environment > file): whoever sets
+ * ccwrap's environment already chooses what it runs, as with CC_*_HOOK.
+ */
+static int env_trusted_users(struct config *c)
+{
+    const char *env = getenv("CCWRAP_TRUSTED_USERS");
+    char *copy, *save = NULL;
+    size_t n = 0;
+
+    if (!env)
+        return 0;
+    copy = xstrdup(env);
+    free(c->trusted_uids);
+    c->trusted_uids = xcalloc(strlen(env) / 2 + 2, sizeof *c->trusted_uids);
+    for (char *w = strtok_r(copy, ", \t", &save); w; w = strtok_r(NULL, ", \t", &save)) {
+        if (user_uid(w, &c->trusted_uids[n]) < 0) {
+            char *shown = shown_text(w);
+
+            log_error("CCWRAP_TRUSTED_USERS: no user '%s' on this system; give user names or "
+                      "uids, separated by commas",
+                      shown);
+            free(shown);
+            free(copy);
+            c->n_trusted_uids = 0;
+            return -1;
+        }
+        n++;
+    }
+    c->n_trusted_uids = n;
+    free(copy);
     return 0;
 }
 
@@ -479,13 +730,16 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
 
     set_defaults(c);
     if (!file)
-        return 0;
+        return env_trusted_users(c);
     c->file = file;
     if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    return read_file(c, file);
+    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0)
+        return -1;
+    merge_dirs(c, root);
+    return 0;
 }
 
 void config_free(struct config *c)
@@ -497,6 +751,7 @@ void config_free(struct config *c)
     free(c->hooks_dirs);
     free(c->ready);
     free(c->ready_origin);
+    free(c->trusted_uids);
     memset(c, 0, sizeof *c);
 }
 

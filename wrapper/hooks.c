@@ -112,85 +112,12 @@ char *hook_skip_reason(const char *name)
     return NULL;
 }
 
-/* How many continuation bytes follow a UTF-8 lead byte C; -1 when C cannot lead. */
-static int utf8_tail(unsigned char c)
-{
-    if (c < 0x80)
-        return 0;
-    if (c >= 0xc2 && c <= 0xdf)
-        return 1;
-    if ((c & 0xf0) == 0xe0)
-        return 2;
-    if (c >= 0xf0 && c <= 0xf4)
-        return 3;
-    return -1;
-}
-
-/* True when S shows as itself between single quotes: UTF-8 without control characters. */
-static bool shows_plainly(const unsigned char *s)
-{
-    while (*s) {
-        int tail = utf8_tail(*s);
-
-        if (tail < 0 || *s < 0x20 || *s == 0x7f)
-            return false;
-        for (s++; tail > 0; tail--, s++)
-            if ((*s & 0xc0) != 0x80)
-                return false;
-    }
-    return true;
-}
-
-/*
- * S as one shell word, for a fix the user may paste: a drop-in may be named `10 $(rm -rf x)`,
- * and "chmod +x" followed by that, unquoted, would run it.
- */
-static char *shell_word(const char *s)
-{
-    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                "0123456789_-./+,:@%=";
-    size_t len = strlen(s);
-    char *out, *o;
-
-    if (len > 0 && strspn(s, plain) == len)
-        return xstrdup(s);
-    out = o = xmalloc(4 * len + 4);
-    if (shows_plainly((const unsigned char *)s)) {
-        *o++ = '\'';
-        for (; *s; s++) {
-            if (*s == '\'') {
-                memcpy(o, "'\\''", 4);
-                o += 4;
-            } else {
-                *o++ = *s;
-            }
-        }
-    } else {
-        *o++ = '$';
-        *o++ = '\'';
-        for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
-            if (*u == '\'' || *u == '\\') {
-                *o++ = '\\';
-                *o++ = (char)*u;
-            } else if (*u < 0x20 || *u >= 0x7f) {
-                o += snprintf(o, 5, "\\x%02x", *u);
-            } else {
-                *o++ = (char)*u;
-            }
-        }
-    }
-    *o++ = '\'';
-    *o = '\0';
-    return out;
-}
-
 /* A drop-in folder's entry, before the folders are merged. */
 struct entry {
     char *name;
     char *display; /* as the user names it, and as run from the root: hooks.d/pre-run/10-x */
     char *path;    /* the same from ccwrap's working folder, to look at it */
-    const char *bad_folder; /* a folder above it that others may write, or NULL */
-    size_t folder;          /* which folder: a later one replaces an earlier one */
+    size_t folder; /* which folder: a later one replaces an earlier one */
 };
 
 static int cmp_entry(const void *a, const void *b)
@@ -227,11 +154,12 @@ static bool is_executable(const struct stat *st, const char *path)
 }
 
 /* The drop-in that holds its name: runnable, skipped, or broken with the fix. */
-static void add_dropin(struct hooklist *l, const struct entry *e)
+static void add_dropin(struct hooklist *l, const char *root, const struct config *c,
+                       const struct entry *e)
 {
     struct stat lst, st;
     struct hook *h;
-    char *word;
+    char *word, *distrust;
 
     if (lstat(e->path, &lst) < 0) {
         add_broken(l, e->display, EXIT_NOTFOUND)->problem =
@@ -253,16 +181,13 @@ static void add_dropin(struct hooklist *l, const struct entry *e)
         add(l, HOOK_SKIPPED, e->display)->problem = xstrdup("skipped: a folder");
         return;
     }
-    word = shell_word(e->bad_folder ? e->bad_folder : e->display);
-    if (e->bad_folder) {
-        add_broken(l, e->display, EXIT_NOEXEC)->problem =
-            xasprintf("its folder %s is writable by others; chmod o-w %s", e->bad_folder, word);
-    } else if (!S_ISREG(st.st_mode)) {
+    word = shell_word(e->display);
+    distrust = S_ISREG(st.st_mode) ? trust_problem(e->path, root, NULL, c) : NULL;
+    if (!S_ISREG(st.st_mode)) {
         add_broken(l, e->display, EXIT_NOEXEC)->problem =
             xstrdup("not a regular file; replace it with an executable file");
-    } else if (st.st_mode & S_IWOTH) {
-        add_broken(l, e->display, EXIT_NOEXEC)->problem =
-            xasprintf("writable by others; chmod o-w %s", word);
+    } else if (distrust) {
+        add_broken(l, e->display, EXIT_NOEXEC)->problem = distrust;
     } else if (!is_executable(&st, e->path)) {
         char *disabled = xasprintf("%s.disabled", e->display), *word2 = shell_word(disabled);
 
@@ -280,14 +205,13 @@ static void add_dropin(struct hooklist *l, const struct entry *e)
 
 /*
  * Adds the entries of folder DISPLAY (at PATH from here) to *ents. BASE, when set, is the
- * hooks_dirs folder holding it: whoever may write there may swap the whole folder.
+ * hooks_dirs folder holding it. Who may write the folders is judged per drop-in (trust.c).
  */
 static void read_folder(struct hooklist *l, const char *display, const char *path, const char *base,
                         const char *base_path, size_t index, struct entry **ents, size_t *n)
 {
     struct stat st;
     struct dirent *d;
-    const char *bad = NULL;
     DIR *dir = opendir(path);
 
     if (!dir) {
@@ -303,10 +227,6 @@ static void read_folder(struct hooklist *l, const char *display, const char *pat
                 xasprintf("cannot be read: %s", strerror(errno));
         return;
     }
-    if (fstat(dirfd(dir), &st) == 0 && (st.st_mode & S_IWOTH))
-        bad = display;
-    else if (base_path && stat(base_path, &st) == 0 && (st.st_mode & S_IWOTH))
-        bad = base;
     while ((d = readdir(dir)) != NULL) {
         struct entry *e;
 
@@ -317,7 +237,6 @@ static void read_folder(struct hooklist *l, const char *display, const char *pat
         e->name = xstrdup(d->d_name);
         e->display = xasprintf("%s/%s", display, d->d_name);
         e->path = xasprintf("%s/%s", path, d->d_name);
-        e->bad_folder = bad;
         e->folder = index;
     }
     closedir(dir);
@@ -333,8 +252,8 @@ static char *from_here(const char *root, const char *display)
  * name and in bytewise order, skipped, replaced and masked ones included for plan and -v.
  * BASES, when set, are the hooks_dirs folders holding them.
  */
-static void add_folders(struct hooklist *l, const char *root, char *const *displays,
-                        char *const *bases, size_t n)
+static void add_folders(struct hooklist *l, const char *root, const struct config *c,
+                        char *const *displays, char *const *bases, size_t n)
 {
     struct entry *ents = NULL;
     char **base_paths = xcalloc(n + 1, sizeof *base_paths);
@@ -374,7 +293,7 @@ static void add_folders(struct hooklist *l, const char *root, char *const *displ
                     xasprintf("skipped: replaced by %s", win->display);
         }
         if (!masked)
-            add_dropin(l, win);
+            add_dropin(l, root, c, win);
         else if (j - i == 1)
             add(l, HOOK_MASKED, win->display)->problem = xstrdup("masked: a symlink to /dev/null");
     }
@@ -398,16 +317,29 @@ static bool is_plain_word(const char *w, size_t n)
     return n > 0;
 }
 
+/* The configured shell runs every command hook: it is held to the same rule. */
+static char *shell_problem(const char *root, const struct config *c)
+{
+    char *p = trust_problem(c->shell, root, NULL, c), *text;
+
+    if (!p)
+        return NULL;
+    text = xasprintf("the shell %s: %s", c->shell, p);
+    free(p);
+    return text;
+}
+
 /*
  * A CC_*_HOOK value or a legacy postDeploy: a shell command line whose first word, when it
  * names a file under the root, is that file (SPEC §3).
  */
-static void add_command(struct hooklist *l, const char *root, const char *source, const char *value,
-                        bool legacy)
+static void add_command(struct hooklist *l, const char *root, const struct config *c,
+                        const char *source, const char *value, bool legacy)
 {
     const char *p = value + strspn(value, " \t\n");
     size_t wlen = strcspn(p, " \t\n");
-    char *word, *path, *display;
+    char *word, *path, *display, *distrust;
+    const char *rel;
     struct stat st;
     struct hook *h = NULL;
     bool exists;
@@ -417,19 +349,28 @@ static void add_command(struct hooklist *l, const char *root, const char *source
         h->command = xstrdup(value);
         h->value = xstrdup(value);
         h->legacy = legacy;
+        if ((distrust = shell_problem(root, c)) != NULL) {
+            h->kind = HOOK_BROKEN;
+            h->status = EXIT_NOEXEC;
+            h->problem = distrust;
+        }
         return;
     }
     word = strndup(p, wlen);
-    /* "./x" is "x" under the root; "./" alone is the root itself, ".". */
-    display = xstrdup(word[0] == '.' && word[1] == '/' && word[2] ? word + 2
-                      : word[0] == '.' && word[1] == '/'          ? "."
-                                                                  : word);
+    /*
+     * "./x" and ".//x" are "x" under the root, as the shell in the root reads them; "./"
+     * alone is the root itself, ".". What is checked is what the shell will run.
+     */
+    rel = word;
+    while (rel[0] == '.' && rel[1] == '/')
+        rel += 2 + strspn(rel + 2, "/");
+    display = xstrdup(word[0] == '/' ? word : *rel ? rel : ".");
     path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
     exists = stat(path, &st) == 0;
     if (exists && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
 
-        add_folders(l, root, dirs, NULL, 1);
+        add_folders(l, root, c, dirs, NULL, 1);
     } else if (exists) {
         h = add(l, HOOK_SHELL, source);
         h->legacy = legacy;
@@ -437,6 +378,11 @@ static void add_command(struct hooklist *l, const char *root, const char *source
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = xasprintf("%s is not a regular file; name an executable file", display);
+            h->command = xstrdup(value);
+        } else if ((distrust = trust_problem(path, root, display, c)) != NULL) {
+            h->kind = HOOK_BROKEN;
+            h->status = EXIT_NOEXEC;
+            h->problem = distrust;
             h->command = xstrdup(value);
         } else if (!is_executable(&st, path)) {
             h->kind = HOOK_BROKEN;
@@ -460,6 +406,11 @@ static void add_command(struct hooklist *l, const char *root, const char *source
         h->legacy = legacy;
         h->command = xstrdup(value);
     }
+    if (h && h->kind == HOOK_SHELL && (distrust = shell_problem(root, c)) != NULL) {
+        h->kind = HOOK_BROKEN;
+        h->status = EXIT_NOEXEC;
+        h->problem = distrust;
+    }
     if (h)
         h->value = xstrdup(value);
     free(word);
@@ -467,9 +418,10 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     free(display);
 }
 
-void hooks_command(struct hooklist *l, const char *root, const char *source, const char *value)
+void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,
+                   const char *value)
 {
-    add_command(l, root, source, value, false);
+    add_command(l, root, c, source, value, false);
 }
 
 static bool is_blank(const char *s)
@@ -485,12 +437,12 @@ int hooks_collect(enum point p, const char *root, const struct config *c, struct
 
     memset(out, 0, sizeof *out);
     if (value && !is_blank(value))
-        add_command(out, root, point_var(p), value, false);
+        add_command(out, root, c, point_var(p), value, false);
 
     dirs = xcalloc(c->n_hooks_dirs + 1, sizeof *dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         dirs[i] = xasprintf("%s/%s", c->hooks_dirs[i], point_name(p));
-    add_folders(out, root, dirs, c->hooks_dirs, c->n_hooks_dirs);
+    add_folders(out, root, c, dirs, c->hooks_dirs, c->n_hooks_dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         free(dirs[i]);
     free(dirs);
@@ -503,7 +455,7 @@ int hooks_collect(enum point p, const char *root, const struct config *c, struct
         for (size_t i = 0; i < ll.n; i++) {
             char *source = xasprintf("%s %s", ll.v[i].file, ll.v[i].key);
 
-            add_command(out, root, source, ll.v[i].command, true);
+            add_command(out, root, c, source, ll.v[i].command, true);
             free(source);
         }
         legacy_list_free(&ll);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -18,7 +19,7 @@ bool log_plain;
 
 static int events_fd = -1;
 static char *events_path;
-static bool events_failed;
+static bool events_failed, events_dropped;
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
@@ -93,13 +94,33 @@ void log_error(const char *fmt, ...)
     va_end(ap);
 }
 
+/*
+ * The event log never steers ccwrap: not followed through a symlink (root would append to
+ * whatever it names), never waited on (a FIFO without a reader, a reader that stops reading).
+ */
 int events_open(const char *path)
 {
+    struct stat st;
+    const char *why = NULL;
+
     if (!path || !*path)
         return 0;
-    events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (events_fd < 0) {
-        log_warn("%s: cannot open the event log, going on without it: %s", path, strerror(errno));
+    events_fd =
+        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (events_fd < 0)
+        why = errno == ELOOP   ? "a symbolic link, which is not followed; name the file itself"
+              : errno == ENXIO ? "nothing reads this FIFO or socket; start the reader first"
+                               : strerror(errno);
+    else if (fstat(events_fd, &st) < 0)
+        why = strerror(errno);
+    else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) &&
+             !S_ISCHR(st.st_mode))
+        why = "not a file, FIFO or socket; name a file";
+    if (why) {
+        log_warn("%s: cannot open the event log, going on without it: %s", path, why);
+        if (events_fd >= 0)
+            close(events_fd);
+        events_fd = -1;
         return -1;
     }
     events_path = xstrdup(path);
@@ -176,7 +197,16 @@ void events_emit(const char *type, ...)
         return;
     size_t len = strlen(line);
     line[len] = '\n';
-    if (write(events_fd, line, len + 1) != (ssize_t)(len + 1) && !events_failed) {
+    errno = 0;
+    if (write(events_fd, line, len + 1) == (ssize_t)(len + 1)) {
+        /* written */
+    } else if (errno == EAGAIN) {
+        if (!events_dropped)
+            log_warn("%s: the event log's reader is not keeping up; events are dropped, "
+                     "ccwrap does not wait for it",
+                     events_path);
+        events_dropped = true;
+    } else if (!events_failed) {
         events_failed = true;
         log_warn("%s: cannot write the event log: %s", events_path,
                  errno ? strerror(errno) : "short write");

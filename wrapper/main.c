@@ -5,6 +5,7 @@
 #include "ccwrap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -234,6 +235,42 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
     return 0;
 }
 
+/*
+ * A descriptor 0, 1 or 2 that ccwrap was started without would be the next open()'s: the
+ * event log would become stderr and receive every message. /dev/null holds the place,
+ * close-on-exec, so children still get exactly the descriptors ccwrap inherited.
+ */
+static int hold_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+            continue;
+        if (open("/dev/null", O_RDWR | O_CLOEXEC) != fd)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Set-user-ID, ccwrap would run whatever the caller's environment names (CC_*_HOOK, --root)
+ * with its owner's rights: refused, as env(1)-like tools must be.
+ */
+static int refuse_setid(void)
+{
+    char self[4096];
+    ssize_t n;
+
+    if (getuid() == geteuid() && getgid() == getegid())
+        return 0;
+    n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    log_error("%s: installed set-user-ID or set-group-ID (real uid %u, effective uid %u): "
+              "anyone could run hooks with its owner's rights; chmod u-s,g-s %s",
+              n > 0 ? self : "ccwrap", (unsigned)getuid(), (unsigned)geteuid(),
+              n > 0 ? self : "ccwrap");
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     struct cli cli = {.ready_timeout = -1};
@@ -245,6 +282,8 @@ int main(int argc, char **argv)
     int i = 1, rc, point = -1;
     enum sub sub;
 
+    if (hold_std_fds() < 0 || refuse_setid() < 0)
+        return EXIT_CCWRAP;
     rc = parse_options(argc, argv, &i, SUB_NONE, &cli);
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -330,6 +369,7 @@ int main(int argc, char **argv)
     events_emit("exit", "istatus", (int64_t)o.status, "ssignal",
                 o.signal ? signal_name(o.signal) : NULL, EV_END);
     events_close();
+    envfile_cleanup();
     config_free(&cfg);
     free(root);
     free(notify);

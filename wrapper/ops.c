@@ -85,7 +85,8 @@ static int plan_point(const struct plan *pl, enum point p, const struct config *
     for (size_t i = 0; i < l.n; i++) {
         const struct hook *h = &l.v[i];
         bool runs = h->kind == HOOK_SHELL || h->kind == HOOK_EXEC || h->kind == HOOK_BROKEN;
-        char *src = shown_text(h->source), *how = how_it_runs(h, c), num[16];
+        char *src = shown_text(h->source), *raw = how_it_runs(h, c), *how = shown_text(raw),
+             num[16];
         const char *color = h->kind == HOOK_BROKEN ? st->red : runs ? "" : st->dim;
 
         snprintf(num, sizeof num, runs ? "%d" : "-", ++n);
@@ -93,6 +94,7 @@ static int plan_point(const struct plan *pl, enum point p, const struct config *
             n--;
         printf("    %s%3s  %-*s  %s%s\n", color, num, width, src, how, *color ? st->off : "");
         free(src);
+        free(raw);
         free(how);
     }
     if (l.n == 0)
@@ -120,7 +122,7 @@ static void plan_command(const char *what, const char *var, const struct config 
                          const struct style *st)
 {
     const char *value = getenv(var);
-    char *text;
+    char *text, *shown;
 
     if (value && value[strspn(value, " \t\n")]) {
         char *q = quoted(value);
@@ -130,8 +132,10 @@ static void plan_command(const char *what, const char *var, const struct config 
     } else {
         text = xasprintf("COMMAND as given to ccwrap (%s is not set)", var);
     }
-    printf("  %s%-*s%s  %s\n", st->bold, width + 7, what, st->off, text);
+    shown = shown_text(text);
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, what, st->off, shown);
     free(text);
+    free(shown);
 }
 
 static char *describe_ready(const struct ready *r)
@@ -174,6 +178,15 @@ static char *describe_ready(const struct ready *r)
     return text;
 }
 
+/* A readiness spec from ${VAR} in the file may be a secret: its error does not repeat it. */
+static const char *ready_error(const struct config *c, const char *from, const char *err)
+{
+    if (c->ready_hidden && c->ready_origin && strcmp(from, c->ready_origin) == 0)
+        return "the readiness spec given with ${...} is not valid (not shown); see ccwrap(1) "
+               "for the forms it takes";
+    return err;
+}
+
 static void plan_ready(const struct config *c, int width, const struct style *st)
 {
     struct ready r = {.notify_fd = -1};
@@ -182,13 +195,21 @@ static void plan_ready(const struct config *c, int width, const struct style *st
 
     printf("  %s%-*s%s  ", st->bold, width + 7, "readiness", st->off);
     if (ready_parse(spec, &r, err, sizeof err) < 0) {
-        printf("%serror: %s%s\n", st->red, err, st->off);
-    } else {
-        char *d = describe_ready(&r);
+        char *e = shown_text(ready_error(c, from, err));
 
-        printf("%s (%s, from %s); timeout %ld s, then %s\n", d, spec, from, c->ready_timeout,
-               c->on_ready_timeout == ON_TIMEOUT_KEEP ? "keep running" : "stop");
+        printf("%serror: %s%s\n", st->red, e, st->off);
+        free(e);
+    } else {
+        char *d = describe_ready(&r),
+             *text = xasprintf("%s (%s, from %s); timeout %ld s, then %s", d, spec, from,
+                               c->ready_timeout,
+                               c->on_ready_timeout == ON_TIMEOUT_KEEP ? "keep running" : "stop"),
+             *shown = shown_text(text);
+
+        printf("%s\n", shown);
         free(d);
+        free(text);
+        free(shown);
     }
     ready_free(&r);
 }
@@ -226,7 +247,7 @@ static void plan_workers(const char *root, const struct config *c, int width,
         struct hooklist l;
         char *how;
 
-        worker_resolve(root, &wc.v[i], &l);
+        worker_resolve(root, c, &wc.v[i], &l);
         how = how_it_runs(&l.v[0], c);
         printf("    %s%3zu  %-*s  %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "", i + 1, width,
                wc.v[i].name, how, l.v[0].kind == HOOK_BROKEN ? st->off : "");
@@ -290,10 +311,9 @@ static int check_problem(const char *path, const char *text)
 {
     static char **seen;
     static size_t n_seen;
-    char *line, *p = shown_text(path);
+    char *raw = xasprintf("%s: %s", path, text), *line = shown_text(raw);
 
-    line = xasprintf("%s: %s", p, text);
-    free(p);
+    free(raw);
     for (size_t i = 0; i < n_seen; i++) {
         if (strcmp(seen[i], line) == 0) {
             free(line);
@@ -307,7 +327,7 @@ static int check_problem(const char *path, const char *text)
 }
 
 /* The worker variables' problems, and each worker's command as SPEC §3 resolves it. */
-static int check_workers(const char *root)
+static int check_workers(const char *root, const struct config *c)
 {
     struct problems errors = {0}, warnings = {0};
     struct worker_conf wc;
@@ -321,7 +341,7 @@ static int check_workers(const char *root)
     for (size_t i = 0; i < wc.n; i++) {
         struct hooklist l;
 
-        worker_resolve(root, &wc.v[i], &l);
+        worker_resolve(root, c, &wc.v[i], &l);
         if (l.v[0].kind == HOOK_BROKEN)
             n += check_problem(wc.v[i].name, l.v[0].problem);
         hooklist_free(&l);
@@ -339,25 +359,29 @@ int check_print(const char *root, const struct config *c)
     const char *from, *spec = config_ready(c, NULL, &from);
     char err[256];
     struct stat st;
+    char *distrust = NULL;
     int n = 0;
 
     if (access(c->shell, X_OK) < 0)
-        n +=
-            check_problem(c->shell, c->file ? "the configured shell cannot be executed; install it "
-                                              "or change shell"
-                                            : "the shell cannot be executed; install it or set "
-                                              "shell in ccwrap.conf");
+        n += check_problem(c->shell_hidden ? "shell" : c->shell,
+                           c->file ? "the configured shell cannot be executed; install it "
+                                     "or change shell"
+                                   : "the shell cannot be executed; install it or set "
+                                     "shell in ccwrap.conf");
+    else if ((distrust = trust_problem(c->shell, root, NULL, c)) != NULL)
+        n += check_problem(c->shell_hidden ? "shell" : c->shell, distrust);
+    free(distrust);
+    distrust = NULL;
     for (size_t i = 0; i < c->n_hooks_dirs; i++) {
         char *path = c->hooks_dirs[i][0] == '/' ? xstrdup(c->hooks_dirs[i])
                                                 : xasprintf("%s/%s", root, c->hooks_dirs[i]);
 
-        char *fix = xasprintf("writable by others; chmod o-w %s", c->hooks_dirs[i]);
-
         if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode))
             n += check_problem(c->hooks_dirs[i], "not a folder; fix hooks_dirs or remove it");
-        else if (stat(path, &st) == 0 && (st.st_mode & S_IWOTH))
-            n += check_problem(c->hooks_dirs[i], fix);
-        free(fix);
+        else if (stat(path, &st) == 0 && (distrust = trust_problem(path, root, NULL, c)) != NULL)
+            n += check_problem(c->hooks_dirs[i], distrust);
+        free(distrust);
+        distrust = NULL;
         free(path);
     }
     for (int p = 0; p < PT_COUNT; p++) {
@@ -379,7 +403,7 @@ int check_print(const char *root, const struct config *c)
         problems_free(&w);
     }
     if (ready_parse(spec, &r, err, sizeof err) < 0)
-        n += check_problem(strcmp(from, "default") ? from : "ready", err);
+        n += check_problem(strcmp(from, "default") ? from : "ready", ready_error(c, from, err));
     ready_free(&r);
-    return n + check_workers(root);
+    return n + check_workers(root, c);
 }

@@ -14,117 +14,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ENV_FILE_MAX (1 << 20)
-
-static char *make_env_file(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *path;
-    int fd;
-
-    if (!tmp || tmp[0] != '/')
-        tmp = "/tmp";
-    path = xasprintf("%s/ccwrap-env.XXXXXX", tmp);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0 && strcmp(tmp, "/tmp") != 0) {
-        free(path);
-        path = xstrdup("/tmp/ccwrap-env.XXXXXX");
-        fd = mkostemp(path, O_CLOEXEC);
-    }
-    if (fd < 0) {
-        log_error("%s: cannot create the CCWRAP_ENV file: %s", path, strerror(errno));
-        free(path);
-        return NULL;
-    }
-    close(fd);
-    return path;
-}
-
-/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's.
- */
-/* One CCWRAP_ENV line of LEN bytes (no newline) at LINE: set it, or say why not. */
-static void apply_env_line(char *line, size_t len, int lineno, const char *source)
-{
-    char *name, *value;
-
-    if (len > 0 && line[len - 1] == '\r')
-        len--;
-    if (len == 0)
-        return;
-    if (memchr(line, '\0', len)) {
-        log_warn("%s: CCWRAP_ENV line %d holds a NUL byte; ignored", source, lineno);
-        return;
-    }
-    /* The kernel refuses to exec with one environment string over 128 KiB (MAX_ARG_STRLEN). */
-    if (len >= (size_t)128 * 1024) {
-        log_warn("%s: CCWRAP_ENV line %d is longer than 128 KiB, more than a variable can "
-                 "hold; ignored",
-                 source, lineno);
-        return;
-    }
-    line[len] = '\0';
-    if (env_line_parse(line, &name, &value) < 0) {
-        log_warn("%s: CCWRAP_ENV line %d is not NAME=value with NAME matching "
-                 "[A-Za-z_][A-Za-z0-9_]*; ignored",
-                 source, lineno);
-        return;
-    }
-    setenv(name, value, 1);
-    log_detail("%s: set %s from CCWRAP_ENV", source, name);
-}
-
-/* Lines NAME=value a successful hook wrote become ccwrap's environment, hence every later child's.
- */
-static void apply_env_file(const char *path, const char *source)
-{
-    /* O_NONBLOCK: a hook may have put a FIFO there, which must not hang the deployment. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    char *buf, *p, *end;
-    struct stat st;
-    ssize_t n;
-    size_t len = 0, cap;
-    int lineno = 0;
-
-    if (fd < 0)
-        return;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        log_warn("%s: CCWRAP_ENV is no longer a regular file; ignored", source);
-        close(fd);
-        return;
-    }
-    /* Most hooks write nothing: no buffer, no read. */
-    if (st.st_size == 0) {
-        close(fd);
-        return;
-    }
-    cap = st.st_size > ENV_FILE_MAX ? ENV_FILE_MAX : (size_t)st.st_size;
-    buf = xmalloc(cap + 1);
-    while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    if (st.st_size > ENV_FILE_MAX)
-        log_warn("%s: CCWRAP_ENV is larger than 1 MiB; the rest is ignored", source);
-    for (p = buf, end = buf + len; p < end;) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t linelen = nl ? (size_t)(nl - p) : (size_t)(end - p);
-
-        apply_env_line(p, linelen, ++lineno, source);
-        p += linelen + 1;
-    }
-    free(buf);
-}
-
-/* The CCWRAP_ENV file goes, even if the hook made a folder of it. */
-static void remove_env_file(char **path)
-{
-    if (!*path)
-        return;
-    if (unlink(*path) < 0 && errno == EISDIR)
-        rmdir(*path);
-    free(*path);
-    *path = NULL;
-}
-
 /* In Clever Cloud's words: "Running CC_PRE_RUN_HOOK: VALUE", "Running hooks.d/pre-run/10-x". */
 static void announce(const struct hook *h)
 {
@@ -168,9 +57,9 @@ static int finish(struct point_run *pr, const struct hook *h)
     events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
                 (int64_t)p->pid, "istatus", (int64_t)status, "iduration_ms",
                 (int64_t)(now_ms() - p->started), "btimed_out", (int)p->timed_out, EV_END);
-    if (pr->env_file && status == 0)
-        apply_env_file(pr->env_file, h->source);
-    remove_env_file(&pr->env_file);
+    if (status == 0)
+        envfile_apply(&pr->env_file, h->source);
+    envfile_remove(&pr->env_file);
     return status;
 }
 
@@ -228,15 +117,14 @@ static void start_next(struct point_run *pr, const struct ctx *x)
                 break;
             continue;
         }
-        pr->env_file = make_env_file();
-        if (!pr->env_file) {
+        if (envfile_create(&pr->env_file) < 0) {
             if (record_failure(pr, EXIT_CCWRAP, EXIT_CCWRAP << 8))
                 break;
             continue;
         }
         env[ne++] = xasprintf("CCWRAP_PHASE=%s", x->phase);
         env[ne++] = xasprintf("CCWRAP_HOOK=%s", point_name(pr->point));
-        env[ne++] = xasprintf("CCWRAP_ENV=%s", pr->env_file);
+        env[ne++] = xasprintf("CCWRAP_ENV=%s", pr->env_file.path);
         for (char **e = pr->env; e && *e && ne < sizeof env / sizeof env[0] - 1; e++)
             env[ne++] = xstrdup(*e);
         env[ne] = NULL;
@@ -267,7 +155,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
                 log_error("%s: cannot start a process: %s", h->source, strerror(err));
             else
                 log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
-            remove_env_file(&pr->env_file);
+            envfile_remove(&pr->env_file);
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);
             if (record_failure(pr, status, status << 8))
@@ -338,7 +226,7 @@ void point_stop(struct point_run *pr, const char *why, int64_t grace_ms)
 
 void point_free(struct point_run *pr)
 {
-    remove_env_file(&pr->env_file);
+    envfile_remove(&pr->env_file);
     hooklist_free(&pr->hooks);
 }
 

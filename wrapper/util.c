@@ -222,3 +222,75 @@ char *abbrev(const char *s, size_t max)
     tail = max - head - 5;
     return xasprintf("%.*s[...]%s", (int)head, s, s + len - tail);
 }
+
+/* How many continuation bytes follow a UTF-8 lead byte C; -1 when C cannot lead. */
+static int utf8_tail(unsigned char c)
+{
+    if (c < 0x80)
+        return 0;
+    if (c >= 0xc2 && c <= 0xdf)
+        return 1;
+    if ((c & 0xf0) == 0xe0)
+        return 2;
+    if (c >= 0xf0 && c <= 0xf4)
+        return 3;
+    return -1;
+}
+
+/* True when S shows as itself between single quotes: UTF-8 without control characters. */
+static bool shows_plainly(const unsigned char *s)
+{
+    while (*s) {
+        int tail = utf8_tail(*s);
+
+        if (tail < 0 || *s < 0x20 || *s == 0x7f)
+            return false;
+        for (s++; tail > 0; tail--, s++)
+            if ((*s & 0xc0) != 0x80)
+                return false;
+    }
+    return true;
+}
+
+/*
+ * S as one shell word, for a fix the user may paste: a drop-in may be named `10 $(rm -rf x)`,
+ * and "chmod +x" followed by that, unquoted, would run it.
+ */
+char *shell_word(const char *s)
+{
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                "0123456789_-./+,:@%=";
+    size_t len = strlen(s);
+    char *out, *o;
+
+    if (len > 0 && strspn(s, plain) == len)
+        return xstrdup(s);
+    out = o = xmalloc(4 * len + 4);
+    if (shows_plainly((const unsigned char *)s)) {
+        *o++ = '\'';
+        for (; *s; s++) {
+            if (*s == '\'') {
+                memcpy(o, "'\\''", 4);
+                o += 4;
+            } else {
+                *o++ = *s;
+            }
+        }
+    } else {
+        *o++ = '$';
+        *o++ = '\'';
+        for (const unsigned char *u = (const unsigned char *)s; *u; u++) {
+            if (*u == '\'' || *u == '\\') {
+                *o++ = '\\';
+                *o++ = (char)*u;
+            } else if (*u < 0x20 || *u >= 0x7f) {
+                o += snprintf(o, 5, "\\x%02x", *u);
+            } else {
+                *o++ = (char)*u;
+            }
+        }
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return out;
+}

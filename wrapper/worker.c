@@ -194,12 +194,13 @@ void worker_conf_free(struct worker_conf *wc)
     memset(wc, 0, sizeof *wc);
 }
 
-void worker_resolve(const char *root, const struct worker_var *w, struct hooklist *out)
+void worker_resolve(const char *root, const struct config *c, const struct worker_var *w,
+                    struct hooklist *out)
 {
     struct hook *h;
 
     memset(out, 0, sizeof *out);
-    hooks_command(out, root, w->name, w->value);
+    hooks_command(out, root, c, w->name, w->value);
     if (out->n == 1 && (out->v[0].kind == HOOK_SHELL || out->v[0].kind == HOOK_BROKEN))
         return;
     /* The value names a folder: hooks run its entries, but a worker is one long-lived command. */
@@ -387,7 +388,7 @@ static void begin(const struct ctx *x, struct worker *w)
     char *argv[4], *env[2], *line = NULL;
     int err = 0, status;
 
-    worker_resolve(x->root, w->var, &l);
+    worker_resolve(x->root, x->cfg, w->var, &l);
     h = &l.v[0];
     env[0] = xasprintf("CCWRAP_WORKER=%s", name);
     env[1] = NULL;
