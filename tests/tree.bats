@@ -194,7 +194,7 @@ alive() {
 
 @test "leftovers = \"keep\" leaves them running, as before; nothing left means nothing said" {
     printf 'leftovers = "keep"\n' >ccwrap.conf
-    run --separate-stderr "$CCWRAP" build -- sh -c "sleep 300 & echo \$! >'$BATS_TEST_TMPDIR/bg'"
+    run --separate-stderr "$CCWRAP" build -- sh -c "sleep 300 >/dev/null 2>&1 & echo \$! >'$BATS_TEST_TMPDIR/bg'"
     assert_success
     assert_equal "$stderr" ""
     bg=$(cat "$BATS_TEST_TMPDIR/bg")

@@ -107,10 +107,10 @@ struct config {
     long ready_timeout; /* seconds, 0 = none */
     enum on_timeout on_ready_timeout;
     enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
-    char *ready_origin;  /* "FILE:LINE" of the ready option, for error messages, or NULL */
-    bool ready_hidden;   /* the ready option came from ${VAR}: errors do not show its value */
-    bool shell_hidden;   /* the same for shell */
-    uid_t *trusted_uids; /* trusted_users: owners trusted besides root and ccwrap's user */
+    char *ready_origin;       /* "FILE:LINE" of the ready option, for error messages, or NULL */
+    bool ready_hidden;        /* the ready option came from ${VAR}: errors do not show its value */
+    bool shell_hidden;        /* the same for shell */
+    uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
 };
 
@@ -447,9 +447,9 @@ struct point_run {
     size_t current;          /* its index */
     struct envfile env_file; /* its CCWRAP_ENV */
     bool done;
-    int failed;         /* status of the first failure, 0 if none */
-    int failed_signal;  /* signal ccwrap received and relayed that killed the failing hook */
-    int failed_wstatus; /* the failing hook's wait status (a timeout counts as exit 124) */
+    int failed;          /* status of the first failure, 0 if none */
+    int failed_signal;   /* signal ccwrap received and relayed that killed the failing hook */
+    int failed_wstatus;  /* the failing hook's wait status (a timeout counts as exit 124) */
     const char *stopped; /* why point_stop ended the point early, or NULL */
 };
 

@@ -63,7 +63,8 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     vsnprintf(text, sizeof text, fmt, ap);
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
-                  "legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and trusted_users",
+                  "legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and "
+                  "trusted_users",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);

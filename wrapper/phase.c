@@ -250,7 +250,7 @@ static int run_prepare(struct run *r, const struct run_opts *o)
     if (legacy_preflight(r->x) < 0 || workers_load() < 0)
         return -1;
     /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
-    r->timeout = o->ready_timeout >= 0     ? o->ready_timeout
+    r->timeout = o->ready_timeout >= 0      ? o->ready_timeout
                  : r->rd.kind == READY_EXIT ? 0
                                             : r->x->cfg->ready_timeout * 1000;
     r->keep = o->keep_on_timeout || r->x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
@@ -393,8 +393,7 @@ static int64_t wake_at(const struct run *r)
     return until;
 }
 
-static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o,
-                                struct run *r)
+static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o, struct run *r)
 {
     struct outcome out;
     int status, sig = 0, wstatus = 0;
@@ -446,9 +445,7 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
         /* 6. ccwrap exits when the application exits, after run-succeeded hooks end. */
         if (!r->app.running && r->succeeded.done && r->state != WAITING)
             break;
-        until = r->state == WAITING    ? wake_at(r)
-                : r->succeeded_stopped ? -1
-                                       : r->succeeded_until;
+        until = r->state == WAITING ? wake_at(r) : r->succeeded_stopped ? -1 : r->succeeded_until;
         until = workers_poll(x, r->app.running, until);
         if (loop_step(r->state == WAITING ? &r->pfd : NULL, until) < 0)
             break;
@@ -463,8 +460,13 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
 
 struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
 {
-    struct run r = {.x = x, .rd = {.notify_fd = -1}, .succeeded = {.done = true},
-                    .deadline = -1, .next_probe = -1, .pfd = {.fd = -1}, .succeeded_until = -1};
+    struct run r = {.x = x,
+                    .rd = {.notify_fd = -1},
+                    .succeeded = {.done = true},
+                    .deadline = -1,
+                    .next_probe = -1,
+                    .pfd = {.fd = -1},
+                    .succeeded_until = -1};
     struct outcome out = run_steps(x, argv, o, &r);
 
     point_free(&r.succeeded);
