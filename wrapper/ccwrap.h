@@ -78,6 +78,23 @@ void events_close(void);
 void events_emit(const char *type, ...) __attribute__((sentinel));
 #define EV_END ((const char *)NULL)
 
+/* ---- problems.c: findings collected below, printed above ------------ */
+
+/* A problem found while reading hooks or legacy files: "PATH: text". */
+struct problem {
+    char *path;
+    char *text;
+};
+
+struct problems {
+    struct problem *v;
+    size_t n;
+};
+
+void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void problems_free(struct problems *ps);
+
 /* ---- config.c: the configuration file (SPEC §8) ---------------------- */
 
 enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
@@ -141,21 +158,6 @@ struct hooklist {
     struct hook *v;
     size_t n;
 };
-
-/* A problem found while reading hooks or legacy files: "PATH: text". */
-struct problem {
-    char *path;
-    char *text;
-};
-
-struct problems {
-    struct problem *v;
-    size_t n;
-};
-
-void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void problems_free(struct problems *ps);
 
 /*
  * The hooks of point P in execution order: the variable's, the drop-ins, then (run-succeeded)
