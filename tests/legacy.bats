@@ -27,6 +27,16 @@ deprecation() {
     echo "ccwrap: warning: $1: $2 is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
 }
 
+# misplaced FILE: the warning for deploy.hooks.postDeploy, skipped as by default.
+misplaced() {
+    echo "ccwrap: warning: $1: deploy.hooks.postDeploy is misplaced: Clever Cloud read hooks only at the top level, so it most likely never ran; skipped: move it to hooks.postDeploy, delete it, or set legacy_misplaced = \"run\""
+}
+
+# misplaced_run FILE: the same when legacy_misplaced = "run" says to run it.
+misplaced_run() {
+    echo "ccwrap: warning: $1: deploy.hooks.postDeploy is misplaced (Clever Cloud read hooks only at the top level); run, as legacy_misplaced = \"run\" says"
+}
+
 READY_NONE='^ccwrap: Application ready \(none\) after [0-9]+\.[0-9]{3} s$'
 
 # finished LINE SOURCE: LINE is the successful end of the hook SOURCE.
@@ -79,11 +89,28 @@ snapshot() {
     assert_equal "$(cat "$LOG")" "postDeploy robo build"
 }
 
-@test "hooks nested under deploy are found, run, and said to be misplaced" {
+@test "hooks nested under deploy: warned about and skipped by default, as the platform never ran them" {
     fixture nested-deploy
     run --separate-stderr ccwrap run --ready none -- true
     assert_success
-    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[0]}" "$(misplaced clevercloud/java.json)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap plan run
+    assert_success
+    assert_line "      -  clevercloud/java.json deploy.hooks.postDeploy  skipped: misplaced under deploy, where Clever Cloud never read it; legacy_misplaced = \"run\" runs it"
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/java.json: deploy.hooks.postDeploy is misplaced: Clever Cloud read hooks only at the top level, so it most likely never ran; skipped: move it to hooks.postDeploy, delete it, or set legacy_misplaced = \"run\""
+}
+
+@test "hooks nested under deploy run when legacy_misplaced = \"run\" says so, with the warning" {
+    fixture nested-deploy
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(misplaced_run clevercloud/java.json)"
     assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/java.json deploy.hooks.postDeploy)"
     assert_regex "${stderr_lines[2]}" "$READY_NONE"
     assert_equal "${stderr_lines[3]}" "ccwrap: Running clevercloud/java.json deploy.hooks.postDeploy: clevercloud/post-deploy.sh"
@@ -187,16 +214,19 @@ postDeploy app-running"
     assert_equal "${#stderr_lines[@]}" 6
 }
 
-@test "a postDeploy naming a missing script: a warning, the hook's error, the app's status" {
-    mkdir clevercloud
-    echo '{"hooks": {"postDeploy": "./clevercloud/notify arg"}}' >clevercloud/php.json
+@test "a postDeploy naming a missing script (a real typo): the hook's error once, the app's status" {
+    fixture missing-script
     run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2; exit 5'
     assert_failure 5
-    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json: script ./clevercloud/notify does not exist"
-    assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
-    assert_regex "${stderr_lines[2]}" "$READY_NONE"
-    assert_equal "${stderr_lines[3]}" "ccwrap: clevercloud/php.json hooks.postDeploy: ./clevercloud/notify: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
-    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/node.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 3
+    # check: one line for the missing script, not two in two wordings; and the deprecation.
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy
+clevercloud/node.json: hooks.postDeploy is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
 }
 
 @test "one deprecation warning per file per run: two files two warnings, two keys in one file one" {
@@ -209,11 +239,12 @@ postDeploy app-running"
   "deploy": {"hooks": {"postDeploy": "./clevercloud/scripts/notify-slack nested"}}
 }
 EOF
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
     run --separate-stderr ccwrap run --ready none -- true
     assert_success
     assert_equal "$(printf '%s\n' "${stderr_lines[@]}" | grep -c 'is deprecated')" 2
     assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
-    assert_equal "${stderr_lines[1]}" "ccwrap: warning: clevercloud/ruby.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[1]}" "$(misplaced_run clevercloud/ruby.json)"
     assert_equal "${stderr_lines[2]}" "$(deprecation clevercloud/ruby.json hooks.postDeploy)"
     assert_regex "${stderr_lines[3]}" "$READY_NONE"
     assert_equal "${stderr_lines[4]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
@@ -267,6 +298,7 @@ postDeploy robo build"
 
 @test "legacy_post_deploy = \"fail\": exit 125 with the reason; no hook runs, the app never starts" {
     fixture nested-deploy
+    # A misplaced postDeploy, even skipped, is one left in the file.
     echo 'legacy_post_deploy = "fail"' >ccwrap.conf
     logging_hook pre-run 10-pre
     run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
@@ -303,6 +335,7 @@ postDeploy robo build"
     run --separate-stderr ccwrap migrate
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/51-post-deploy
 dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     assert_equal "$stderr" ""
@@ -315,6 +348,7 @@ dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 migrated 1 hook(s)"
     assert_equal "$stderr" ""
     assert_equal "$(stat -c %A hooks.d/run-succeeded/50-post-deploy)" "-rwxr-xr-x"
@@ -387,11 +421,22 @@ EOF
     assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./bin/robo build"
 }
 
-@test "migrate --write, nested deploy.hooks: the misplaced warning, the key and its hooks go" {
+@test "migrate --write, nested deploy.hooks: left in place by default, with the warning and a summary" {
     fixture nested-deploy
+    before=$(snapshot)
     run --separate-stderr ccwrap migrate --write
     assert_success
-    assert_equal "$stderr" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "$stderr" "$(misplaced clevercloud/java.json)"
+    assert_equal "$output" "left 1 misplaced hook(s) in place: legacy_misplaced = \"skip\""
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "migrate --write, nested deploy.hooks with legacy_misplaced = \"run\": the key and its hooks go" {
+    fixture nested-deploy
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$stderr" "$(misplaced_run clevercloud/java.json)"
     assert_equal "$output" "clevercloud/java.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/50-post-deploy
 migrated 1 hook(s)"
     assert_equal "$(cat clevercloud/java.json)" '{
@@ -403,7 +448,7 @@ migrated 1 hook(s)"
     "jarName": "target/app.jar"
   }
 }'
-    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/post-deploy.sh"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec clevercloud/post-deploy.sh"
 }
 
 @test "migrate --write keeps the JSON file's mode; a second --write says so and changes nothing" {
@@ -431,6 +476,7 @@ migrated 1 hook(s)"
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/51-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/52-post-deploy
 migrated 2 hook(s)"
     assert_equal "$(sha256sum hooks.d/run-succeeded/50-post-deploy)" "$mine"
@@ -447,10 +493,12 @@ migrated 2 hook(s)"
     cat >clevercloud/php.json <<'EOF'
 {"deploy": {"hooks": {"postDeploy": "clevercloud/post-deploy.sh"}}, "hooks": {"postDeploy": "./bin/robo build"}}
 EOF
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"./bin/robo build\" -> hooks.d/run-succeeded/50-post-deploy
 clevercloud/php.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/51-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 migrated 2 hook(s)"
     assert_equal "$(cat clevercloud/php.json)" "{}"
     run --separate-stderr ccwrap run --ready none -- true
@@ -486,14 +534,24 @@ postDeploy post-deploy.sh"
     assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
 }
 
-@test "migrate on malformed JSON or buckets.json: a warning or nothing, no change, exit 0" {
+@test "migrate on a trailing comma: not a success; which file, where, exit 125, nothing changed" {
     fixture malformed
     before=$(snapshot)
     run --separate-stderr ccwrap migrate --write
-    assert_success
-    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
-    assert_equal "$stderr" "ccwrap: warning: clevercloud/php.json:4:3: malformed JSON, file ignored: string or '}' expected near '}'"
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json:4:3: malformed JSON: string or '}' expected near '}'; cannot migrate: fix it, then migrate again"
     assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_output ""
+    # plan shows the file it ignored where the hook would have been.
+    run --separate-stderr ccwrap plan run
+    assert_success
+    assert_line "      -  clevercloud/php.json      ignored: malformed JSON: string or '}' expected near '}'"
+}
+
+@test "migrate on buckets.json and a file without hooks: nothing to migrate, no change, exit 0" {
 
     rm -rf "${APP:?}"/* && fixture buckets
     before=$(snapshot)

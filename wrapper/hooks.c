@@ -423,11 +423,13 @@ static void add_command(struct hooklist *l, const char *root, const char *source
             /* A bare name under the root: the shell would search PATH for it, so say ./ */
             h->command = xasprintf("%.*s./%s", (int)(p - value), value, p);
         }
-    } else if (strchr(word, '/')) {
+    } else if (strchr(word, '/') || legacy) {
         h = add(l, HOOK_BROKEN, source);
         h->legacy = legacy;
         h->status = EXIT_NOTFOUND;
-        h->command = xstrdup(value);
+        /* A legacy bare name is a script at the root (Clever Cloud's rule), never from PATH. */
+        h->command =
+            strchr(word, '/') ? xstrdup(value) : xasprintf("%.*s./%s", (int)(p - value), value, p);
         h->problem = xasprintf("%s: no such file; fix the path in %s", word, source);
     } else {
         h = add(l, HOOK_SHELL, source);
@@ -439,6 +441,11 @@ static void add_command(struct hooklist *l, const char *root, const char *source
     free(word);
     free(path);
     free(display);
+}
+
+void hooks_add_legacy(struct hooklist *l, const char *root, const char *source, const char *value)
+{
+    add_command(l, root, source, value, true);
 }
 
 static bool is_blank(const char *s)
@@ -467,14 +474,23 @@ int hooks_collect(enum point p, const char *root, const struct config *c, struct
     if (p == PT_RUN_SUCCEEDED && c->legacy != LEGACY_IGNORE) {
         struct legacy_list ll = {0};
 
-        if (legacy_scan(root, &ll, warnings) < 0)
+        if (legacy_scan(root, c, &ll, warnings) < 0)
             return -1;
         for (size_t i = 0; i < ll.n; i++) {
             char *source = xasprintf("%s %s", ll.v[i].file, ll.v[i].key);
 
-            add_command(out, root, source, ll.v[i].command, true);
+            if (ll.v[i].skipped)
+                add(out, HOOK_SKIPPED, source)->problem =
+                    xstrdup("skipped: misplaced under deploy, where Clever Cloud never read it; "
+                            "legacy_misplaced = \"run\" runs it");
+            else
+                add_command(out, root, source, ll.v[i].command, true);
             free(source);
         }
+        /* A file that could not be read may hide a postDeploy: plan shows it was not. */
+        for (size_t i = 0; i < ll.unread.n; i++)
+            add(out, HOOK_SKIPPED, ll.unread.v[i].path)->problem =
+                xasprintf("ignored: %s", ll.unread.v[i].text);
         legacy_list_free(&ll);
     }
     return 0;

@@ -43,7 +43,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fwrite(data, 1, size, f);
     fclose(f);
     log_verbosity = V_QUIET;
-    legacy_scan(root, &l, &w);
+    {
+        struct config c = {.legacy_misplaced = MISPLACED_RUN};
+
+        legacy_scan(root, &c, &l, &w);
+    }
     legacy_list_free(&l);
     problems_free(&w);
     return 0;
