@@ -591,3 +591,287 @@ postDeploy post-deploy.sh"
     assert_equal "$stderr" "ccwrap: clevercloud/php.json: hooks.postDeploy names a folder, whose scripts ccwrap runs in turn; not migrated: move them into hooks.d/run-succeeded/ by hand"
     assert_equal "$(snapshot)" "$before"
 }
+
+# ---- shapes met in real repositories -----------------------------------------
+
+@test "a script committed without the executable bit: run and check say so; migrate refuses, --force moves it" {
+    fixture not-executable
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh"
+    assert_equal "${#stderr_lines[@]}" 3
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh; not migrated (--force migrates it as it is)"
+    assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate --write --force
+    assert_success
+    assert_equal "$stderr" "ccwrap: warning: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh; migrated as it is (--force)"
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"./clevercloud/deploy.sh\" -> hooks.d/run-succeeded/50-post-deploy
+migrated 1 hook(s)"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/deploy.sh"
+    # check looks through the drop-in at what it runs.
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "hooks.d/run-succeeded/50-post-deploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh"
+    chmod +x clevercloud/deploy.sh
+    run --separate-stderr ccwrap check
+    assert_success
+    assert_output ""
+}
+
+@test "a script that does not exist (a typo): migrate refuses and names the path; --force moves it" {
+    fixture missing-script
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy; not migrated (--force migrates it as it is)"
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate --write --force
+    assert_success
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "hooks.d/run-succeeded/50-post-deploy: ./clevercloud/notfiy.sh: no such file; fix the path in hooks.d/run-succeeded/50-post-deploy"
+}
+
+@test "a bare name: a script at the root for run, plan, check and migrate alike, never a command from PATH" {
+    fixture php
+    # A program of the same name on PATH must not be what runs.
+    mkdir bin
+    printf '#!/bin/sh\necho "PATH ccbuild.sh" >>"$LOG"\n' >bin/ccbuild.sh
+    chmod 755 bin/ccbuild.sh
+    export PATH=$APP/bin:$PATH
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap plan run
+    assert_line "      1  clevercloud/php.json hooks.postDeploy  /bin/sh -c './ccbuild.sh'  (deprecated: ccwrap migrate)"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./ccbuild.sh"
+
+    # Without the file at the root: the missing script, everywhere, even with one on PATH.
+    rm -rf hooks.d ccbuild.sh clevercloud && fixture php && rm ccbuild.sh
+    : >"$LOG"
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap plan run
+    assert_line "      1  clevercloud/php.json hooks.postDeploy  error: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy (fails with status 127)"
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_line --index 0 "clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy; not migrated (--force migrates it as it is)"
+}
+
+@test "existing drop-ins sorted after 50: the migrated one sorts after them all, the order of a run is kept" {
+    fixture dropins-after-50
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.3'
+    assert_success
+    order_before=$(cat "$LOG")
+    assert_equal "$order_before" "run-succeeded/10-first
+run-succeeded/60-notify
+run-succeeded/90-cleanup
+postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    # Bytewise, 90-post-deploy sorts after 90-cleanup; README.md is a skipped name.
+    assert_equal "${lines[0]}" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/90-post-deploy"
+    : >"$LOG"
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.3'
+    assert_success
+    assert_equal "$(cat "$LOG")" "$order_before"
+}
+
+@test "a drop-in that sorts after every NN-post-deploy: migrate refuses, naming it and the fix" {
+    fixture dropins-after-50
+    logging_hook run-succeeded 99-zz
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: 99-zz sorts after 99-post-deploy, so a migrated hook would no longer run last; rename it (40-99-zz, say), then migrate again"
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "a UTF-8 byte-order mark (Windows editors): the file is read, run, migrated, and keeps its mark" {
+    fixture bom
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(head -c 3 clevercloud/php.json | od -An -tx1)" " ef bb bf"
+    assert_equal "$(tail -c +4 clevercloud/php.json)" '{
+  "deploy": {
+    "webroot": "/public"
+  }
+}'
+}
+
+@test "CR LF line ends and 4-space indentation are kept when migrate rewrites the file" {
+    fixture crlf-four-spaces
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(od -An -c clevercloud/java.json | tr -d ' \n')" "$(printf '{\r\n    "build": {\r\n        "type": "maven",\r\n        "goal": "package"\r\n    }\r\n}\r\n' | od -An -c | tr -d ' \n')"
+}
+
+@test "tab indentation, a file on one line, no final newline: each written back alike" {
+    fixture php
+    printf '{\n\t"deploy": {\n\t\t"webroot": "/public"\n\t},\n\t"hooks": {\n\t\t"postDeploy": "ccbuild.sh"\n\t}\n}' >clevercloud/php.json
+    echo '{"build": {"type": "maven"}, "hooks": {"postDeploy": "ccbuild.sh"}, "x": [1, 2]}' >clevercloud/java.json
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(cat clevercloud/java.json)" '{"build": {"type": "maven"}, "x": [1, 2]}'
+    assert_equal "$(od -An -c clevercloud/php.json | tr -d ' \n')" "$(printf '{\n\t"deploy": {\n\t\t"webroot": "/public"\n\t}\n}' | od -An -c | tr -d ' \n')"
+}
+
+@test "a file left as {}: kept by default and said so; removed only with --remove-empty" {
+    fixture php
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(cat clevercloud/php.json)" "{}"
+    rm -rf hooks.d clevercloud && fixture php
+    run --separate-stderr ccwrap migrate --remove-empty
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty, would be removed
+dry run: nothing changed; run 'ccwrap migrate --write' to apply"
+    [ -f clevercloud/php.json ]
+    run --separate-stderr ccwrap migrate --write --remove-empty
+    assert_success
+    assert_equal "${lines[1]}" "clevercloud/php.json: left empty, removed"
+    [ ! -e clevercloud/php.json ]
+    [ -x hooks.d/run-succeeded/50-post-deploy ]
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+}
+
+@test "--force and --remove-empty go with migrate only" {
+    run --separate-stderr ccwrap run --force -- true
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: --force goes with migrate; see 'ccwrap --help'"
+    run --separate-stderr ccwrap check --remove-empty
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: --remove-empty goes with migrate; see 'ccwrap --help'"
+}
+
+@test "a legacy file over 1 MiB: a warning under run, a refusal under legacy_post_deploy = \"fail\"" {
+    mkdir clevercloud
+    { printf '{"hooks": {"postDeploy": "./x"}, "pad": "'; head -c 1100000 /dev/zero | tr '\0' a; printf '"}\n'; } >clevercloud/php.json
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json: larger than 1 MiB, file ignored"
+    assert_equal "$(cat "$LOG")" "app"
+    : >"$LOG"
+    echo 'legacy_post_deploy = "fail"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB, so it may hold a postDeploy, and legacy_post_deploy is \"fail\"; fix or remove it"
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB; cannot migrate: fix it, then migrate again"
+}
+
+@test "migrate shows control characters in file names escaped: no forged line" {
+    fixture php
+    mv clevercloud/php.json "clevercloud/a"$'\n'"ccwrap: migrated 9 hook(s)"$'\e'"[2K.json"
+    run --separate-stderr ccwrap migrate
+    assert_success
+    assert_equal "${lines[0]}" 'clevercloud/a\x0accwrap: migrated 9 hook(s)\x1b[2K.json: hooks.postDeploy "ccbuild.sh" -> hooks.d/run-succeeded/50-post-deploy'
+    assert_equal "${#lines[@]}" 3
+    echo '{"hooks": {"postDeploy": "./x\u001b[2K\nmigrated"}}' >clevercloud/b.json
+    run --separate-stderr ccwrap migrate --force
+    assert_success
+    assert_equal "${lines[2]}" 'clevercloud/b.json: hooks.postDeploy "./x\u001B[2K\nmigrated" -> hooks.d/run-succeeded/51-post-deploy'
+}
+
+# ---- migrate --write stays in the tree (a second user owns part of it) --------
+
+# as_nobody COMMAND...: runs COMMAND as the unprivileged user nobody.
+as_nobody() {
+    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
+
+# A root-only folder outside the tree, and a tree whose hooks.d nobody owns.
+hostile_setup() {
+    [ "$(id -u)" = 0 ] || skip "needs root to act as a second user"
+    SECRET=$BATS_TEST_TMPDIR/secret
+    mkdir -m 700 "$SECRET"
+    # nobody must reach the tree to plant links in it, as a deployment user would.
+    chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+    fixture php
+    mkdir hooks.d
+    chown nobody hooks.d
+}
+
+@test "nobody's hooks.d/run-succeeded is a symlink to a root-only folder: migrate refuses, writes nothing there" {
+    hostile_setup
+    as_nobody ln -s "$SECRET" hooks.d/run-succeeded
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(ls -A "$SECRET")" ""
+    assert_equal "$(snapshot)" "$before"
+    # The dry run says what it would do; nothing else changes.
+    run --separate-stderr ccwrap migrate
+    assert_success
+    assert_equal "$(ls -A "$SECRET")" ""
+}
+
+@test "nobody's hooks.d is swapped for a symlink, or links deeper down: refused alike" {
+    hostile_setup
+    rmdir hooks.d
+    mkdir -m 777 ops
+    as_nobody ln -s "$SECRET" ops/hooks
+    echo 'hooks_dirs = {"ops/hooks"}' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ops/hooks/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(ls -A "$SECRET")" ""
+    echo 'hooks_dirs = {"../secret"}' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ../secret/run-succeeded: outside the application root; migrate writes only inside it"
+    assert_equal "$(ls -A "$SECRET")" ""
+}
+
+@test "a clevercloud folder that is a symlink to a root-only folder: migrate does not rewrite what it points to" {
+    hostile_setup
+    mv clevercloud/php.json "$SECRET/"
+    rm -rf clevercloud
+    chown nobody "$APP"
+    as_nobody ln -s "$SECRET" clevercloud
+    secret_before=$(sha256sum "$SECRET/php.json")
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(sha256sum "$SECRET/php.json")" "$secret_before"
+    assert_equal "$(ls -A "$SECRET")" "php.json"
+    [ ! -e hooks.d/run-succeeded ]
+}
+
+@test "migrate --write makes its folders 0755 whatever the umask, and the drop-in 0755" {
+    fixture php
+    umask 077
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    umask 022
+    assert_equal "$(stat -c %a hooks.d hooks.d/run-succeeded hooks.d/run-succeeded/50-post-deploy)" "755
+755
+755"
+}

@@ -120,7 +120,8 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
     }
     if (!*path || strcmp(path, ".") == 0)
         return openat(dirfd, ".", flags | O_CLOEXEC, mode);
-    fd = try_openat2(dirfd, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+    /* Not O_NOFOLLOW there: a last component that is a symlink would be ENOTDIR, not ELOOP. */
+    fd = try_openat2(dirfd, path, flags | O_CLOEXEC, mode);
     if (fd >= 0 || errno != ENOSYS)
         return fd;
     return walk(dirfd, path, flags, mode);

@@ -117,7 +117,8 @@ static void note_style(struct legacy_file *f, const char *buf, size_t len)
 
     f->crlf = nl && nl > buf && nl[-1] == '\r';
     f->final_newline = len > 0 && buf[len - 1] == '\n';
-    f->indent = nl ? 2 : 0;
+    /* A line break only at the end still means one line. */
+    f->indent = nl && nl + strspn(nl, blanks) < end ? 2 : 0;
     f->tabs = false;
     for (const char *line = nl; line && line < end;
          line = memchr(line, '\n', (size_t)(end - line))) {
