@@ -792,7 +792,8 @@ dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     assert_success
     assert_equal "${lines[0]}" 'clevercloud/a\x0accwrap: migrated 9 hook(s)\x1b[2K.json: hooks.postDeploy "ccbuild.sh" -> hooks.d/run-succeeded/50-post-deploy'
     assert_equal "${#lines[@]}" 3
-    echo '{"hooks": {"postDeploy": "./x\u001b[2K\nmigrated"}}' >clevercloud/b.json
+    # JSON's own escapes, written as they are: \u001b is ESC once parsed.
+    printf '%s\n' '{"hooks": {"postDeploy": "./x\u001b[2K\nmigrated"}}' >clevercloud/b.json
     run --separate-stderr ccwrap migrate --force
     assert_success
     assert_equal "${lines[2]}" 'clevercloud/b.json: hooks.postDeploy "./x\u001B[2K\nmigrated" -> hooks.d/run-succeeded/51-post-deploy'

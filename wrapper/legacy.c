@@ -113,20 +113,23 @@ int legacy_names(int dfd, char ***names, size_t *n)
  */
 static void note_style(struct legacy_file *f, const char *buf, size_t len)
 {
-    const char *nl = memchr(buf, '\n', len), *end = buf + len;
+    const char *nl = memchr(buf, '\n', len), *end = buf + len, *last = end;
 
     f->crlf = nl && nl > buf && nl[-1] == '\r';
     f->final_newline = len > 0 && buf[len - 1] == '\n';
-    /* A line break only at the end still means one line. */
-    f->indent = nl && nl + strspn(nl, blanks) < end ? 2 : 0;
+    /* A line break only at the end still means one line. BUF holds no final NUL. */
+    while (last > buf && memchr(blanks, last[-1], sizeof blanks - 1))
+        last--;
+    f->indent = nl && nl < last ? 2 : 0;
     f->tabs = false;
     for (const char *line = nl; line && line < end;
          line = memchr(line, '\n', (size_t)(end - line))) {
         const char *p = ++line;
-        char c = p < end ? *p : '\0';
+        char c;
 
-        if (c != ' ' && c != '\t')
+        if (p == end || (*p != ' ' && *p != '\t'))
             continue;
+        c = *p;
         while (p < end && *p == c)
             p++;
         if (p == end || *p == '\r' || *p == '\n')
