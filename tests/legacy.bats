@@ -574,6 +574,17 @@ postDeploy post-deploy.sh"
     assert_equal "$(snapshot)" "$before"
 }
 
+@test "migrate refuses a hard-linked JSON file: the rename would cut it from its other name" {
+    fixture php
+    ln clevercloud/php.json shared.json
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: has 2 hard links, not rewritten; move its postDeploy by hand"
+    assert_equal "$(snapshot)" "$before"
+}
+
 @test "migrate leaves a postDeploy naming a folder to the user: the run runs its scripts, a drop-in would not" {
     mkdir -p clevercloud/post-deploy.d
     cp "$FIXTURES/legacy/ruby/clevercloud/notify-slack" clevercloud/post-deploy.d/10-notify
