@@ -254,6 +254,16 @@ int legacy_scan(const char *root, const struct config *c, struct legacy_list *ou
                 struct problems *warnings);
 void legacy_list_free(struct legacy_list *l);
 
+/* ---- rewrite.c: a legacy file written back in its own style ------------ */
+
+/*
+ * Writes F->doc back to F->name in the folder DFD, in F's style, with its owner and mode,
+ * through a temporary file beside it and renameat. 0, or -1 after reporting.
+ */
+int legacy_rewrite(int dfd, const struct legacy_file *f);
+/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno. */
+int write_all(int fd, const char *buf, size_t len);
+
 /* ---- migrate.c: `ccwrap migrate`, postDeploy to drop-ins (SPEC §6) ------ */
 
 struct migrate_opts {
