@@ -51,6 +51,15 @@ char *shown_text(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
 
+/* ---- shell.c: command lines for the hook shell (SPEC §7) ------------- */
+
+/*
+ * CMD with the shell told to replace itself with the program ("exec node server.js",
+ * "PORT=1 exec node app.js") when CMD is one simple command; NULL when it is shell syntax
+ * (a list, a pipeline, a redirection, a substitution, a builtin). Allocated.
+ */
+char *shell_exec_form(const char *cmd);
+
 /* ---- log.c: messages on stderr and the JSON event log ---------------- */
 
 enum verbosity { V_QUIET = 0, V_NORMAL = 1, V_VERBOSE = 2 };
@@ -114,6 +123,7 @@ int mkdirs_beneath(int dirfd, const char *path, mode_t mode);
 enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
 enum on_timeout { ON_TIMEOUT_STOP, ON_TIMEOUT_KEEP };
 enum misplaced_mode { MISPLACED_SKIP, MISPLACED_RUN };
+enum leftovers { LEFTOVERS_STOP, LEFTOVERS_KEEP };
 
 struct config {
     char *file; /* the file read, or NULL for built-in defaults */
@@ -127,7 +137,8 @@ struct config {
     char *ready;
     long ready_timeout; /* seconds, 0 = none */
     enum on_timeout on_ready_timeout;
-    char *ready_origin; /* "FILE:LINE" of the ready option, for error messages, or NULL */
+    enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
+    char *ready_origin;       /* "FILE:LINE" of the ready option, for error messages, or NULL */
 };
 
 /*
@@ -284,6 +295,29 @@ int legacy_migrate(const char *root, const struct config *c, const struct migrat
  */
 void migrate_check_dropin(const char *root, const char *display, struct problems *w);
 
+/* ---- listen.c: who listens on a TCP port (SPEC §5.3) ---------------- */
+
+struct listener {
+    bool v6;
+    uint8_t addr[16]; /* network order; the first 4 bytes for IPv4 */
+    unsigned long inode;
+};
+
+enum listen_scope { LS_WILDCARD, LS_LOOPBACK, LS_ADDRESS };
+
+/* The listening TCP sockets on PORT, IPv4 and IPv6, in *v (allocated). 0, or -1 without /proc. */
+int listeners_find(int port, struct listener **v, size_t *n);
+enum listen_scope listener_scope(const struct listener *l);
+/* "127.0.0.1:8080", "[::1]:8080". Allocated. */
+char *listener_text(const struct listener *l, int port);
+/*
+ * Sets held[i] when ROOT or a process below it holds v[i]'s socket. 0, or -1 with errno when
+ * a descriptor table cannot be read.
+ */
+int tree_holds(pid_t root, const struct listener *v, size_t n, bool *held);
+/* Some process holding the socket INODE, found by reading every descriptor table; 0 if none. */
+pid_t socket_holder(unsigned long inode);
+
 /* ---- ready.c: readiness probes (SPEC §5.3) --------------------------- */
 
 enum ready_kind {
@@ -307,6 +341,7 @@ struct ready {
     int64_t delay_ms;  /* delay */
     char *notify_path; /* notify: the socket address handed to the application */
     int notify_fd;     /* notify: our end, or -1 */
+    pid_t app;         /* the application, once started: tcp and notify look at its tree */
     void *state;       /* the probe in progress, private to ready.c */
 };
 
@@ -318,6 +353,8 @@ struct ready {
 int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen);
 /* Before the application starts: notify creates its socket. 0, or -1 after reporting. */
 int ready_prepare(struct ready *r);
+/* Before the application starts: says so when its port is already held by another process. */
+void ready_precheck(struct ready *r);
 /*
  * Advances the probe without blocking. Returns 1 when ready, 0 when not yet. *pfd is set to
  * what to poll for (fd -1 when nothing) and *next to the monotonic ms at which to call again
@@ -348,11 +385,33 @@ void signals_spawn_attr(posix_spawnattr_t *attr, short *flags);
  */
 void signals_reraise(int sig);
 
+/* ---- tree.c: the processes below ccwrap (SPEC §7) ------------------- */
+
+struct pidset {
+    pid_t *v;
+    size_t n, cap;
+};
+
+void pidset_add(struct pidset *s, pid_t pid);
+bool pidset_has(const struct pidset *s, pid_t pid);
+void pidset_free(struct pidset *s);
+/* Appends every descendant of ROOT, not ROOT itself. 0, or -1 when /proc cannot tell. */
+int tree_descendants(pid_t root, struct pidset *out);
+/* Whether PID is ANCESTOR or one of its descendants. */
+bool tree_has(pid_t ancestor, pid_t pid);
+/* The parent of PID, or -1. */
+pid_t proc_parent(pid_t pid);
+/* Whether PID is stopped (state T); true when /proc cannot tell. */
+bool proc_stopped(pid_t pid);
+/* PID's command name ("node"), printable, in BUF; "?" when gone. */
+const char *proc_name(pid_t pid, char *buf, size_t len);
+
 /* ---- spawn.c: children, the event loop, wait statuses --------------- */
 
 struct proc {
     pid_t pid;
     bool own_group; /* in its own process group: signals go to the group */
+    bool lead;      /* the command or application: its stop is the job's stop */
     bool running;
     int status;       /* wait status, once !running */
     int64_t started;  /* now_ms() at start */
@@ -362,6 +421,7 @@ struct proc {
     bool timed_out;
     int signals_seen; /* how many signals ccwrap relayed to it */
     int last_signal;  /* the last one */
+    int tty_stop;     /* a hook stopped by SIGTTIN/SIGTTOU: it wanted the terminal */
 };
 
 struct spawn_req {
@@ -369,6 +429,7 @@ struct spawn_req {
     const char *exec_path; /* or this file instead of argv[0], when set */
     const char *dir;       /* chdir there first, when set */
     bool own_group;        /* setpgid(0, 0): hooks */
+    bool lead;             /* the command or application (see struct proc) */
     bool null_stdin;       /* hooks read /dev/null */
     char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
     const char *const *env_unset; /* names removed for this child only */
@@ -393,6 +454,14 @@ struct pollfd;
 int loop_step(struct pollfd *extra, int64_t until);
 /* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
 int signal_received_since(int64_t from, int sig);
+/* The first HUP, INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
+int stop_requested(void);
+/*
+ * The end of the service (SPEC §7): every process still below ccwrap gets SIGTERM (unless a
+ * relayed stop already reached it) and SIGCONT, then SIGKILL after GRACE_MS. Returns how many
+ * were left behind. Costs one waitid when ccwrap has no child left.
+ */
+size_t sweep_leftovers(int64_t grace_ms);
 /* "exited"/"killed"/"dumped" and the status text of SPEC §3 for a wait status. */
 const char *status_code(int wstatus);
 char *status_text(int wstatus);
@@ -419,9 +488,10 @@ struct point_run {
     size_t current;   /* its index */
     char *env_file;   /* its CCWRAP_ENV */
     bool done;
-    int failed;         /* status of the first failure, 0 if none */
-    int failed_signal;  /* signal ccwrap received and relayed that killed the failing hook */
-    int failed_wstatus; /* the failing hook's wait status (a timeout counts as exit 124) */
+    int failed;          /* status of the first failure, 0 if none */
+    int failed_signal;   /* signal ccwrap received and relayed that killed the failing hook */
+    int failed_wstatus;  /* the failing hook's wait status (a timeout counts as exit 124) */
+    const char *stopped; /* why point_stop ended the point early, or NULL */
 };
 
 /*
@@ -431,6 +501,11 @@ struct point_run {
 int point_start(struct point_run *pr, const struct ctx *x, enum point p, char **env);
 /* After loop_step: notices the current hook's end, starts the next. Returns pr->done. */
 bool point_poll(struct point_run *pr, const struct ctx *x);
+/*
+ * Starts no further hook, saying WHY; with GRACE_MS >= 0 also stops the running one (SIGTERM,
+ * SIGKILL GRACE_MS later).
+ */
+void point_stop(struct point_run *pr, const char *why, int64_t grace_ms);
 void point_free(struct point_run *pr);
 /*
  * Runs point P's hooks to the end. Returns the status of the first failure or 0; the signal

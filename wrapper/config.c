@@ -21,6 +21,7 @@
 static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
 static const char *const on_timeout_words[] = {"stop", "keep", NULL};
 static const char *const misplaced_words[] = {"skip", "run", NULL};
+static const char *const leftovers_words[] = {"stop", "keep", NULL};
 
 #define CONFIG_MAX (1 << 20)
 
@@ -39,9 +40,11 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     /* fmt comes from libconfuse itself, never from the file (STYLE.md). */
     vsnprintf(text, sizeof text, fmt, ap);
     if (strncmp(fmt, "no such option", 14) == 0)
-        log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
-                  "legacy_post_deploy, legacy_misplaced, ready, ready_timeout and on_ready_timeout",
-                  current_file, cfg ? cfg->line : 0, text);
+        log_error(
+            "%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
+            "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout and "
+            "leftovers",
+            current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
     reported = true;
@@ -86,6 +89,11 @@ static int validate_misplaced(cfg_t *cfg, cfg_opt_t *opt)
 static int validate_on_timeout(cfg_t *cfg, cfg_opt_t *opt)
 {
     return validate_word(cfg, opt, on_timeout_words, "stop, keep");
+}
+
+static int validate_leftovers(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return validate_word(cfg, opt, leftovers_words, "stop, keep");
 }
 
 /* Numbers are read as strings and parsed here: libconfuse takes 0x10 and 010 (eight). */
@@ -373,6 +381,7 @@ static void set_defaults(struct config *c)
     c->ready = xstrdup("tcp");
     c->ready_timeout = 60;
     c->on_ready_timeout = ON_TIMEOUT_STOP;
+    c->leftovers = LEFTOVERS_STOP;
 }
 
 static long seconds(cfg_t *cfg, const char *name)
@@ -406,6 +415,7 @@ static int read_file(struct config *c, const char *file)
         CFG_STR("ready", "tcp", CFGF_NONE),
         CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
+        CFG_STR("leftovers", "stop", CFGF_NONE),
         CFG_END(),
     };
     char *buf = slurp(file, file);
@@ -433,6 +443,7 @@ static int read_file(struct config *c, const char *file)
     cfg_set_validate_func(cfg, "legacy_post_deploy", validate_legacy);
     cfg_set_validate_func(cfg, "legacy_misplaced", validate_misplaced);
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
+    cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
     cfg_set_validate_func(cfg, "ready", note_ready);
 
     current_file = file;
@@ -468,6 +479,7 @@ static int read_file(struct config *c, const char *file)
     c->ready_timeout = seconds(cfg, "ready_timeout");
     c->on_ready_timeout =
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
+    c->leftovers = (enum leftovers)word_index(leftovers_words, cfg_getstr(cfg, "leftovers"));
     cfg_free(cfg);
     return 0;
 }

@@ -31,43 +31,71 @@ static struct outcome hook_failure(int status, int sig)
     return (struct outcome){.status = status, .signal = sig};
 }
 
+/* After a relayed HUP, INT, QUIT or TERM nothing new starts: ccwrap ends as that signal ends it. */
+static bool stopping(const char *what, struct outcome *o)
+{
+    int sig = stop_requested();
+
+    if (!sig)
+        return false;
+    log_info("%s not started: SIG%s received", what, signal_name(sig));
+    *o = (struct outcome){.status = 128 + sig, .signal = sig};
+    return true;
+}
+
 /*
  * Starts COMMAND (argv, looked up in PATH, in ccwrap's working directory), or without one the
- * variable VAR's value through the hook shell from the root. -1 with *o set when it cannot
- * be executed.
+ * variable VAR's value through the hook shell from the root. A value that is one simple
+ * command is exec'd by the shell, so the program is ccwrap's child: its signals and its status
+ * are its own, as if given after `--`. -1 with *o set when it cannot be executed.
  */
 static int start_command(const struct ctx *x, char **argv, const char *var, char *const *env,
                          struct proc *p, struct outcome *o)
 {
-    struct spawn_req req = {.env_set = env};
-    char *shell_argv[4];
+    struct spawn_req req = {.env_set = env, .lead = true};
+    char *shell_argv[4], *line = NULL;
     int err = 0;
 
     if (!argv || !argv[0]) {
+        line = shell_exec_form(getenv(var));
         shell_argv[0] = x->cfg->shell;
         shell_argv[1] = "-c";
-        shell_argv[2] = getenv(var);
+        shell_argv[2] = line ? line : getenv(var);
         shell_argv[3] = NULL;
         req.argv = shell_argv;
         req.exec_path = x->cfg->shell;
         req.dir = x->root;
-        log_detail("running %s: %s", var, shell_argv[2]);
+        log_detail("running %s: %s -c %s", var, x->cfg->shell, shell_argv[2]);
     } else {
         req.argv = argv;
     }
     if (spawn(&req, p, &err) == 0) {
         events_emit("command_start", "scommand", req.argv[req.exec_path ? 2 : 0], "ipid",
                     (int64_t)p->pid, EV_END);
+        free(line);
         return 0;
     }
-    if (err == ENOENT) {
+    if (err == EAGAIN || err == ENOMEM) {
+        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0],
+                  strerror(err));
+        *o = exit_with(EXIT_CCWRAP);
+    } else if (err == ENOENT) {
         log_error("%s: command not found", req.exec_path ? req.exec_path : req.argv[0]);
         *o = exit_with(EXIT_NOTFOUND);
     } else {
         log_error("%s: %s", req.exec_path ? req.exec_path : req.argv[0], strerror(err));
         *o = exit_with(EXIT_NOEXEC);
     }
+    free(line);
     return -1;
+}
+
+/* The end of the service: what the command and its hooks left behind is stopped (SPEC §7). */
+static struct outcome end_service(const struct ctx *x, struct outcome o)
+{
+    if (x->cfg->leftovers == LEFTOVERS_STOP)
+        sweep_leftovers(x->cfg->kill_grace * 1000);
+    return o;
 }
 
 static void wait_for(struct proc *p)
@@ -77,7 +105,7 @@ static void wait_for(struct proc *p)
             break;
 }
 
-struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
+static struct outcome build_steps(const struct ctx *x, char **argv, bool from_cache)
 {
     struct outcome o;
     struct proc cmd;
@@ -89,6 +117,8 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
     if (status != 0)
         return hook_failure(status, sig);
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
+    if (stopping("the build command", &o))
+        return o;
     if (start_command(x, argv, "CC_BUILD_COMMAND", NULL, &cmd, &o) < 0)
         return o;
     wait_for(&cmd);
@@ -108,6 +138,11 @@ struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
     return exit_with(0);
 }
 
+struct outcome build_phase(const struct ctx *x, char **argv, bool from_cache)
+{
+    return end_service(x, build_steps(x, argv, from_cache));
+}
+
 static int legacy_preflight(struct ctx *x);
 
 struct outcome hook_phase(struct ctx *x, enum point p)
@@ -117,7 +152,7 @@ struct outcome hook_phase(struct ctx *x, enum point p)
     if (p == PT_RUN_SUCCEEDED && legacy_preflight(x) < 0)
         return exit_with(EXIT_CCWRAP);
     status = point_run_all(x, p, NULL, &sig, NULL);
-    return hook_failure(status, sig);
+    return end_service(x, hook_failure(status, sig));
 }
 
 /* run-failed hooks' environment, named after systemd's ExecStopPost variables. */
@@ -192,158 +227,256 @@ static int legacy_preflight(struct ctx *x)
 
 enum run_state { WAITING, READY, NOT_READY, TIMED_OUT };
 
-struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
-{
-    struct ready rd = {.notify_fd = -1};
-    struct point_run succeeded = {.done = true};
-    char **succeeded_env = NULL, **app_env = NULL, err[256];
-    const char *from, *spec = config_ready(x->cfg, o->ready, &from);
-    int64_t timeout, deadline = -1, next_probe = -1, next_msg;
-    struct pollfd pfd = {.fd = -1};
-    enum run_state state = WAITING;
-    struct outcome out;
+/* One `ccwrap run`: the application, its readiness, and the run-succeeded hooks. */
+struct run {
+    struct ctx *x;
+    struct ready rd;
     struct proc app;
-    int status, sig = 0, wstatus = 0;
+    struct point_run succeeded;
+    char **succeeded_env;
+    enum run_state state;
+    int64_t timeout, deadline, next_probe, next_msg;
+    struct pollfd pfd;
     bool keep;
+    int64_t succeeded_until; /* after the application's end: when its hooks get SIGTERM */
+    bool succeeded_stopped;
+};
 
-    if (ready_parse(spec, &rd, err, sizeof err) < 0) {
-        if (from == x->cfg->ready_origin)
+/* The readiness spec and its timeout, before anything runs. -1 after reporting. */
+static int run_prepare(struct run *r, const struct run_opts *o)
+{
+    const char *from, *spec = config_ready(r->x->cfg, o->ready, &from);
+    char err[256];
+
+    if (ready_parse(spec, &r->rd, err, sizeof err) < 0) {
+        if (from == r->x->cfg->ready_origin)
             log_error("%s: %s", from, err);
         else
             log_error("%s", err);
-        ready_free(&rd);
-        return exit_with(EXIT_CCWRAP);
+        return -1;
     }
-    if (legacy_preflight(x) < 0) {
-        ready_free(&rd);
-        return exit_with(EXIT_CCWRAP);
-    }
+    if (legacy_preflight(r->x) < 0)
+        return -1;
     /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
-    timeout = o->ready_timeout >= 0   ? o->ready_timeout
-              : rd.kind == READY_EXIT ? 0
-                                      : x->cfg->ready_timeout * 1000;
-    keep = o->keep_on_timeout || x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
-    events_emit("phase_start", "sphase", "run", "sready", rd.spec, EV_END);
+    r->timeout = o->ready_timeout >= 0      ? o->ready_timeout
+                 : r->rd.kind == READY_EXIT ? 0
+                                            : r->x->cfg->ready_timeout * 1000;
+    r->keep = o->keep_on_timeout || r->x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
+    return 0;
+}
+
+/* The application as ccwrap's child, with its own NOTIFY_SOCKET for notify. -1 with *out set. */
+static int start_app(struct run *r, char **argv, struct outcome *out)
+{
+    char **app_env = NULL;
+    int rc;
+
+    if (ready_prepare(&r->rd) < 0) {
+        *out = exit_with(EXIT_CCWRAP);
+        return -1;
+    }
+    if (r->rd.kind == READY_NOTIFY) {
+        app_env = xcalloc(2, sizeof *app_env);
+        app_env[0] = xasprintf("NOTIFY_SOCKET=%s", r->rd.notify_path);
+    }
+    rc = start_command(r->x, argv, "CC_RUN_COMMAND", app_env, &r->app, out);
+    free_env(app_env);
+    if (rc < 0)
+        return -1;
+    r->rd.app = r->app.pid;
+    if (r->timeout > 0)
+        r->deadline = r->app.started + r->timeout;
+    r->next_msg = r->app.started + 5000;
+    r->next_probe = -1;
+    return 0;
+}
+
+/* One look at the application while it is not ready yet: the state it is in now. */
+static enum run_state probe(struct run *r, int64_t now)
+{
+    struct proc *app = &r->app;
+
+    if (!app->running) {
+        if (r->rd.kind == READY_EXIT && WIFEXITED(app->status) && WEXITSTATUS(app->status) == 0)
+            return READY;
+        return NOT_READY;
+    }
+    if (r->rd.kind == READY_NONE)
+        return READY;
+    if (r->rd.kind != READY_EXIT && (r->next_probe < 0 || now >= r->next_probe || r->pfd.revents)) {
+        r->pfd.revents = 0;
+        if (ready_step(&r->rd, app->started, now, &r->pfd, &r->next_probe) == 1)
+            return READY;
+    }
+    if (r->deadline >= 0 && now >= r->deadline)
+        return TIMED_OUT;
+    if (now >= r->next_msg) {
+        log_info("%s", ready_waiting(&r->rd));
+        r->next_msg += 5000;
+    }
+    return WAITING;
+}
+
+/* SPEC §5.4: run-succeeded hooks start while the application keeps running. */
+static void on_ready(struct run *r, int64_t now)
+{
+    const struct ctx *x = r->x;
+    struct outcome ignored;
+
+    log_info("Application ready (%s) after %.3f s", r->rd.spec,
+             (double)(now - r->app.started) / 1000.0);
+    events_emit("ready", "sspec", r->rd.spec, "ipid", (int64_t)r->app.pid, "iafter_ms",
+                (int64_t)(now - r->app.started), EV_END);
+    if (x->notify_socket && notify_send(x->notify_socket, "READY=1") < 0)
+        log_warn("%s: cannot send READY=1: %s", x->notify_socket, strerror(errno));
+    if (stopping("run-succeeded", &ignored))
+        return;
+    r->succeeded_env = xcalloc(2, sizeof *r->succeeded_env);
+    r->succeeded_env[0] = xasprintf("CCWRAP_APP_PID=%d", (int)r->app.pid);
+    if (point_start(&r->succeeded, x, PT_RUN_SUCCEEDED, r->succeeded_env) < 0)
+        r->succeeded.done = true;
+}
+
+/* SPEC §5.5: the application exited before it was ready. */
+static void on_not_ready(struct run *r)
+{
+    char *text = status_text(r->app.status);
+    const char *result = WIFSIGNALED(r->app.status) ? "signal" : "exit-code";
+    struct outcome ignored;
+
+    log_error("application %s before it was ready (%s: %s)",
+              WIFSIGNALED(r->app.status) ? "was killed" : "exited", result, text);
+    events_emit("not_ready", "sresult", result, "ipid", (int64_t)r->app.pid, EV_END);
+    if (!stopping("run-failed", &ignored))
+        run_failed_hooks(r->x, failure_env(result, status_code(r->app.status), text, 0));
+    free(text);
+}
+
+/* SPEC §5.5: the readiness timeout passed; the application is stopped unless kept. */
+static void on_timeout(struct run *r)
+{
+    struct outcome ignored;
+
+    log_error("application not ready after %.3f s: %s", (double)r->timeout / 1000.0,
+              ready_waiting(&r->rd));
+    events_emit("not_ready", "sresult", "timeout", "ipid", (int64_t)r->app.pid, EV_END);
+    if (!stopping("run-failed", &ignored))
+        run_failed_hooks(r->x, failure_env("timeout", NULL, NULL, r->app.pid));
+    if (!r->keep) {
+        proc_terminate(&r->app, r->x->cfg->kill_grace * 1000);
+        wait_for(&r->app);
+    }
+}
+
+/*
+ * Run-succeeded hooks still running when the application ends belong to a service that
+ * stopped: they have kill_grace seconds from its end to finish; then the running one gets
+ * SIGTERM (SIGKILL after kill_grace) and no later one starts, so a hook that never ends cannot
+ * keep ccwrap alive. A one-shot task's hooks start after its end: hook_timeout bounds them.
+ */
+static void bound_succeeded(struct run *r, int64_t now)
+{
+    int64_t grace = r->x->cfg->kill_grace * 1000;
+
+    if (r->app.running || r->succeeded.done || r->succeeded_stopped || r->rd.kind == READY_EXIT)
+        return;
+    if (r->succeeded_until < 0) {
+        r->succeeded_until = now + grace;
+    } else if (now >= r->succeeded_until) {
+        r->succeeded_stopped = true;
+        point_stop(&r->succeeded, "the application ended", grace);
+    }
+}
+
+static int64_t wake_at(const struct run *r)
+{
+    int64_t until = r->next_msg;
+
+    if (r->deadline >= 0 && r->deadline < until)
+        until = r->deadline;
+    if (r->next_probe >= 0 && r->next_probe < until)
+        until = r->next_probe;
+    return until;
+}
+
+static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o, struct run *r)
+{
+    struct outcome out;
+    int status, sig = 0, wstatus = 0;
+
+    if (run_prepare(r, o) < 0)
+        return exit_with(EXIT_CCWRAP);
+    events_emit("phase_start", "sphase", "run", "sready", r->rd.spec, EV_END);
 
     /* 1. pre-run hooks. A failure: run-failed hooks, then exit with the hook's status. */
     status = point_run_all(x, PT_PRE_RUN, NULL, &sig, &wstatus);
     if (status != 0) {
         char *text = status_text(wstatus);
 
-        run_failed_hooks(x, failure_env("pre-run", status_code(wstatus), text, 0));
+        if (!stopping("run-failed", &out))
+            run_failed_hooks(x, failure_env("pre-run", status_code(wstatus), text, 0));
         free(text);
-        ready_free(&rd);
         return hook_failure(status, sig);
     }
 
-    /* 2. The application starts as ccwrap's child; if it cannot be executed: run-failed, 126/127.
-     */
-    if (ready_prepare(&rd) < 0) {
-        ready_free(&rd);
-        return exit_with(EXIT_CCWRAP);
-    }
-    if (rd.kind == READY_NOTIFY) {
-        app_env = xcalloc(2, sizeof *app_env);
-        app_env[0] = xasprintf("NOTIFY_SOCKET=%s", rd.notify_path);
-    }
-    if (start_command(x, argv, "CC_RUN_COMMAND", app_env, &app, &out) < 0) {
+    /* 2. The application starts; if it cannot be executed: run-failed, 126/127. */
+    if (stopping("the application", &out))
+        return out;
+    ready_precheck(&r->rd);
+    if (start_app(r, argv, &out) < 0) {
         char *text = xasprintf("%d", out.status);
 
         run_failed_hooks(x, failure_env("exec", "exited", text, 0));
         free(text);
-        free_env(app_env);
-        ready_free(&rd);
         return out;
     }
-    free_env(app_env);
 
-    /* 3. Wait until the application is ready, saying what for every 5 s. */
-    if (timeout > 0)
-        deadline = app.started + timeout;
-    next_msg = app.started + 5000;
+    /* 3. Wait until the application is ready, saying what for every 5 s; then 4 or 5. */
     for (;;) {
-        int64_t now = now_ms(), until;
+        int64_t now = now_ms();
 
-        if (state == WAITING) {
-            if (!app.running) {
-                if (rd.kind == READY_EXIT && WIFEXITED(app.status) && WEXITSTATUS(app.status) == 0)
-                    state = READY;
-                else
-                    state = NOT_READY;
-            } else if (rd.kind == READY_NONE) {
-                state = READY;
-            } else if (rd.kind != READY_EXIT &&
-                       (next_probe < 0 || now >= next_probe || pfd.revents)) {
-                pfd.revents = 0;
-                if (ready_step(&rd, app.started, now, &pfd, &next_probe) == 1)
-                    state = READY;
-            }
-            if (state == WAITING && deadline >= 0 && now >= deadline)
-                state = TIMED_OUT;
-            if (state == WAITING && now >= next_msg) {
-                log_info("%s", ready_waiting(&rd));
-                next_msg += 5000;
-            }
-
-            /* 4. Ready: run-succeeded hooks start while the application keeps running. */
-            if (state == READY) {
-                log_info("Application ready (%s) after %.3f s", rd.spec,
-                         (double)(now - app.started) / 1000.0);
-                events_emit("ready", "sspec", rd.spec, "ipid", (int64_t)app.pid, "iafter_ms",
-                            (int64_t)(now - app.started), EV_END);
-                if (x->notify_socket && notify_send(x->notify_socket, "READY=1") < 0)
-                    log_warn("%s: cannot send READY=1: %s", x->notify_socket, strerror(errno));
-                succeeded_env = xcalloc(2, sizeof *succeeded_env);
-                succeeded_env[0] = xasprintf("CCWRAP_APP_PID=%d", (int)app.pid);
-                if (point_start(&succeeded, x, PT_RUN_SUCCEEDED, succeeded_env) < 0)
-                    succeeded.done = true;
-            }
-
-            /* 5. Not ready: the application exited first, or the readiness timeout passed. */
-            if (state == NOT_READY) {
-                char *text = status_text(app.status);
-                const char *result = WIFSIGNALED(app.status) ? "signal" : "exit-code";
-
-                log_error("application %s before it was ready (%s: %s)",
-                          WIFSIGNALED(app.status) ? "was killed" : "exited", result, text);
-                events_emit("not_ready", "sresult", result, "ipid", (int64_t)app.pid, EV_END);
-                run_failed_hooks(x, failure_env(result, status_code(app.status), text, 0));
-                free(text);
-            } else if (state == TIMED_OUT) {
-                log_error("application not ready after %.3f s: %s", (double)timeout / 1000.0,
-                          ready_waiting(&rd));
-                events_emit("not_ready", "sresult", "timeout", "ipid", (int64_t)app.pid, EV_END);
-                run_failed_hooks(x, failure_env("timeout", NULL, NULL, app.pid));
-                if (!keep) {
-                    proc_terminate(&app, x->cfg->kill_grace * 1000);
-                    wait_for(&app);
-                }
-            }
+        if (r->state == WAITING) {
+            r->state = probe(r, now);
+            if (r->state == READY)
+                on_ready(r, now);
+            else if (r->state == NOT_READY)
+                on_not_ready(r);
+            else if (r->state == TIMED_OUT)
+                on_timeout(r);
         }
-        if (!succeeded.done)
-            point_poll(&succeeded, x);
+        bound_succeeded(r, now);
+        if (!r->succeeded.done)
+            point_poll(&r->succeeded, x);
 
         /* 6. ccwrap exits when the application exits, after run-succeeded hooks end. */
-        if (!app.running && succeeded.done && state != WAITING)
+        if (!r->app.running && r->succeeded.done && r->state != WAITING)
             break;
-
-        until = -1;
-        if (state == WAITING) {
-            until = next_msg;
-            if (deadline >= 0 && deadline < until)
-                until = deadline;
-            if (next_probe >= 0 && next_probe < until)
-                until = next_probe;
-        }
-        if (loop_step(state == WAITING ? &pfd : NULL, until) < 0)
+        if (loop_step(r->state == WAITING ? &r->pfd : NULL, r->state == WAITING ? wake_at(r)
+                                                            : r->succeeded_stopped
+                                                                ? -1
+                                                                : r->succeeded_until) < 0)
             break;
     }
-    point_free(&succeeded);
-    free_env(succeeded_env);
-    ready_free(&rd);
-    events_emit("app_end", "ipid", (int64_t)app.pid, "istatus", (int64_t)status_shell(app.status),
-                EV_END);
-    if (state == TIMED_OUT && !keep)
+    events_emit("app_end", "ipid", (int64_t)r->app.pid, "istatus",
+                (int64_t)status_shell(r->app.status), EV_END);
+    if (r->state == TIMED_OUT && !r->keep)
         return exit_with(EXIT_TIMEOUT);
-    return mirror(app.status);
+    return mirror(r->app.status);
+}
+
+struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
+{
+    struct run r = {.x = x,
+                    .rd = {.notify_fd = -1},
+                    .succeeded = {.done = true},
+                    .deadline = -1,
+                    .next_probe = -1,
+                    .pfd = {.fd = -1},
+                    .succeeded_until = -1};
+    struct outcome out = run_steps(x, argv, o, &r);
+
+    point_free(&r.succeeded);
+    free_env(r.succeeded_env);
+    ready_free(&r.rd);
+    return end_service(x, out);
 }

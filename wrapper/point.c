@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +144,15 @@ static int finish(struct point_run *pr, const struct hook *h)
     if (p->timed_out) {
         status = EXIT_TIMEOUT;
         log_error("%s timed out after %.3f s: status %d", h->source, secs, status);
+    } else if (p->tty_stop) {
+        status = 128 + p->tty_stop;
+        log_error("%s failed: stopped by SIG%s after %.3f s, as it %s the terminal; hooks get no "
+                  "terminal: give it its input in a file or a variable",
+                  h->source, signal_name(p->tty_stop), secs,
+                  p->tty_stop == SIGTTIN ? "read from" : "wrote to or set up");
+    } else if (pr->stopped && WIFSIGNALED(st)) {
+        status = 128 + WTERMSIG(st);
+        log_info("%s stopped: %s", h->source, pr->stopped);
     } else if (WIFSIGNALED(st)) {
         int sig = WTERMSIG(st);
 
@@ -176,6 +186,23 @@ static bool record_failure(struct point_run *pr, int status, int wstatus)
     return pr->stop_on_failure;
 }
 
+/* After a relayed HUP, INT, QUIT or TERM no hook starts: the point ends as that signal ends it. */
+static bool stopping(struct point_run *pr, const struct hook *h)
+{
+    int sig = stop_requested();
+
+    if (!sig)
+        return false;
+    log_info("%s not started: SIG%s received", h->source, signal_name(sig));
+    pr->next = pr->hooks.n;
+    if (pr->failed == 0) {
+        pr->failed = 128 + sig;
+        pr->failed_signal = sig;
+        pr->failed_wstatus = sig;
+    }
+    return true;
+}
+
 /* Starts hooks from pr->next on until one is running or none is left. */
 static void start_next(struct point_run *pr, const struct ctx *x)
 {
@@ -185,6 +212,9 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         struct spawn_req req = {0};
         size_t ne = 0;
         int err;
+
+        if (h->kind != HOOK_SKIPPED && h->kind != HOOK_MASKED && stopping(pr, h))
+            break;
 
         if (h->kind == HOOK_SKIPPED || h->kind == HOOK_MASKED) {
             log_detail("%s: %s", h->source, h->problem);
@@ -230,9 +260,13 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         pr->current = pr->next - 1;
         err = 0;
         if (spawn(&req, &pr->proc, &err) < 0) {
-            int status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+            bool no_fork = err == EAGAIN || err == ENOMEM;
+            int status = no_fork ? EXIT_CCWRAP : err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 
-            log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
+            if (no_fork)
+                log_error("%s: cannot start a process: %s", h->source, strerror(err));
+            else
+                log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
             remove_env_file(&pr->env_file);
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);
@@ -242,10 +276,9 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         }
         for (size_t i = 0; i < ne; i++)
             free(env[i]);
-        if (x->cfg->hook_timeout > 0) {
+        pr->proc.grace_ms = x->cfg->kill_grace * 1000;
+        if (x->cfg->hook_timeout > 0)
             pr->proc.deadline = pr->proc.started + x->cfg->hook_timeout * 1000;
-            pr->proc.grace_ms = x->cfg->kill_grace * 1000;
-        }
         events_emit("hook_start", "spoint", point_name(pr->point), "ssource", h->source, "ipid",
                     (int64_t)pr->proc.pid, EV_END);
         return;
@@ -287,6 +320,20 @@ bool point_poll(struct point_run *pr, const struct ctx *x)
     pr->proc.pid = 0;
     start_next(pr, x);
     return pr->done;
+}
+
+void point_stop(struct point_run *pr, const char *why, int64_t grace_ms)
+{
+    if (pr->done)
+        return;
+    if (pr->next < pr->hooks.n)
+        log_info("%s: the rest of %s not started", why, point_name(pr->point));
+    pr->next = pr->hooks.n;
+    if (grace_ms >= 0 && pr->proc.running) {
+        pr->stopped = why;
+        log_info("%s: stopping %s", why, pr->hooks.v[pr->current].source);
+        proc_terminate(&pr->proc, grace_ms);
+    }
 }
 
 void point_free(struct point_run *pr)

@@ -26,6 +26,8 @@
 #define ANSWER_INTERVAL_MS 25
 /* A connection or an answer slower than this counts as "not yet", and the probe starts over. */
 #define ANSWER_TIMEOUT_MS 1000
+/* A port held by the wrong process, or on loopback only, changes slowly: look less often. */
+#define OWNER_INTERVAL_MS 50
 /* A name that does not resolve is not worth asking the resolver about more often. */
 #define RESOLVE_INTERVAL_MS 1000
 /* Transitions one call may make before handing control back to the run loop. */
@@ -39,12 +41,23 @@
 
 enum phase { PH_IDLE, PH_CONNECTING, PH_SENDING, PH_READING };
 
+/* What the application's tree holds on the port, for tcp without a host. */
+enum owner { OWN_NOTHING, OWN_LOOPBACK, OWN_OTHER, OWN_OK };
+
 /* What the last HTTP exchange gave when it gave no status. */
 enum { ANS_NONE = 0, ANS_TIMEOUT = -1, ANS_CLOSED = -2, ANS_GARBLED = -3 };
 
 struct addr {
     struct sockaddr_storage ss;
     socklen_t len;
+};
+
+/* A getaddrinfo_a request with everything it points to, so it can outlive the probe. */
+struct lookup {
+    struct gaicb cb;
+    struct addrinfo hints;
+    char service[8];
+    char name[256];
 };
 
 struct probe {
@@ -55,6 +68,7 @@ struct probe {
     bool by_name; /* addrs come from the resolver, at probe time */
     int64_t resolve_at;
     int gai_error;
+    struct lookup *lookup; /* the resolution under way, or NULL */
 
     enum phase phase;
     int fd;
@@ -66,6 +80,15 @@ struct probe {
     size_t request_len, sent;
     char answer[ANSWER_MAX];
     size_t answer_len;
+
+    bool owned; /* tcp without a host: the application's tree must hold a wildcard listener */
+    enum owner own;
+    char *own_where;             /* OWN_LOOPBACK: where it listens */
+    unsigned long foreign_inode; /* OWN_OTHER: the socket, and its holder once looked up */
+    unsigned long holder_inode;
+    pid_t holder;
+
+    bool foreign_notify; /* a READY=1 from outside the application was ignored (said once) */
 
     bool ready;
     bool port_open;
@@ -311,6 +334,7 @@ static int parse_tcp(struct ready *r, const char *arg, char *why, size_t wl)
     }
     if (host_set(r, host ? host : "127.0.0.1", bracketed, shown, why, wl) < 0)
         goto out;
+    ((struct probe *)r->state)->owned = shown != NULL;
     ret = health_read(r, why, wl);
 out:
     free(copy);
@@ -445,6 +469,12 @@ int ready_prepare(struct ready *r)
         log_error("cannot create the notify socket: %s", strerror(errno));
         return -1;
     }
+    /* Its abstract name is visible to every local process: each datagram says who sent it. */
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0) {
+        log_error("cannot ask the notify socket for its senders' credentials: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
     for (int tries = 0;; tries++) {
         int n;
 
@@ -480,26 +510,59 @@ static void probe_later(struct probe *p, int64_t now, int64_t after)
     p->retry_at = now + after;
 }
 
-/* Blocks on the resolver, which is why it runs once and then only after failures. */
+/*
+ * A name is resolved by glibc's resolver thread (getaddrinfo_a), never in the run loop: a slow
+ * DNS server must not delay a signal relayed to the application. Once resolved, the addresses
+ * are kept; after a failure it asks again RESOLVE_INTERVAL_MS later. 0 with addresses, -1 not
+ * yet (p->resolve_at says when to look again).
+ */
 static int resolve(struct ready *r, struct probe *p, int64_t now)
 {
-    struct addrinfo hints = {.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *res;
-    char port[8];
+    struct gaicb *list[1];
+    int e;
 
     if (!p->by_name || p->n_addrs > 0)
         return 0;
+    if (p->lookup) {
+        e = gai_error(&p->lookup->cb);
+        if (e == EAI_INPROGRESS) {
+            p->resolve_at = now + PROBE_INTERVAL_MS;
+            return -1;
+        }
+        p->gai_error = e;
+        if (e == 0) {
+            addrs_take(p, p->lookup->cb.ar_result, r->port);
+            freeaddrinfo(p->lookup->cb.ar_result);
+        } else if (e == EAI_SYSTEM) {
+            p->last_errno = errno;
+        }
+        free(p->lookup);
+        p->lookup = NULL;
+        if (e == 0 && p->n_addrs > 0)
+            return 0;
+        p->resolve_at = now + RESOLVE_INTERVAL_MS;
+        return -1;
+    }
     if (now < p->resolve_at)
         return -1;
-    p->resolve_at = now + RESOLVE_INTERVAL_MS;
-    snprintf(port, sizeof port, "%d", r->port);
-    p->gai_error = getaddrinfo(r->host, port, &hints, &res);
-    if (p->gai_error == EAI_SYSTEM)
-        p->last_errno = errno;
-    if (p->gai_error)
+    p->lookup = xcalloc(1, sizeof *p->lookup);
+    snprintf(p->lookup->service, sizeof p->lookup->service, "%d", r->port);
+    snprintf(p->lookup->name, sizeof p->lookup->name, "%s", r->host);
+    p->lookup->hints = (struct addrinfo){.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    p->lookup->cb.ar_name = p->lookup->name;
+    p->lookup->cb.ar_service = p->lookup->service;
+    p->lookup->cb.ar_request = &p->lookup->hints;
+    list[0] = &p->lookup->cb;
+    e = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+    if (e != 0) {
+        p->gai_error = e;
+        free(p->lookup);
+        p->lookup = NULL;
+        p->resolve_at = now + RESOLVE_INTERVAL_MS;
         return -1;
-    addrs_take(p, res, r->port);
-    freeaddrinfo(res);
-    return p->n_addrs ? 0 : -1;
+    }
+    p->resolve_at = now + PROBE_INTERVAL_MS;
+    return -1;
 }
 
 /* Starts a connection to the next address in turn; false when none is left. */
@@ -608,6 +671,131 @@ static int answered(struct ready *r, struct probe *p, int64_t now, int status)
     return 1;
 }
 
+/* /proc cannot tell who listens: say so once, and probe with a plain connection instead. */
+static int owner_unknown(struct ready *r, struct probe *p, const char *why)
+{
+    log_warn("cannot tell which process listens on port %d (%s); readiness is a plain "
+             "connection to %s instead",
+             r->port, why, p->authority);
+    p->owned = false;
+    return 1;
+}
+
+/* Health paths of an application listening on one address are asked there. */
+static void addrs_from_listener(struct probe *p, const struct listener *l, int port)
+{
+    struct addr *a = xcalloc(1, sizeof *a);
+
+    if (l->v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a->ss;
+
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        memcpy(&s6->sin6_addr, l->addr, 16);
+        a->len = sizeof *s6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&a->ss;
+
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        memcpy(&s4->sin_addr, l->addr, 4);
+        a->len = sizeof *s4;
+    }
+    free(p->addrs);
+    p->addrs = a;
+    p->n_addrs = 1;
+}
+
+/*
+ * tcp without a host: ready only when a process of the application's own tree listens on the
+ * port on a wildcard address (or on one outside address: reachable there). 1 when it does,
+ * 0 when not yet (p->own says why, p->retry_at when to look again).
+ */
+static int owner_check(struct ready *r, struct probe *p, int64_t now)
+{
+    struct listener *v;
+    size_t n;
+    bool *held;
+    int found = -1, loopback = -1;
+
+    if (listeners_find(r->port, &v, &n) < 0)
+        return owner_unknown(r, p, "/proc/net/tcp cannot be read");
+    if (n == 0) {
+        free(v);
+        p->own = OWN_NOTHING;
+        p->retry_at = now + PROBE_INTERVAL_MS;
+        return 0;
+    }
+    held = xcalloc(n, sizeof *held);
+    if (tree_holds(r->app, v, n, held) < 0) {
+        char e[160];
+
+        snprintf(e, sizeof e, "the application's descriptors cannot be read: %s", strerror(errno));
+        free(held);
+        free(v);
+        return owner_unknown(r, p, e);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!held[i])
+            continue;
+        if (listener_scope(&v[i]) == LS_LOOPBACK)
+            loopback = (int)i;
+        else if (found < 0 || listener_scope(&v[i]) == LS_WILDCARD)
+            found = (int)i;
+    }
+    if (found >= 0) {
+        p->own = OWN_OK;
+        if (listener_scope(&v[found]) == LS_ADDRESS)
+            addrs_from_listener(p, &v[found], r->port);
+    } else if (loopback >= 0) {
+        p->own = OWN_LOOPBACK;
+        free(p->own_where);
+        p->own_where = listener_text(&v[loopback], r->port);
+    } else {
+        p->own = OWN_OTHER;
+        p->foreign_inode = v[0].inode;
+    }
+    if (p->own != OWN_OK)
+        p->retry_at = now + OWNER_INTERVAL_MS;
+    free(held);
+    free(v);
+    return p->own == OWN_OK;
+}
+
+/* Who holds the port, looked up once per socket: reading every descriptor table is slow. */
+static pid_t foreign_holder(struct probe *p)
+{
+    if (p->holder_inode != p->foreign_inode) {
+        p->holder_inode = p->foreign_inode;
+        p->holder = socket_holder(p->foreign_inode);
+    }
+    return p->holder;
+}
+
+void ready_precheck(struct ready *r)
+{
+    struct probe *p = r->state;
+    struct listener *v;
+    size_t n;
+    char name[64];
+    pid_t holder;
+
+    if (r->kind != READY_TCP || !p || !p->owned || listeners_find(r->port, &v, &n) < 0)
+        return;
+    if (n > 0) {
+        holder = socket_holder(v[0].inode);
+        if (holder > 0)
+            log_warn("port %d is already in use by pid %d (%s) before the application starts; "
+                     "stop that process or choose another PORT",
+                     r->port, (int)holder, proc_name(holder, name, sizeof name));
+        else
+            log_warn("port %d is already in use by another process before the application "
+                     "starts; stop that process or choose another PORT",
+                     r->port);
+    }
+    free(v);
+}
+
 static void want(struct pollfd *pfd, int fd, short events)
 {
     pfd->fd = fd;
@@ -626,6 +814,15 @@ static int stream_step(struct ready *r, struct probe *p, int64_t now, struct pol
             if (now < p->retry_at) {
                 *next = p->retry_at;
                 return 0;
+            }
+            if (p->owned && p->own != OWN_OK && r->app > 0) {
+                if (!owner_check(r, p, now))
+                    continue;
+                if (p->owned && r->n_health == 0) {
+                    p->port_open = true;
+                    p->ready = true;
+                    return 1;
+                }
             }
             if (resolve(r, p, now) < 0) {
                 p->port_open = false;
@@ -732,15 +929,75 @@ static bool has_ready_line(const char *buf, size_t len)
     return false;
 }
 
+/*
+ * systemd's NotifyAccess=all: the application or a process below it. A sender that is gone
+ * already (systemd-notify exits at once) is taken at its word only when it had the
+ * application's user; a process of another PID namespace shows as pid 0 and never counts.
+ */
+static bool from_app(const struct ready *r, const struct ucred *cred)
+{
+    char path[64];
+    struct stat st;
+
+    if (!cred || cred->pid <= 0)
+        return false;
+    if (tree_has(r->app, cred->pid))
+        return true;
+    snprintf(path, sizeof path, "/proc/%d", (int)cred->pid);
+    if (stat(path, &st) == 0)
+        return false;
+    snprintf(path, sizeof path, "/proc/%d", (int)r->app);
+    return stat(path, &st) == 0 && st.st_uid == cred->uid;
+}
+
+/* One datagram and the credentials the kernel attached to it; its length, or -1. */
+static ssize_t notify_recv(int fd, char *buf, size_t len, struct ucred *cred, bool *has_cred)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } control;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control.buf,
+                         .msg_controllen = sizeof control.buf};
+    ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+    *has_cred = false;
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            /* Descriptors are not for us (FDSTORE=1): close them. */
+            size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+
+            for (size_t i = 0; i < k; i++) {
+                int fd_in;
+
+                memcpy(&fd_in, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                close(fd_in);
+            }
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+                   c->cmsg_len >= CMSG_LEN(sizeof *cred)) {
+            memcpy(cred, CMSG_DATA(c), sizeof *cred);
+            *has_cred = true;
+        }
+    }
+    return n;
+}
+
 static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pollfd *pfd,
                        int64_t *next)
 {
-    char buf[NOTIFY_MAX];
+    char buf[NOTIFY_MAX], name[64];
 
     if (r->notify_fd < 0)
         return 0;
     for (int i = 0; i < NOTIFY_BURST; i++) {
-        ssize_t n = recv(r->notify_fd, buf, sizeof buf, MSG_DONTWAIT);
+        struct ucred cred;
+        bool has_cred;
+        ssize_t n = notify_recv(r->notify_fd, buf, sizeof buf, &cred, &has_cred);
 
         if (n < 0 && errno == EINTR)
             continue;
@@ -748,17 +1005,26 @@ static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pol
             want(pfd, r->notify_fd, POLLIN);
             return 0;
         }
-        if (has_ready_line(buf, (size_t)n)) {
-            /*
-             * Nobody reads the socket after this: an application that goes on notifying
-             * (STATUS=, WATCHDOG=1) would block in sd_notify once the queue is full. Closed,
-             * its sends fail at once instead, which sd_notify's callers ignore.
-             */
-            close(r->notify_fd);
-            r->notify_fd = -1;
-            p->ready = true;
-            return 1;
+        if (!has_ready_line(buf, (size_t)n))
+            continue;
+        if (!from_app(r, has_cred ? &cred : NULL)) {
+            if (!p->foreign_notify)
+                log_warn("NOTIFY_SOCKET: READY=1 from pid %d (%s), which is not the "
+                         "application or below it; ignored",
+                         has_cred ? (int)cred.pid : 0,
+                         has_cred ? proc_name(cred.pid, name, sizeof name) : "?");
+            p->foreign_notify = true;
+            continue;
         }
+        /*
+         * Nobody reads the socket after this: an application that goes on notifying
+         * (STATUS=, WATCHDOG=1) would block in sd_notify once the queue is full. Closed,
+         * its sends fail at once instead, which sd_notify's callers ignore.
+         */
+        close(r->notify_fd);
+        r->notify_fd = -1;
+        p->ready = true;
+        return 1;
     }
     want(pfd, r->notify_fd, POLLIN);
     *next = now;
@@ -845,6 +1111,26 @@ const char *ready_waiting(const struct ready *r)
         return "";
     switch (r->kind) {
     case READY_TCP:
+        if (p->owned && p->own == OWN_LOOPBACK) {
+            snprintf(p->msg, sizeof p->msg,
+                     "The application listens on %s only, which nothing outside this machine "
+                     "reaches; make it listen on 0.0.0.0:%d (all interfaces)",
+                     p->own_where, r->port);
+            break;
+        }
+        if (p->owned && p->own == OWN_OTHER) {
+            pid_t h = foreign_holder(p);
+            char name[64];
+
+            if (h > 0)
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by pid %d (%s), not by the application", r->port, (int)h,
+                         proc_name(h, name, sizeof name));
+            else
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by another process, not by the application", r->port);
+            break;
+        }
         if (!p->port_open || p->health_i >= r->n_health) {
             if (p->gai_error)
                 snprintf(p->msg, sizeof p->msg, "Nothing listening on %s yet (%s: %s)", p->where,
@@ -895,17 +1181,26 @@ const char *ready_waiting(const struct ready *r)
     return p->msg;
 }
 
+/* Kept where a leak checker sees it: the resolver thread may still write into it. */
+static struct lookup *abandoned_lookup;
+
 void ready_free(struct ready *r)
 {
     struct probe *p = r->state;
 
     /* Without state this struct never went through ready_parse: its fds are not ours. */
     if (p) {
+        /* A lookup still under way writes into its request: it is left to the resolver. */
+        if (p->lookup && gai_cancel(&p->lookup->cb) == EAI_NOTCANCELED)
+            abandoned_lookup = p->lookup;
+        else if (p->lookup)
+            free(p->lookup);
         if (p->fd >= 0)
             close(p->fd);
         if (r->notify_fd >= 0)
             close(r->notify_fd);
         free(p->where);
+        free(p->own_where);
         free(p->authority);
         free(p->addrs);
         free(p->request);

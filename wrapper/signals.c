@@ -18,17 +18,18 @@ static struct sigaction inherited_pipe;
 
 int signals_init(void)
 {
-    static const int taken[] = {
-        SIGHUP,  SIGINT,  SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
-        SIGCONT, SIGALRM, SIGCHLD, SIGTSTP, SIGTTIN, SIGTTOU,
-    };
     struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
     sigset_t set;
     int fd;
 
-    sigemptyset(&set);
-    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
-        sigaddset(&set, taken[i]);
+    /*
+     * Every catchable signal, real-time ones included: ccwrap must never die of a signal while
+     * the application lives (SIGPWR from lxc stop, SIGXCPU, …), and each one is relayed. A
+     * real fault in ccwrap itself still kills it: the kernel unblocks a forced SIGSEGV.
+     */
+    sigfillset(&set);
+    sigdelset(&set, SIGKILL);
+    sigdelset(&set, SIGSTOP);
     /*
      * Blocked signals are queued even when their disposition is SIG_IGN, so a signal ccwrap
      * inherited as ignored is still read here and relayed; the child keeps SIG_IGN across exec.

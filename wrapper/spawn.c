@@ -133,6 +133,7 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     }
     p->pid = pid;
     p->own_group = r->own_group;
+    p->lead = r->lead;
     p->running = true;
     p->started = now_ms();
     p->deadline = -1;
@@ -141,9 +142,32 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     return 0;
 }
 
+static bool is_stop_signal(int sig)
+{
+    return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
+}
+
+/* The first stop relayed, and whom it reached: pids, and process groups as -pgid. */
+static int stop_sig;
+static struct pidset stop_reached;
+
+int stop_requested(void)
+{
+    return stop_sig;
+}
+
+/* kill(2) to TARGET (a pid, or -pgid), remembering who a stop signal reached. */
+static void deliver(pid_t target, int sig)
+{
+    if (kill(target, sig) < 0)
+        return;
+    if (is_stop_signal(sig) && !pidset_has(&stop_reached, target))
+        pidset_add(&stop_reached, target);
+}
+
 static void send_to(struct proc *p, int sig)
 {
-    kill(p->own_group ? -p->pid : p->pid, sig);
+    deliver(p->own_group ? -p->pid : p->pid, sig);
 }
 
 void proc_terminate(struct proc *p, int64_t grace_ms)
@@ -157,70 +181,28 @@ void proc_terminate(struct proc *p, int64_t grace_ms)
     p->kill_at = now_ms() + grace_ms;
 }
 
-static void reap(void)
+static struct proc *registered(pid_t pid)
 {
-    int st;
-    pid_t pid;
-
-    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-        for (int i = 0; i < MAX_PROCS; i++) {
-            struct proc *p = procs[i];
-
-            if (p && p->pid == pid) {
-                p->running = false;
-                p->status = st;
-                procs[i] = NULL;
-                /* Whatever the hook left behind in its group goes with it on a timeout. */
-                if (p->own_group && p->timed_out)
-                    kill(-pid, SIGKILL);
-            }
-        }
-        /* Any other pid is an orphan we adopted as subreaper: reaped, nothing more. */
-    }
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (procs[i] && procs[i]->pid == pid)
+            return procs[i];
+    return NULL;
 }
 
-/* Whether PID is stopped (state T in /proc); when /proc cannot tell, assume it is. */
-static bool is_stopped(pid_t pid)
+static bool lead_running(void)
 {
-    char path[64], buf[256], *paren;
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return true;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return true;
-    buf[n] = '\0';
-    paren = strrchr(buf, ')');
-    return !paren || paren[1] != ' ' || paren[2] == 'T' || paren[2] == 't';
+    for (int i = 0; i < MAX_PROCS; i++)
+        if (procs[i] && procs[i]->running && procs[i]->lead)
+            return true;
+    return false;
 }
 
-/*
- * Relays SIG to every registered child. A signal that came from the terminal (SI_KERNEL)
- * already reached the children in ccwrap's own process group: only the ones in groups of
- * their own get it from us, so each gets it exactly once. After ccwrap stopped itself, a
- * SIGCONT goes to a child of its group only if that child is still stopped: the shell's
- * `fg` continues the whole group, a kill(2) of ccwrap alone does not.
- */
-static void relay(int sig, bool from_job, bool resuming)
+/* Without a child, nothing can be below ccwrap: orphans are re-parented to it. */
+static bool has_children(void)
 {
-    for (int i = 0; i < MAX_PROCS; i++) {
-        struct proc *p = procs[i];
+    siginfo_t si = {0};
 
-        if (!p || !p->running || (from_job && !p->own_group))
-            continue;
-        if (resuming && !p->own_group && !is_stopped(p->pid))
-            continue;
-        send_to(p, sig);
-        p->signals_seen++;
-        p->last_signal = sig;
-        events_emit("signal", "ssignal", signal_name(sig), "ipid", (int64_t)p->pid, EV_END);
-        log_detail("relayed SIG%s to %d", signal_name(sig), (int)p->pid);
-    }
+    return !(waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD);
 }
 
 /*
@@ -240,23 +222,138 @@ static void stop_with_job(int sig)
     sigprocmask(SIG_BLOCK, &set, NULL);
 }
 
+/*
+ * A child stopped. ccwrap stops with its job only when the job really stopped: the command or
+ * application, or a hook when no command runs. A hook stopped by SIGTTIN/SIGTTOU that ccwrap
+ * did not send wanted the terminal, which hooks do not have: it would wait forever.
+ */
+static void child_stopped(struct proc *p, int sig)
+{
+    if (p->own_group && (sig == SIGTTIN || sig == SIGTTOU) && p->last_signal != sig) {
+        p->tty_stop = sig;
+        proc_terminate(p, p->grace_ms > 0 ? p->grace_ms : 1000);
+        return;
+    }
+    if (p->lead || !lead_running())
+        stop_with_job(sig);
+}
+
+static void reap(void)
+{
+    int st;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+        struct proc *p = registered(pid);
+
+        if (WIFSTOPPED(st)) {
+            if (p && p->running)
+                child_stopped(p, WSTOPSIG(st));
+            continue;
+        }
+        /* Any other pid is an orphan we adopted as subreaper: reaped, nothing more. */
+        if (!p)
+            continue;
+        p->running = false;
+        p->status = st;
+        for (int i = 0; i < MAX_PROCS; i++)
+            if (procs[i] == p)
+                procs[i] = NULL;
+        /* Whatever the hook left behind in its group goes with it on a timeout. */
+        if (p->own_group && (p->timed_out || p->tty_stop))
+            kill(-pid, SIGKILL);
+    }
+}
+
+/* Was PID reached already, by the signal to a registered hook's process group? */
+static bool group_reached(pid_t pid)
+{
+    pid_t g = getpgid(pid);
+    struct proc *p = g > 0 ? registered(g) : NULL;
+
+    return p && p->running && p->own_group;
+}
+
+/*
+ * A stop reaches the whole service, as a service manager's stop does: every process below
+ * ccwrap, the real program behind a shell or npm and the daemons that escaped with setsid
+ * included. The first child is signalled first, so its latency is a single kill(2).
+ */
+static void relay_to_tree(int sig, bool resuming)
+{
+    struct pidset tree = {0};
+    char name[64];
+
+    if (!has_children() || tree_descendants(getpid(), &tree) < 0) {
+        pidset_free(&tree);
+        return;
+    }
+    for (size_t i = 0; i < tree.n; i++) {
+        pid_t d = tree.v[i];
+
+        if (registered(d) || group_reached(d))
+            continue;
+        if (resuming && !proc_stopped(d))
+            continue;
+        deliver(d, sig);
+        log_detail("relayed SIG%s to %d (%s)", signal_name(sig), (int)d,
+                   proc_name(d, name, sizeof name));
+    }
+    pidset_free(&tree);
+}
+
+/*
+ * Relays SIG to every registered child. A signal that came from the terminal (SI_KERNEL)
+ * already reached the children in ccwrap's own process group: only the ones in groups of
+ * their own get it from us, so each gets it exactly once. After ccwrap stopped itself, a
+ * SIGCONT goes to a child of its group only if that child is still stopped: the shell's
+ * `fg` continues the whole group, a kill(2) of ccwrap alone does not. Other signals go to
+ * the command as if sent to it directly; HUP, INT, QUIT and TERM stop the whole tree.
+ */
+static void relay(int sig, bool from_job, bool resuming)
+{
+    for (int i = 0; i < MAX_PROCS; i++) {
+        struct proc *p = procs[i];
+
+        if (!p || !p->running || (from_job && !p->own_group))
+            continue;
+        if (resuming && !p->own_group && !proc_stopped(p->pid))
+            continue;
+        send_to(p, sig);
+        p->signals_seen++;
+        p->last_signal = sig;
+        events_emit("signal", "ssignal", signal_name(sig), "ipid", (int64_t)p->pid, EV_END);
+        log_detail("relayed SIG%s to %d", signal_name(sig), (int)p->pid);
+    }
+    if (!from_job && (is_stop_signal(sig) || resuming))
+        relay_to_tree(sig, resuming);
+    if (is_stop_signal(sig) && !stop_sig)
+        stop_sig = sig;
+}
+
 static void handle_signal(const struct signalfd_siginfo *si)
 {
     int sig = (int)si->ssi_signo;
     bool from_job = si->ssi_code == SI_KERNEL, resuming = false;
 
+    /* A child's end or stop; a SIGCHLD sent with kill(2) is relayed as well. */
     if (sig == SIGCHLD) {
         reap();
-        return;
+        if (si->ssi_code > 0)
+            return;
     }
+    /* ccwrap's own doing, such as a write to a closed pipe: nobody sent it. */
+    if (si->ssi_code == SI_USER && (pid_t)si->ssi_pid == getpid())
+        return;
+    /* A terminal's hangup reaches only its session leader: the application hears it from us. */
+    if (sig == SIGHUP && from_job && getsid(0) == getpid())
+        from_job = false;
     if (sig == SIGCONT && self_stopped) {
         resuming = true;
         self_stopped = false;
     }
     note_received(sig);
     relay(sig, from_job, resuming);
-    if (sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
-        stop_with_job(sig);
 }
 
 static void enforce_deadlines(int64_t now)
@@ -337,6 +434,82 @@ int loop_step(struct pollfd *extra, int64_t until)
         return 1;
     }
     return 0;
+}
+
+/* Up to five "pid (name)" of SET, for one line. */
+static char *describe(const struct pidset *set)
+{
+    char *text = xstrdup(""), name[64];
+
+    for (size_t i = 0; i < set->n && i < 5; i++) {
+        char *more = xasprintf("%s%s%d (%s)", text, i ? ", " : "", (int)set->v[i],
+                               proc_name(set->v[i], name, sizeof name));
+
+        free(text);
+        text = more;
+    }
+    if (set->n > 5) {
+        char *more = xasprintf("%s, and %zu more", text, set->n - 5);
+
+        free(text);
+        text = more;
+    }
+    return text;
+}
+
+static bool reached_by_stop(pid_t pid)
+{
+    return pidset_has(&stop_reached, pid) || pidset_has(&stop_reached, -getpgid(pid));
+}
+
+/* What is still below ccwrap, after a short wait for it to go. */
+static void left_behind(struct pidset *left, int64_t until)
+{
+    for (;;) {
+        int64_t now = now_ms();
+
+        left->n = 0;
+        if (!has_children() || tree_descendants(getpid(), left) < 0 || left->n == 0 || now >= until)
+            return;
+        /* A grandchild's end wakes nobody: look again every 20 ms. */
+        if (loop_step(NULL, now + 20 < until ? now + 20 : until) < 0)
+            return;
+    }
+}
+
+size_t sweep_leftovers(int64_t grace_ms)
+{
+    struct pidset left = {0};
+    size_t n;
+    char *who;
+
+    if (!has_children() || tree_descendants(getpid(), &left) < 0 || left.n == 0) {
+        pidset_free(&left);
+        return 0;
+    }
+    n = left.n;
+    who = describe(&left);
+    log_info("stopping %zu process%s left behind: %s", n, n == 1 ? "" : "es", who);
+    free(who);
+    for (size_t i = 0; i < left.n; i++) {
+        /* A stop already relayed is not repeated: a second TERM often means "hurry". */
+        if (!reached_by_stop(left.v[i]))
+            kill(left.v[i], SIGTERM);
+        kill(left.v[i], SIGCONT);
+    }
+    left_behind(&left, now_ms() + grace_ms);
+    if (left.n > 0) {
+        who = describe(&left);
+        log_warn("%zu process%s still running after %.3f s, killed: %s", left.n,
+                 left.n == 1 ? "" : "es", (double)grace_ms / 1000.0, who);
+        free(who);
+        for (size_t i = 0; i < left.n; i++)
+            kill(left.v[i], SIGKILL);
+        left_behind(&left, now_ms() + 1000);
+    }
+    events_emit("leftovers", "icount", (int64_t)n, EV_END);
+    pidset_free(&left);
+    return n;
 }
 
 const char *status_code(int wstatus)

@@ -1,0 +1,186 @@
+/*
+ * listen.c — who listens on a TCP port: the listening sockets of /proc/net/tcp and tcp6, and
+ * which process holds each, so that readiness means "the application listens where it can be
+ * reached" and not "something answers on that port" (SPEC §5.3).
+ */
+#include "ccwrap.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TCP_LISTEN 0x0A
+
+/* Parses "0100007F:1F90 …" (v4) or 32 hex digits (v6): the address, port, state and inode. */
+static bool parse_line(const char *line, bool v6, struct listener *l, int *port, int *state)
+{
+    char local[64];
+    unsigned int st, pt;
+    unsigned long inode;
+    size_t hex = v6 ? 32 : 8;
+
+    /* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode" */
+    if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3)
+        return false;
+    if (strlen(local) != hex + 5 || local[hex] != ':' || sscanf(local + hex + 1, "%x", &pt) != 1)
+        return false;
+    memset(l, 0, sizeof *l);
+    l->v6 = v6;
+    /* The kernel prints each 32-bit word of the address as a native integer. */
+    for (size_t w = 0; w < hex / 8; w++) {
+        char word[9];
+        uint32_t v;
+
+        memcpy(word, local + w * 8, 8);
+        word[8] = '\0';
+        v = (uint32_t)strtoul(word, NULL, 16);
+        memcpy(l->addr + w * 4, &v, 4);
+    }
+    l->inode = inode;
+    *port = (int)pt;
+    *state = (int)st;
+    return true;
+}
+
+static int read_table(const char *path, bool v6, int port, struct listener **v, size_t *n)
+{
+    FILE *f = fopen(path, "re");
+    char line[512];
+
+    if (!f)
+        return -1;
+    /* The first line holds the column names. */
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f)) {
+        struct listener l;
+        int p, st;
+
+        if (!parse_line(line, v6, &l, &p, &st) || p != port || st != TCP_LISTEN || l.inode == 0)
+            continue;
+        *v = xrealloc(*v, (*n + 1) * sizeof **v);
+        (*v)[(*n)++] = l;
+    }
+    fclose(f);
+    return 0;
+}
+
+int listeners_find(int port, struct listener **v, size_t *n)
+{
+    int a, b;
+
+    *v = NULL;
+    *n = 0;
+    a = read_table("/proc/net/tcp", false, port, v, n);
+    /* A kernel without IPv6 has no tcp6 table: that is not a failure. */
+    b = read_table("/proc/net/tcp6", true, port, v, n);
+    return a < 0 && b < 0 ? -1 : 0;
+}
+
+enum listen_scope listener_scope(const struct listener *l)
+{
+    static const uint8_t zero[16], loop6[16] = {[15] = 1};
+    static const uint8_t mapped[12] = {[10] = 0xff, [11] = 0xff};
+
+    if (!l->v6)
+        return memcmp(l->addr, zero, 4) == 0 ? LS_WILDCARD
+               : l->addr[0] == 127           ? LS_LOOPBACK
+                                             : LS_ADDRESS;
+    if (memcmp(l->addr, zero, 16) == 0)
+        return LS_WILDCARD;
+    if (memcmp(l->addr, loop6, 16) == 0)
+        return LS_LOOPBACK;
+    if (memcmp(l->addr, mapped, 12) == 0)
+        return l->addr[12] == 127 ? LS_LOOPBACK : LS_ADDRESS;
+    return LS_ADDRESS;
+}
+
+char *listener_text(const struct listener *l, int port)
+{
+    const uint8_t *a = l->addr;
+
+    if (!l->v6)
+        return xasprintf("%u.%u.%u.%u:%d", a[0], a[1], a[2], a[3], port);
+    if (listener_scope(l) == LS_WILDCARD)
+        return xasprintf("[::]:%d", port);
+    if (listener_scope(l) == LS_LOOPBACK && a[0] == 0 && a[10] == 0)
+        return xasprintf("[::1]:%d", port);
+    return xasprintf("[%x:%x:%x:%x:%x:%x:%x:%x]:%d", a[0] << 8 | a[1], a[2] << 8 | a[3],
+                     a[4] << 8 | a[5], a[6] << 8 | a[7], a[8] << 8 | a[9], a[10] << 8 | a[11],
+                     a[12] << 8 | a[13], a[14] << 8 | a[15], port);
+}
+
+/*
+ * Marks in held[] the listeners whose socket PID has open. 0, or -1 with errno when its
+ * descriptors cannot be read (another user's process without CAP_SYS_PTRACE).
+ */
+static int mark_held(pid_t pid, const struct listener *v, size_t n, bool *held)
+{
+    char path[64], link[64];
+    struct dirent *d;
+    DIR *dir;
+    int dfd;
+
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    dir = opendir(path);
+    if (!dir)
+        return errno == ENOENT ? 0 : -1;
+    dfd = dirfd(dir);
+    while ((d = readdir(dir))) {
+        ssize_t len = readlinkat(dfd, d->d_name, link, sizeof link - 1);
+        unsigned long inode;
+
+        if (len <= 8 || memcmp(link, "socket:[", 8) != 0)
+            continue;
+        link[len] = '\0';
+        inode = strtoul(link + 8, NULL, 10);
+        for (size_t i = 0; i < n; i++)
+            if (v[i].inode == inode)
+                held[i] = true;
+    }
+    closedir(dir);
+    return 0;
+}
+
+int tree_holds(pid_t root, const struct listener *v, size_t n, bool *held)
+{
+    struct pidset tree = {0};
+    int rc = 0;
+
+    memset(held, 0, n * sizeof *held);
+    pidset_add(&tree, root);
+    if (tree_descendants(root, &tree) < 0)
+        rc = -1;
+    for (size_t i = 0; rc == 0 && i < tree.n; i++)
+        if (mark_held(tree.v[i], v, n, held) < 0)
+            rc = -1;
+    pidset_free(&tree);
+    return rc;
+}
+
+pid_t socket_holder(unsigned long inode)
+{
+    struct listener l = {.inode = inode};
+    struct dirent *d;
+    DIR *dir = opendir("/proc");
+    pid_t found = 0;
+
+    if (!dir)
+        return 0;
+    while (!found && (d = readdir(dir))) {
+        bool held = false;
+
+        if (d->d_name[0] < '1' || d->d_name[0] > '9')
+            continue;
+        if (mark_held((pid_t)atoi(d->d_name), &l, 1, &held) == 0 && held)
+            found = (pid_t)atoi(d->d_name);
+    }
+    closedir(dir);
+    return found;
+}
