@@ -791,6 +791,10 @@ dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     assert_failure 125
     assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB, so it may hold a postDeploy, and legacy_post_deploy is \"fail\"; fix or remove it"
     assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/php.json: larger than 1 MiB, file ignored
+clevercloud/php.json: cannot be read and legacy_post_deploy is \"fail\": run refuses to start; fix or remove it"
     run --separate-stderr ccwrap migrate --write
     assert_failure 125
     assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB; cannot migrate: fix it, then migrate again"
@@ -839,9 +843,11 @@ hostile_setup() {
     assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
     assert_equal "$(ls -A "$SECRET")" ""
     assert_equal "$(snapshot)" "$before"
-    # The dry run says what it would do; nothing else changes.
+    # The dry run refuses what --write would.
     run --separate-stderr ccwrap migrate
-    assert_success
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
     assert_equal "$(ls -A "$SECRET")" ""
 }
 

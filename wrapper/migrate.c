@@ -379,14 +379,23 @@ static void refuse_path(struct migration *m, const char *what, int err)
         refuse(m, what, "cannot open: %s", strerror(err));
 }
 
-/* The drop-in folder, created if need be, through no symlink. An fd, or -1 after reporting. */
+/*
+ * The drop-in folder, through no symlink: created if need be with --write, only looked at
+ * without it (a dry run refuses what --write would). An fd (-1 when a dry run finds it
+ * missing), or -1 after reporting.
+ */
 static int open_dropin_dir(struct migration *m, int rootfd)
 {
     bool absolute = m->dir[0] == '/';
-    int base = absolute ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : rootfd, fd;
+    const char *rel = m->dir + strspn(m->dir, "/");
+    int base = absolute ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : rootfd, fd = -1;
 
-    fd = base < 0 ? -1 : mkdirs_beneath(base, m->dir + strspn(m->dir, "/"), 0755);
-    if (fd < 0)
+    if (base >= 0 && m->opts->write)
+        fd = mkdirs_beneath(base, rel, 0755);
+    else if (base >= 0)
+        fd = open_beneath(base, rel, O_RDONLY | O_DIRECTORY, 0);
+    /* In a dry run, a folder still to be made is fine: the walk met no link before it. */
+    if (fd < 0 && !(errno == ENOENT && !m->opts->write))
         refuse_path(m, m->dir, errno);
     if (absolute && base >= 0)
         close(base);
@@ -442,8 +451,11 @@ int legacy_migrate(const char *root, const struct config *c, const struct migrat
     }
     if (m.refused > 0)
         goto out;
-    if (migrated > 0 && o->write && (ddfd = open_dropin_dir(&m, rootfd)) < 0)
-        goto out;
+    if (migrated > 0) {
+        ddfd = open_dropin_dir(&m, rootfd);
+        if (m.refused > 0)
+            goto out;
+    }
     for (i = 0; i < n; i++)
         if (plans[i].n_moves > 0 && migrate_file(&m, dfd, ddfd, &plans[i]) < 0)
             goto out;

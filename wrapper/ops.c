@@ -306,6 +306,19 @@ int check_print(const char *root, const struct config *c)
         hooklist_free(&l);
         problems_free(&w);
     }
+    if (c->legacy == LEGACY_FAIL) {
+        struct legacy_list ll = {0};
+        struct problems w = {0};
+
+        /* A file that cannot be read may hold a postDeploy: "fail" refuses it as one. */
+        if (legacy_scan(root, c, &ll, &w) == 0)
+            for (size_t i = 0; i < ll.unread.n; i++)
+                n += check_problem(ll.unread.v[i].path,
+                                   "cannot be read and legacy_post_deploy is \"fail\": run "
+                                   "refuses to start; fix or remove it");
+        legacy_list_free(&ll);
+        problems_free(&w);
+    }
     if (ready_parse(spec, &r, err, sizeof err) < 0)
         n += check_problem(strcmp(from, "default") ? from : "ready", err);
     ready_free(&r);
