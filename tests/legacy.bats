@@ -585,6 +585,20 @@ postDeploy post-deploy.sh"
     assert_equal "$(snapshot)" "$before"
 }
 
+@test "a legacy file that links to a file not everyone may read: its text is never quoted in a message" {
+    mkdir clevercloud
+    printf '{"a": "SECRET-VALUE' >"$BATS_TEST_TMPDIR/creds"
+    chmod 600 "$BATS_TEST_TMPDIR/creds"
+    ln -s "$BATS_TEST_TMPDIR/creds" clevercloud/php.json
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/php.json:1:19: malformed JSON, file ignored: its text is not shown: a symbolic link to a file not everyone may read"
+    # A file of the tree itself, or readable by all, still says where and what.
+    chmod 644 "$BATS_TEST_TMPDIR/creds"
+    run --separate-stderr ccwrap check
+    assert_output "clevercloud/php.json:1:19: malformed JSON, file ignored: premature end of input near '\"SECRET-VALUE'"
+}
+
 @test "migrate leaves a postDeploy naming a folder to the user: the run runs its scripts, a drop-in would not" {
     mkdir -p clevercloud/post-deploy.d
     cp "$FIXTURES/legacy/ruby/clevercloud/notify-slack" clevercloud/post-deploy.d/10-notify

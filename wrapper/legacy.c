@@ -226,7 +226,17 @@ bool legacy_load(int dfd, struct legacy_file *f, struct problems *w)
     free(buf);
     if (!f->doc) {
         char *where = xasprintf("%s:%d:%d", f->rel, err.line, err.column);
-        char *why = shown_text(err.text);
+        struct stat lst;
+        /*
+         * jansson quotes the text near the error. Through a link to a file that not everyone
+         * may read (clevercloud/php.json -> /etc/shadow), that would show another's secret.
+         */
+        bool withhold = !(st.st_mode & S_IROTH) &&
+                        fstatat(dfd, f->name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+                        S_ISLNK(lst.st_mode);
+        char *why = withhold ? xstrdup("its text is not shown: a symbolic link to a file not "
+                                       "everyone may read")
+                             : shown_text(err.text);
 
         unreadable(f, w, where, "malformed JSON", why);
         free(where);
