@@ -826,6 +826,15 @@ clevercloud/php.json: cannot be read and legacy_post_deploy is \"fail\": run ref
     run --separate-stderr ccwrap migrate --force
     assert_success
     assert_equal "${lines[2]}" 'clevercloud/b.json: hooks.postDeploy "./x\u001B[2K\nmigrated" -> hooks.d/run-succeeded/51-post-deploy'
+    # A script name holding ESC c (a terminal reset) is named escaped in the refusal.
+    rm clevercloud/b.json
+    printf '%s\n' '{"hooks": {"postDeploy": "./x\u001bc"}}' >clevercloud/c.json
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_equal "$stderr" 'ccwrap: clevercloud/c.json hooks.postDeploy: ./x\x1bc: no such file; fix the path in clevercloud/c.json hooks.postDeploy; not migrated (--force migrates it as it is)'
+    run --separate-stderr ccwrap migrate --force
+    assert_success
+    assert_equal "$stderr" 'ccwrap: warning: clevercloud/c.json hooks.postDeploy: ./x\x1bc: no such file; fix the path in clevercloud/c.json hooks.postDeploy; migrated as it is (--force)'
 }
 
 # ---- migrate --write stays in the tree (a second user owns part of it) --------

@@ -110,14 +110,17 @@ static void refuse(struct migration *m, const char *path, const char *fmt, ...)
 
 static void refuse(struct migration *m, const char *path, const char *fmt, ...)
 {
-    char *text, *p = shown_text(path);
+    char *text, *shown, *p = shown_text(path);
     va_list ap;
 
     va_start(ap, fmt);
     if (vasprintf(&text, fmt, ap) < 0)
         text = NULL;
     va_end(ap);
-    log_error("%s: %s", p, text ? text : "(out of memory)");
+    /* The text may quote a value's first word: control bytes in it are shown, not sent. */
+    shown = text ? shown_text(text) : NULL;
+    log_error("%s: %s", p, shown ? shown : "(out of memory)");
+    free(shown);
     free(text);
     free(p);
     m->refused++;
@@ -197,8 +200,13 @@ static void plan_move(struct migration *m, struct file_plan *p, const struct leg
         refuse(m, source, "%s; not migrated (--force migrates it as it is)", l.v[0].problem);
         goto out;
     }
-    if (l.v[0].kind == HOOK_BROKEN)
-        log_warn("%s: %s; migrated as it is (--force)", source, l.v[0].problem);
+    if (l.v[0].kind == HOOK_BROKEN) {
+        char *src = shown_text(source), *why = shown_text(l.v[0].problem);
+
+        log_warn("%s: %s; migrated as it is (--force)", src, why);
+        free(src);
+        free(why);
+    }
     p->moves = xrealloc(p->moves, (p->n_moves + 1) * sizeof *p->moves);
     mv = &p->moves[p->n_moves++];
     memset(mv, 0, sizeof *mv);
