@@ -212,8 +212,7 @@ static int legacy_preflight(struct ctx *x)
                   ll.v[i].file, ll.v[i].key);
         rc = -1;
     }
-    /* A file too big or too broken to read may hold a postDeploy: "fail" cannot tell it does not.
-     */
+    /* A file too big or broken to read may hold a postDeploy: "fail" cannot tell it does not. */
     for (size_t i = 0; x->cfg->legacy == LEGACY_FAIL && i < ll.unread.n; i++) {
         log_error("%s: %s, so it may hold a postDeploy, and legacy_post_deploy is \"fail\"; fix "
                   "or remove it",
@@ -258,7 +257,7 @@ static int run_prepare(struct run *r, const struct run_opts *o)
     if (legacy_preflight(r->x) < 0)
         return -1;
     /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
-    r->timeout = o->ready_timeout >= 0      ? o->ready_timeout
+    r->timeout = o->ready_timeout >= 0     ? o->ready_timeout
                  : r->rd.kind == READY_EXIT ? 0
                                             : r->x->cfg->ready_timeout * 1000;
     r->keep = o->keep_on_timeout || r->x->cfg->on_ready_timeout == ON_TIMEOUT_KEEP;
@@ -399,7 +398,8 @@ static int64_t wake_at(const struct run *r)
     return until;
 }
 
-static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o, struct run *r)
+static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o,
+                                struct run *r)
 {
     struct outcome out;
     int status, sig = 0, wstatus = 0;
@@ -451,10 +451,10 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
         /* 6. ccwrap exits when the application exits, after run-succeeded hooks end. */
         if (!r->app.running && r->succeeded.done && r->state != WAITING)
             break;
-        if (loop_step(r->state == WAITING ? &r->pfd : NULL, r->state == WAITING ? wake_at(r)
-                                                            : r->succeeded_stopped
-                                                                ? -1
-                                                                : r->succeeded_until) < 0)
+        if (loop_step(r->state == WAITING ? &r->pfd : NULL,
+                      r->state == WAITING          ? wake_at(r)
+                      : r->succeeded_stopped       ? -1
+                                                   : r->succeeded_until) < 0)
             break;
     }
     events_emit("app_end", "ipid", (int64_t)r->app.pid, "istatus",
@@ -466,13 +466,8 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
 
 struct outcome run_phase(struct ctx *x, char **argv, const struct run_opts *o)
 {
-    struct run r = {.x = x,
-                    .rd = {.notify_fd = -1},
-                    .succeeded = {.done = true},
-                    .deadline = -1,
-                    .next_probe = -1,
-                    .pfd = {.fd = -1},
-                    .succeeded_until = -1};
+    struct run r = {.x = x, .rd = {.notify_fd = -1}, .succeeded = {.done = true},
+                    .deadline = -1, .next_probe = -1, .pfd = {.fd = -1}, .succeeded_until = -1};
     struct outcome out = run_steps(x, argv, o, &r);
 
     point_free(&r.succeeded);

@@ -81,7 +81,7 @@ struct probe {
     char answer[ANSWER_MAX];
     size_t answer_len;
 
-    bool owned; /* tcp without a host: the application's tree must hold a wildcard listener */
+    bool owned;   /* tcp without a host: the application's tree must hold a wildcard listener */
     enum owner own;
     char *own_where;             /* OWN_LOOPBACK: where it listens */
     unsigned long foreign_inode; /* OWN_OTHER: the socket, and its holder once looked up */
@@ -471,7 +471,8 @@ int ready_prepare(struct ready *r)
     }
     /* Its abstract name is visible to every local process: each datagram says who sent it. */
     if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &(int){1}, sizeof(int)) < 0) {
-        log_error("cannot ask the notify socket for its senders' credentials: %s", strerror(errno));
+        log_error("cannot ask the notify socket for its senders' credentials: %s",
+                  strerror(errno));
         close(fd);
         return -1;
     }
@@ -548,7 +549,8 @@ static int resolve(struct ready *r, struct probe *p, int64_t now)
     p->lookup = xcalloc(1, sizeof *p->lookup);
     snprintf(p->lookup->service, sizeof p->lookup->service, "%d", r->port);
     snprintf(p->lookup->name, sizeof p->lookup->name, "%s", r->host);
-    p->lookup->hints = (struct addrinfo){.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+    p->lookup->hints =
+        (struct addrinfo){.ai_flags = AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
     p->lookup->cb.ar_name = p->lookup->name;
     p->lookup->cb.ar_service = p->lookup->service;
     p->lookup->cb.ar_request = &p->lookup->hints;
@@ -1124,8 +1126,8 @@ const char *ready_waiting(const struct ready *r)
 
             if (h > 0)
                 snprintf(p->msg, sizeof p->msg,
-                         "Port %d is held by pid %d (%s), not by the application", r->port, (int)h,
-                         proc_name(h, name, sizeof name));
+                         "Port %d is held by pid %d (%s), not by the application", r->port,
+                         (int)h, proc_name(h, name, sizeof name));
             else
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by another process, not by the application", r->port);

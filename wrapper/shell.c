@@ -9,12 +9,12 @@
 
 /* Words that make the line shell syntax or a builtin, not a program to exec. */
 static const char *const not_programs[] = {
-    "!",        "{",        "}",      "[[",       "]]",      "case",  "do",    "done",    "elif",
-    "else",     "esac",     "fi",     "for",      "if",      "in",    "then",  "until",   "while",
-    "function", "select",   "time",   ".",        ":",       "alias", "bg",    "break",   "cd",
-    "command",  "continue", "eval",   "exit",     "export",  "fc",    "fg",    "getopts", "hash",
-    "jobs",     "local",    "read",   "readonly", "return",  "set",   "shift", "source",  "times",
-    "trap",     "type",     "ulimit", "umask",    "unalias", "unset", "wait",
+    "!",     "{",        "}",     "[[",    "]]",     "case",    "do",      "done",   "elif",
+    "else",  "esac",     "fi",    "for",   "if",     "in",      "then",    "until",  "while",
+    "function", "select", "time", ".",     ":",      "alias",   "bg",      "break",  "cd",
+    "command", "continue", "eval", "exit", "export", "fc",      "fg",      "getopts", "hash",
+    "jobs",  "local",    "read",  "readonly", "return", "set",  "shift",   "source", "times",
+    "trap",  "type",     "ulimit", "umask", "unalias", "unset", "wait",
 };
 
 static bool is_blank(char c)
@@ -63,16 +63,8 @@ static int scan_word(const char **s)
                 return -1;
             p++;
             continue;
-        case ';':
-        case '&':
-        case '|':
-        case '<':
-        case '>':
-        case '(':
-        case ')':
-        case '`':
-        case '\n':
-        case '\r':
+        case ';': case '&': case '|': case '<': case '>': case '(': case ')': case '`':
+        case '\n': case '\r':
             return -1;
         default:
             p++;
