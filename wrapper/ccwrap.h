@@ -138,7 +138,7 @@ struct config {
     long ready_timeout; /* seconds, 0 = none */
     enum on_timeout on_ready_timeout;
     enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
-    char *ready_origin;       /* "FILE:LINE" of the ready option, for error messages, or NULL */
+    char *ready_origin; /* "FILE:LINE" of the ready option, for error messages, or NULL */
 };
 
 /*
@@ -488,9 +488,9 @@ struct point_run {
     size_t current;   /* its index */
     char *env_file;   /* its CCWRAP_ENV */
     bool done;
-    int failed;          /* status of the first failure, 0 if none */
-    int failed_signal;   /* signal ccwrap received and relayed that killed the failing hook */
-    int failed_wstatus;  /* the failing hook's wait status (a timeout counts as exit 124) */
+    int failed;         /* status of the first failure, 0 if none */
+    int failed_signal;  /* signal ccwrap received and relayed that killed the failing hook */
+    int failed_wstatus; /* the failing hook's wait status (a timeout counts as exit 124) */
     const char *stopped; /* why point_stop ended the point early, or NULL */
 };
 
