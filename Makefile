@@ -27,7 +27,8 @@ ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(
 SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
-       wrapper/worker.c wrapper/trust.c wrapper/envfile.c
+       wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
+       wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c
 OBJS = $(SRCS:.c=.o)
 TESTAPP = tests/fixtures/testapp
 

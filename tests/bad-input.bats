@@ -781,19 +781,22 @@ legacy_case() {
 
 @test "legacy JSON: a 100 KiB postDeploy, duplicate keys, a BOM: handled, each line whole" {
     logging_hook run-succeeded 10-log
+    # A postDeploy names a script under the root (Clever Cloud's rule): this one logs its words.
+    printf '#!/bin/sh\necho "$*" >>"$LOG"\n' >say
+    chmod 755 say
     local f=$BATS_TEST_TMPDIR/in.json
-    printf '{"hooks": {"postDeploy": "echo legacy >>\\"$LOG\\" # %s"}}\n' "$(big 102400)" >"$f"
+    printf '{"hooks": {"postDeploy": "./say legacy # %s"}}\n' "$(big 102400)" >"$f"
     legacy_case "$f"
     assert_equal "$(cat "$LOG")" "run-succeeded/10-log
 legacy"
     assert_equal "$(lines_of "$stderr")" 5
     assert_equal "$(grep -avc '^ccwrap: ' <<<"$stderr")" 0
     # Duplicate keys: one of them runs, once.
-    printf '{"hooks": {"postDeploy": "echo one >>\\"$LOG\\""}, "hooks": {"postDeploy": "echo two >>\\"$LOG\\""}}\n' >"$f"
+    printf '{"hooks": {"postDeploy": "./say one"}, "hooks": {"postDeploy": "./say two"}}\n' >"$f"
     legacy_case "$f"
     assert_equal "$(grep -acE '^(one|two)$' "$LOG")" 1
     # A BOM: read past it, or one warning with the place.
-    printf '\xef\xbb\xbf{"hooks": {"postDeploy": "echo bom >>\\"$LOG\\""}}\n' >"$f"
+    printf '\xef\xbb\xbf{"hooks": {"postDeploy": "./say bom"}}\n' >"$f"
     legacy_case "$f"
     if ! grep -qx bom "$LOG"; then
         assert_equal "$(grep -acE '^ccwrap: warning: clevercloud/php.json:1:[0-9]+: ' <<<"$stderr")" 1

@@ -27,6 +27,16 @@ deprecation() {
     echo "ccwrap: warning: $1: $2 is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
 }
 
+# misplaced FILE: the warning for deploy.hooks.postDeploy, skipped as by default.
+misplaced() {
+    echo "ccwrap: warning: $1: deploy.hooks.postDeploy is misplaced: Clever Cloud read hooks only at the top level, so it most likely never ran; skipped: move it to hooks.postDeploy, delete it, or set legacy_misplaced = \"run\""
+}
+
+# misplaced_run FILE: the same when legacy_misplaced = "run" says to run it.
+misplaced_run() {
+    echo "ccwrap: warning: $1: deploy.hooks.postDeploy is misplaced (Clever Cloud read hooks only at the top level); run, as legacy_misplaced = \"run\" says"
+}
+
 READY_NONE='^ccwrap: Application ready \(none\) after [0-9]+\.[0-9]{3} s$'
 
 # finished LINE SOURCE: LINE is the successful end of the hook SOURCE.
@@ -79,11 +89,28 @@ snapshot() {
     assert_equal "$(cat "$LOG")" "postDeploy robo build"
 }
 
-@test "hooks nested under deploy are found, run, and said to be misplaced" {
+@test "hooks nested under deploy: warned about and skipped by default, as the platform never ran them" {
     fixture nested-deploy
     run --separate-stderr ccwrap run --ready none -- true
     assert_success
-    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[0]}" "$(misplaced clevercloud/java.json)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap plan run
+    assert_success
+    assert_line "      -  clevercloud/java.json deploy.hooks.postDeploy  skipped: misplaced under deploy, where Clever Cloud never read it; legacy_misplaced = \"run\" runs it"
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/java.json: deploy.hooks.postDeploy is misplaced: Clever Cloud read hooks only at the top level, so it most likely never ran; skipped: move it to hooks.postDeploy, delete it, or set legacy_misplaced = \"run\""
+}
+
+@test "hooks nested under deploy run when legacy_misplaced = \"run\" says so, with the warning" {
+    fixture nested-deploy
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(misplaced_run clevercloud/java.json)"
     assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/java.json deploy.hooks.postDeploy)"
     assert_regex "${stderr_lines[2]}" "$READY_NONE"
     assert_equal "${stderr_lines[3]}" "ccwrap: Running clevercloud/java.json deploy.hooks.postDeploy: clevercloud/post-deploy.sh"
@@ -187,16 +214,19 @@ postDeploy app-running"
     assert_equal "${#stderr_lines[@]}" 6
 }
 
-@test "a postDeploy naming a missing script: a warning, the hook's error, the app's status" {
-    mkdir clevercloud
-    echo '{"hooks": {"postDeploy": "./clevercloud/notify arg"}}' >clevercloud/php.json
+@test "a postDeploy naming a missing script (a real typo): the hook's error once, the app's status" {
+    fixture missing-script
     run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2; exit 5'
     assert_failure 5
-    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json: script ./clevercloud/notify does not exist"
-    assert_equal "${stderr_lines[1]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
-    assert_regex "${stderr_lines[2]}" "$READY_NONE"
-    assert_equal "${stderr_lines[3]}" "ccwrap: clevercloud/php.json hooks.postDeploy: ./clevercloud/notify: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
-    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/node.json hooks.postDeploy)"
+    assert_regex "${stderr_lines[1]}" "$READY_NONE"
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy"
+    assert_equal "${#stderr_lines[@]}" 3
+    # check: one line for the missing script, not two in two wordings; and the deprecation.
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy
+clevercloud/node.json: hooks.postDeploy is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
 }
 
 @test "one deprecation warning per file per run: two files two warnings, two keys in one file one" {
@@ -209,11 +239,12 @@ postDeploy app-running"
   "deploy": {"hooks": {"postDeploy": "./clevercloud/scripts/notify-slack nested"}}
 }
 EOF
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
     run --separate-stderr ccwrap run --ready none -- true
     assert_success
     assert_equal "$(printf '%s\n' "${stderr_lines[@]}" | grep -c 'is deprecated')" 2
     assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
-    assert_equal "${stderr_lines[1]}" "ccwrap: warning: clevercloud/ruby.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "${stderr_lines[1]}" "$(misplaced_run clevercloud/ruby.json)"
     assert_equal "${stderr_lines[2]}" "$(deprecation clevercloud/ruby.json hooks.postDeploy)"
     assert_regex "${stderr_lines[3]}" "$READY_NONE"
     assert_equal "${stderr_lines[4]}" "ccwrap: Running clevercloud/php.json hooks.postDeploy: ccbuild.sh"
@@ -267,6 +298,7 @@ postDeploy robo build"
 
 @test "legacy_post_deploy = \"fail\": exit 125 with the reason; no hook runs, the app never starts" {
     fixture nested-deploy
+    # A misplaced postDeploy, even skipped, is one left in the file.
     echo 'legacy_post_deploy = "fail"' >ccwrap.conf
     logging_hook pre-run 10-pre
     run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
@@ -303,6 +335,7 @@ postDeploy robo build"
     run --separate-stderr ccwrap migrate
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/51-post-deploy
 dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     assert_equal "$stderr" ""
@@ -315,6 +348,7 @@ dry run: nothing changed; run 'ccwrap migrate --write' to apply"
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 migrated 1 hook(s)"
     assert_equal "$stderr" ""
     assert_equal "$(stat -c %A hooks.d/run-succeeded/50-post-deploy)" "-rwxr-xr-x"
@@ -387,11 +421,22 @@ EOF
     assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./bin/robo build"
 }
 
-@test "migrate --write, nested deploy.hooks: the misplaced warning, the key and its hooks go" {
+@test "migrate --write, nested deploy.hooks: left in place by default, with the warning and a summary" {
     fixture nested-deploy
+    before=$(snapshot)
     run --separate-stderr ccwrap migrate --write
     assert_success
-    assert_equal "$stderr" "ccwrap: warning: clevercloud/java.json: deploy.hooks.postDeploy is misplaced (Clever Cloud reads hooks at the top level); found and run anyway"
+    assert_equal "$stderr" "$(misplaced clevercloud/java.json)"
+    assert_equal "$output" "left 1 misplaced hook(s) in place: legacy_misplaced = \"skip\""
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "migrate --write, nested deploy.hooks with legacy_misplaced = \"run\": the key and its hooks go" {
+    fixture nested-deploy
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$stderr" "$(misplaced_run clevercloud/java.json)"
     assert_equal "$output" "clevercloud/java.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/50-post-deploy
 migrated 1 hook(s)"
     assert_equal "$(cat clevercloud/java.json)" '{
@@ -403,7 +448,7 @@ migrated 1 hook(s)"
     "jarName": "target/app.jar"
   }
 }'
-    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/post-deploy.sh"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec clevercloud/post-deploy.sh"
 }
 
 @test "migrate --write keeps the JSON file's mode; a second --write says so and changes nothing" {
@@ -431,6 +476,7 @@ migrated 1 hook(s)"
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/51-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 clevercloud/ruby.json: hooks.postDeploy \"./clevercloud/notify-slack\" -> hooks.d/run-succeeded/52-post-deploy
 migrated 2 hook(s)"
     assert_equal "$(sha256sum hooks.d/run-succeeded/50-post-deploy)" "$mine"
@@ -447,10 +493,12 @@ migrated 2 hook(s)"
     cat >clevercloud/php.json <<'EOF'
 {"deploy": {"hooks": {"postDeploy": "clevercloud/post-deploy.sh"}}, "hooks": {"postDeploy": "./bin/robo build"}}
 EOF
+    echo 'legacy_misplaced = "run"' >ccwrap.conf
     run --separate-stderr ccwrap migrate --write
     assert_success
     assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"./bin/robo build\" -> hooks.d/run-succeeded/50-post-deploy
 clevercloud/php.json: deploy.hooks.postDeploy \"clevercloud/post-deploy.sh\" -> hooks.d/run-succeeded/51-post-deploy
+clevercloud/php.json: left empty ({}), kept: --remove-empty removes it
 migrated 2 hook(s)"
     assert_equal "$(cat clevercloud/php.json)" "{}"
     run --separate-stderr ccwrap run --ready none -- true
@@ -486,14 +534,24 @@ postDeploy post-deploy.sh"
     assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
 }
 
-@test "migrate on malformed JSON or buckets.json: a warning or nothing, no change, exit 0" {
+@test "migrate on a trailing comma: not a success; which file, where, exit 125, nothing changed" {
     fixture malformed
     before=$(snapshot)
     run --separate-stderr ccwrap migrate --write
-    assert_success
-    assert_equal "$output" "nothing to migrate: no postDeploy hook in clevercloud/*.json"
-    assert_equal "$stderr" "ccwrap: warning: clevercloud/php.json:4:3: malformed JSON, file ignored: string or '}' expected near '}'"
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json:4:3: malformed JSON: string or '}' expected near '}'; cannot migrate: fix it, then migrate again"
     assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_output ""
+    # plan shows the file it ignored where the hook would have been.
+    run --separate-stderr ccwrap plan run
+    assert_success
+    assert_line "      -  clevercloud/php.json      ignored: malformed JSON: string or '}' expected near '}'"
+}
+
+@test "migrate on buckets.json and a file without hooks: nothing to migrate, no change, exit 0" {
 
     rm -rf "${APP:?}"/* && fixture buckets
     before=$(snapshot)
@@ -516,6 +574,31 @@ postDeploy post-deploy.sh"
     assert_equal "$(snapshot)" "$before"
 }
 
+@test "migrate refuses a hard-linked JSON file: the rename would cut it from its other name" {
+    fixture php
+    ln clevercloud/php.json shared.json
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: has 2 hard links, not rewritten; move its postDeploy by hand"
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "a legacy file that links to a file not everyone may read: its text is never quoted in a message" {
+    mkdir clevercloud
+    printf '{"a": "SECRET-VALUE' >"$BATS_TEST_TMPDIR/creds"
+    chmod 600 "$BATS_TEST_TMPDIR/creds"
+    ln -s "$BATS_TEST_TMPDIR/creds" clevercloud/php.json
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/php.json:1:19: malformed JSON, file ignored: its text is not shown: a symbolic link to a file not everyone may read"
+    # A file of the tree itself, or readable by all, still says where and what.
+    chmod 644 "$BATS_TEST_TMPDIR/creds"
+    run --separate-stderr ccwrap check
+    assert_output "clevercloud/php.json:1:19: malformed JSON, file ignored: premature end of input near '\"SECRET-VALUE'"
+}
+
 @test "migrate leaves a postDeploy naming a folder to the user: the run runs its scripts, a drop-in would not" {
     mkdir -p clevercloud/post-deploy.d
     cp "$FIXTURES/legacy/ruby/clevercloud/notify-slack" clevercloud/post-deploy.d/10-notify
@@ -532,4 +615,304 @@ postDeploy post-deploy.sh"
     assert_output ""
     assert_equal "$stderr" "ccwrap: clevercloud/php.json: hooks.postDeploy names a folder, whose scripts ccwrap runs in turn; not migrated: move them into hooks.d/run-succeeded/ by hand"
     assert_equal "$(snapshot)" "$before"
+}
+
+# ---- shapes met in real repositories -----------------------------------------
+
+@test "a script committed without the executable bit: run and check say so; migrate refuses, --force moves it" {
+    fixture not-executable
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh"
+    assert_equal "${#stderr_lines[@]}" 3
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh; not migrated (--force migrates it as it is)"
+    assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate --write --force
+    assert_success
+    assert_equal "$stderr" "ccwrap: warning: clevercloud/php.json hooks.postDeploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh; migrated as it is (--force)"
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"./clevercloud/deploy.sh\" -> hooks.d/run-succeeded/50-post-deploy
+migrated 1 hook(s)"
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./clevercloud/deploy.sh"
+    # check looks through the drop-in at what it runs.
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "hooks.d/run-succeeded/50-post-deploy: clevercloud/deploy.sh is not executable; chmod +x clevercloud/deploy.sh"
+    chmod +x clevercloud/deploy.sh
+    run --separate-stderr ccwrap check
+    assert_success
+    assert_output ""
+}
+
+@test "a script that does not exist (a typo): migrate refuses and names the path; --force moves it" {
+    fixture missing-script
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: clevercloud/node.json hooks.postDeploy: ./clevercloud/notfiy.sh: no such file; fix the path in clevercloud/node.json hooks.postDeploy; not migrated (--force migrates it as it is)"
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$(snapshot)" "$before"
+    run --separate-stderr ccwrap migrate --write --force
+    assert_success
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "hooks.d/run-succeeded/50-post-deploy: ./clevercloud/notfiy.sh: no such file; fix the path in hooks.d/run-succeeded/50-post-deploy"
+}
+
+@test "a bare name: a script at the root for run, plan, check and migrate alike, never a command from PATH" {
+    fixture php
+    # A program of the same name on PATH must not be what runs.
+    mkdir bin
+    printf '#!/bin/sh\necho "PATH ccbuild.sh" >>"$LOG"\n' >bin/ccbuild.sh
+    chmod 755 bin/ccbuild.sh
+    export PATH=$APP/bin:$PATH
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap plan run
+    assert_line "      1  clevercloud/php.json hooks.postDeploy  /bin/sh -c './ccbuild.sh'  (deprecated: ccwrap migrate)"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(tail -n 1 hooks.d/run-succeeded/50-post-deploy)" "exec ./ccbuild.sh"
+
+    # Without the file at the root: the missing script, everywhere, even with one on PATH.
+    rm -rf hooks.d ccbuild.sh clevercloud && fixture php && rm ccbuild.sh
+    : >"$LOG"
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "${stderr_lines[2]}" "ccwrap: clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap plan run
+    assert_line "      1  clevercloud/php.json hooks.postDeploy  error: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy (fails with status 127)"
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_line --index 0 "clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy"
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json hooks.postDeploy: ccbuild.sh: no such file; fix the path in clevercloud/php.json hooks.postDeploy; not migrated (--force migrates it as it is)"
+}
+
+@test "existing drop-ins sorted after 50: the migrated one sorts after them all, the order of a run is kept" {
+    fixture dropins-after-50
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.3'
+    assert_success
+    order_before=$(cat "$LOG")
+    assert_equal "$order_before" "run-succeeded/10-first
+run-succeeded/60-notify
+run-succeeded/90-cleanup
+postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    # Bytewise, 90-post-deploy sorts after 90-cleanup; README.md is a skipped name.
+    assert_equal "${lines[0]}" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/90-post-deploy"
+    : >"$LOG"
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.3'
+    assert_success
+    assert_equal "$(cat "$LOG")" "$order_before"
+}
+
+@test "a drop-in that sorts after every NN-post-deploy: migrate refuses, naming it and the fix" {
+    fixture dropins-after-50
+    logging_hook run-succeeded 99-zz
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: 99-zz sorts after 99-post-deploy, so a migrated hook would no longer run last; rename it (40-99-zz, say), then migrate again"
+    assert_equal "$(snapshot)" "$before"
+}
+
+@test "a UTF-8 byte-order mark (Windows editors): the file is read, run, migrated, and keeps its mark" {
+    fixture bom
+    run --separate-stderr ccwrap run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "$(deprecation clevercloud/php.json hooks.postDeploy)"
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$stderr" ""
+    assert_equal "$(head -c 3 clevercloud/php.json | od -An -tx1)" " ef bb bf"
+    assert_equal "$(tail -c +4 clevercloud/php.json)" '{
+  "deploy": {
+    "webroot": "/public"
+  }
+}'
+}
+
+@test "CR LF line ends and 4-space indentation are kept when migrate rewrites the file" {
+    fixture crlf-four-spaces
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(od -An -c clevercloud/java.json | tr -d ' \n')" "$(printf '{\r\n    "build": {\r\n        "type": "maven",\r\n        "goal": "package"\r\n    }\r\n}\r\n' | od -An -c | tr -d ' \n')"
+}
+
+@test "tab indentation, a file on one line, no final newline: each written back alike" {
+    fixture php
+    printf '{\n\t"deploy": {\n\t\t"webroot": "/public"\n\t},\n\t"hooks": {\n\t\t"postDeploy": "ccbuild.sh"\n\t}\n}' >clevercloud/php.json
+    echo '{"build": {"type": "maven"}, "hooks": {"postDeploy": "ccbuild.sh"}, "x": [1, 2]}' >clevercloud/java.json
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(cat clevercloud/java.json)" '{"build": {"type": "maven"}, "x": [1, 2]}'
+    assert_equal "$(od -An -c clevercloud/php.json | tr -d ' \n')" "$(printf '{\n\t"deploy": {\n\t\t"webroot": "/public"\n\t}\n}' | od -An -c | tr -d ' \n')"
+}
+
+@test "a file left as {}: kept by default and said so; removed only with --remove-empty" {
+    fixture php
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    assert_equal "$(cat clevercloud/php.json)" "{}"
+    rm -rf hooks.d clevercloud && fixture php
+    run --separate-stderr ccwrap migrate --remove-empty
+    assert_success
+    assert_equal "$output" "clevercloud/php.json: hooks.postDeploy \"ccbuild.sh\" -> hooks.d/run-succeeded/50-post-deploy
+clevercloud/php.json: left empty, would be removed
+dry run: nothing changed; run 'ccwrap migrate --write' to apply"
+    [ -f clevercloud/php.json ]
+    run --separate-stderr ccwrap migrate --write --remove-empty
+    assert_success
+    assert_equal "${lines[1]}" "clevercloud/php.json: left empty, removed"
+    [ ! -e clevercloud/php.json ]
+    [ -x hooks.d/run-succeeded/50-post-deploy ]
+    run --separate-stderr ccwrap run --ready none -- sh -c 'sleep 0.2'
+    assert_success
+    assert_equal "$(cat "$LOG")" "postDeploy ccbuild.sh"
+}
+
+@test "--force and --remove-empty go with migrate only" {
+    run --separate-stderr ccwrap run --force -- true
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: --force goes with migrate; see 'ccwrap --help'"
+    run --separate-stderr ccwrap check --remove-empty
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: --remove-empty goes with migrate; see 'ccwrap --help'"
+}
+
+@test "a legacy file over 1 MiB: a warning under run, a refusal under legacy_post_deploy = \"fail\"" {
+    mkdir clevercloud
+    { printf '{"hooks": {"postDeploy": "./x"}, "pad": "'; head -c 1100000 /dev/zero | tr '\0' a; printf '"}\n'; } >clevercloud/php.json
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: clevercloud/php.json: larger than 1 MiB, file ignored"
+    assert_equal "$(cat "$LOG")" "app"
+    : >"$LOG"
+    echo 'legacy_post_deploy = "fail"' >ccwrap.conf
+    run --separate-stderr ccwrap run --ready none -- sh -c 'echo app >>"$LOG"'
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB, so it may hold a postDeploy, and legacy_post_deploy is \"fail\"; fix or remove it"
+    assert_equal "$(cat "$LOG")" ""
+    run --separate-stderr ccwrap check
+    assert_failure 1
+    assert_output "clevercloud/php.json: larger than 1 MiB, file ignored
+clevercloud/php.json: cannot be read and legacy_post_deploy is \"fail\": run refuses to start; fix or remove it"
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud/php.json: larger than 1 MiB; cannot migrate: fix it, then migrate again"
+}
+
+@test "migrate shows control characters in file names escaped: no forged line" {
+    fixture php
+    mv clevercloud/php.json "clevercloud/a"$'\n'"ccwrap: migrated 9 hook(s)"$'\e'"[2K.json"
+    run --separate-stderr ccwrap migrate
+    assert_success
+    assert_equal "${lines[0]}" 'clevercloud/a\x0accwrap: migrated 9 hook(s)\x1b[2K.json: hooks.postDeploy "ccbuild.sh" -> hooks.d/run-succeeded/50-post-deploy'
+    assert_equal "${#lines[@]}" 3
+    # JSON's own escapes, written as they are: \u001b is ESC once parsed.
+    printf '%s\n' '{"hooks": {"postDeploy": "./x\u001b[2K\nmigrated"}}' >clevercloud/b.json
+    run --separate-stderr ccwrap migrate --force
+    assert_success
+    assert_equal "${lines[2]}" 'clevercloud/b.json: hooks.postDeploy "./x\u001B[2K\nmigrated" -> hooks.d/run-succeeded/51-post-deploy'
+    # A script name holding ESC c (a terminal reset) is named escaped in the refusal.
+    rm clevercloud/b.json
+    printf '%s\n' '{"hooks": {"postDeploy": "./x\u001bc"}}' >clevercloud/c.json
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_equal "$stderr" 'ccwrap: clevercloud/c.json hooks.postDeploy: ./x\x1bc: no such file; fix the path in clevercloud/c.json hooks.postDeploy; not migrated (--force migrates it as it is)'
+    run --separate-stderr ccwrap migrate --force
+    assert_success
+    assert_equal "$stderr" 'ccwrap: warning: clevercloud/c.json hooks.postDeploy: ./x\x1bc: no such file; fix the path in clevercloud/c.json hooks.postDeploy; migrated as it is (--force)'
+}
+
+# ---- migrate --write stays in the tree (a second user owns part of it) --------
+
+# as_nobody COMMAND...: runs COMMAND as the unprivileged user nobody.
+as_nobody() {
+    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
+}
+
+# A root-only folder outside the tree, and a tree whose hooks.d nobody owns.
+hostile_setup() {
+    [ "$(id -u)" = 0 ] || skip "needs root to act as a second user"
+    SECRET=$BATS_TEST_TMPDIR/secret
+    mkdir -m 700 "$SECRET"
+    # nobody must reach the tree to plant links in it, as a deployment user would.
+    chmod o+x "$BATS_RUN_TMPDIR" "$BATS_RUN_TMPDIR/test" "$BATS_TEST_TMPDIR"
+    fixture php
+    mkdir hooks.d
+    chown nobody hooks.d
+}
+
+@test "nobody's hooks.d/run-succeeded is a symlink to a root-only folder: migrate refuses, writes nothing there" {
+    hostile_setup
+    as_nobody ln -s "$SECRET" hooks.d/run-succeeded
+    before=$(snapshot)
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(ls -A "$SECRET")" ""
+    assert_equal "$(snapshot)" "$before"
+    # The dry run refuses what --write would.
+    run --separate-stderr ccwrap migrate
+    assert_failure 125
+    assert_output ""
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(ls -A "$SECRET")" ""
+}
+
+@test "nobody's hooks.d is swapped for a symlink, or links deeper down: refused alike" {
+    hostile_setup
+    rmdir hooks.d
+    mkdir -m 777 ops
+    as_nobody ln -s "$SECRET" ops/hooks
+    echo 'hooks_dirs = {"ops/hooks"}' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ops/hooks/run-succeeded: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(ls -A "$SECRET")" ""
+    echo 'hooks_dirs = {"../secret"}' >ccwrap.conf
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ../secret/run-succeeded: outside the application root; migrate writes only inside it"
+    assert_equal "$(ls -A "$SECRET")" ""
+}
+
+@test "a clevercloud folder that is a symlink to a root-only folder: migrate does not rewrite what it points to" {
+    hostile_setup
+    mv clevercloud/php.json "$SECRET/"
+    rm -rf clevercloud
+    chown nobody "$APP"
+    as_nobody ln -s "$SECRET" clevercloud
+    secret_before=$(sha256sum "$SECRET/php.json")
+    run --separate-stderr ccwrap migrate --write
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: clevercloud: a symbolic link on the way; migrate writes only through real folders, so that it never writes outside the tree: replace the link with a folder"
+    assert_equal "$(sha256sum "$SECRET/php.json")" "$secret_before"
+    assert_equal "$(ls -A "$SECRET")" "php.json"
+    [ ! -e hooks.d/run-succeeded ]
+}
+
+@test "migrate --write makes its folders 0755 whatever the umask, and the drop-in 0755" {
+    fixture php
+    umask 077
+    run --separate-stderr ccwrap migrate --write
+    assert_success
+    umask 022
+    assert_equal "$(stat -c %a hooks.d hooks.d/run-succeeded hooks.d/run-succeeded/50-post-deploy)" "755
+755
+755"
 }

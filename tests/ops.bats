@@ -225,7 +225,8 @@ EOF
     export CC_PRE_RUN_HOOK='touch "$APP_HOME/var-ran"'
     export CC_BUILD_COMMAND='touch "$APP_HOME/command-ran"'
     mkdir clevercloud
-    echo '{"hooks": {"postDeploy": "touch legacy-ran"}}' >clevercloud/php.json
+    exe clevercloud/post-deploy 'touch "$APP_HOME/legacy-ran"'
+    echo '{"hooks": {"postDeploy": "./clevercloud/post-deploy"}}' >clevercloud/php.json
     run --separate-stderr "$CCWRAP" plan
     assert_success
     run --separate-stderr "$CCWRAP" check
@@ -371,7 +372,8 @@ EOF
 
 @test "check: a legacy postDeploy still present is a deprecation; with legacy_post_deploy = fail, a refusal too" {
     mkdir clevercloud
-    echo '{"hooks": {"postDeploy": "echo deployed"}}' >clevercloud/php.json
+    exe clevercloud/post-deploy 'echo deployed'
+    echo '{"hooks": {"postDeploy": "./clevercloud/post-deploy"}}' >clevercloud/php.json
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
     assert_output "clevercloud/php.json: hooks.postDeploy is deprecated: it now runs as the last run-succeeded hook; run 'ccwrap migrate' to move it to hooks.d/run-succeeded/"
@@ -418,7 +420,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and trusted_users"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers and trusted_users"
     assert_equal "$stderr" ""
 }
 

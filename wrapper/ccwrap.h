@@ -89,10 +89,42 @@ void events_close(void);
 void events_emit(const char *type, ...) __attribute__((sentinel));
 #define EV_END ((const char *)NULL)
 
+/* ---- problems.c: findings collected below, printed above ------------ */
+
+/* A problem found while reading hooks or legacy files: "PATH: text". */
+struct problem {
+    char *path;
+    char *text;
+};
+
+struct problems {
+    struct problem *v;
+    size_t n;
+};
+
+void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void problems_free(struct problems *ps);
+
+/* ---- beneath.c: paths below a folder, through no symlink -------------- */
+
+/*
+ * Opens PATH (relative) below the folder DIRFD following no symbolic link at any component
+ * and never leaving it: ELOOP names a symlink on the way, EXDEV a way out ("..", absolute).
+ * FLAGS and MODE as for openat; O_CLOEXEC and O_NOFOLLOW are added. An fd, or -1 with errno.
+ */
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+/*
+ * mkdir -p PATH below DIRFD by the same rule; each folder it creates gets MODE (fchmod on its
+ * descriptor, whatever the umask). The last folder's O_DIRECTORY fd, or -1 with errno.
+ */
+int mkdirs_beneath(int dirfd, const char *path, mode_t mode);
+
 /* ---- config.c: the configuration file (SPEC §8) ---------------------- */
 
 enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
 enum on_timeout { ON_TIMEOUT_STOP, ON_TIMEOUT_KEEP };
+enum misplaced_mode { MISPLACED_SKIP, MISPLACED_RUN };
 enum leftovers { LEFTOVERS_STOP, LEFTOVERS_KEEP };
 
 struct config {
@@ -103,6 +135,7 @@ struct config {
     long hook_timeout; /* seconds, 0 = none */
     long kill_grace;   /* seconds */
     enum legacy_mode legacy;
+    enum misplaced_mode legacy_misplaced; /* a postDeploy under deploy: skip (default) or run */
     char *ready;
     long ready_timeout; /* seconds, 0 = none */
     enum on_timeout on_ready_timeout;
@@ -173,21 +206,6 @@ struct hooklist {
     size_t n;
 };
 
-/* A problem found while reading hooks or legacy files: "PATH: text". */
-struct problem {
-    char *path;
-    char *text;
-};
-
-struct problems {
-    struct problem *v;
-    size_t n;
-};
-
-void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void problems_free(struct problems *ps);
-
 /*
  * The hooks of point P in execution order: the variable's, the drop-ins, then (run-succeeded)
  * legacy postDeploy hooks. Skipped and masked entries are included for plan. Warnings met on
@@ -196,39 +214,111 @@ void problems_free(struct problems *ps);
 int hooks_collect(enum point p, const char *root, const struct config *c, struct hooklist *out,
                   struct problems *warnings);
 void hooklist_free(struct hooklist *l);
+/*
+ * Adds what a legacy postDeploy (or the last line of a drop-in that migrate wrote, SOURCE
+ * naming it) runs: its first word is always a path from the root, as on Clever Cloud; a bare
+ * name that is no file there is a missing script, never a command from PATH.
+ */
+void hooks_add_legacy(struct hooklist *l, const char *root, const struct config *c,
+                      const char *source, const char *value);
 /* Why a drop-in NAME is skipped ("skipped: name ends in '.bak'"), allocated, or NULL. */
 char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
 void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,
                    const char *value);
 
-/* ---- legacy.c: clevercloud/ *.json postDeploy hooks (SPEC §6) --------- */
+/* ---- legacy.c: reading clevercloud/ *.json postDeploy hooks (SPEC §6) ---- */
+
+struct json_t; /* jansson's, seen only by legacy.c and migrate.c */
 
 struct legacy_hook {
-    char *file;    /* relative to the root: "clevercloud/php.json" */
-    char *key;     /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
-    char *command; /* the value as written in the file */
+    char *file;     /* relative to the root: "clevercloud/php.json" */
+    char *key;      /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
+    char *command;  /* the value as written in the file */
+    bool misplaced; /* under deploy, where Clever Cloud never read it */
+    bool skipped;   /* misplaced and legacy_misplaced = "skip": warned about, not run */
 };
 
 struct legacy_list {
     struct legacy_hook *v;
     size_t n;
+    struct problems unread; /* files that could not be read: each may hide a postDeploy */
+};
+
+/* One clevercloud/<type>.json as read, and how it was written, to write it back alike. */
+struct legacy_file {
+    char *name;         /* "php.json" */
+    char *rel;          /* "clevercloud/php.json" */
+    struct json_t *doc; /* the top-level object, or NULL */
+    char *unread;       /* why it could not be read, or NULL */
+    uid_t uid;
+    gid_t gid;
+    mode_t mode;
+    nlink_t nlink;
+    bool bom;           /* began with a UTF-8 byte-order mark */
+    bool crlf;          /* its lines end in CR LF */
+    bool final_newline; /* it ended with one */
+    bool tabs;          /* indented with tabs */
+    int indent;         /* spaces (or tabs) per level; 0: all on one line */
 };
 
 /*
+ * The *.json names of the open folder DFD (ROOT/clevercloud), sorted bytewise. 0, or -1 after
+ * reporting.
+ */
+int legacy_names(int dfd, char ***names, size_t *n);
+void legacy_names_free(char **names, size_t n);
+/*
+ * Reads F->name from DFD (F->name and F->rel set by the caller). Returns true with F->doc set,
+ * false when there is nothing to use: not a regular file, not an object (buckets.json), or
+ * unreadable, then with F->unread set and a warning added to *W.
+ */
+bool legacy_load(int dfd, struct legacy_file *f, struct problems *w);
+/* The postDeploy entries of a loaded file, top-level first, into *OUT; odd ones warned about. */
+size_t legacy_find(const struct legacy_file *f, const struct config *c, struct legacy_list *out,
+                   struct problems *w);
+void legacy_file_free(struct legacy_file *f);
+/*
  * Reads every ROOT/clevercloud/ *.json, in bytewise order of file name. Each string
  * postDeploy becomes an entry; everything odd (malformed JSON with line and column, a
- * misplaced deploy.hooks, a non-string or empty value, a script that does not exist, and
- * the deprecation notice naming `ccwrap migrate`) becomes a problem. Returns 0, or -1 on a
- * system error (reported).
+ * misplaced deploy.hooks, a non-string or empty value, and the deprecation notice naming
+ * `ccwrap migrate`) becomes a problem, and each file that could not be read goes to
+ * out->unread too. Returns 0, or -1 on a system error (reported).
  */
-int legacy_scan(const char *root, struct legacy_list *out, struct problems *warnings);
+int legacy_scan(const char *root, const struct config *c, struct legacy_list *out,
+                struct problems *warnings);
 void legacy_list_free(struct legacy_list *l);
+
+/* ---- rewrite.c: a legacy file written back in its own style ------------ */
+
 /*
- * `ccwrap migrate`: prints each change on stdout; with write, makes them. DROPIN_DIR is where
- * the run-succeeded drop-ins go (ROOT-relative or absolute). Returns 0, or -1 after reporting.
+ * Writes F->doc back to F->name in the folder DFD, in F's style, with its owner and mode,
+ * through a temporary file beside it and renameat. 0, or -1 after reporting.
  */
-int legacy_migrate(const char *root, const char *dropin_dir, bool write);
+int legacy_rewrite(int dfd, const struct legacy_file *f);
+/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno. */
+int write_all(int fd, const char *buf, size_t len);
+
+/* ---- migrate.c: `ccwrap migrate`, postDeploy to drop-ins (SPEC §6) ------ */
+
+struct migrate_opts {
+    bool write;        /* --write: make the changes, not only print them */
+    bool force;        /* --force: migrate hooks whose script is missing or not executable */
+    bool remove_empty; /* --remove-empty: remove a file left as {} */
+};
+
+/*
+ * Prints each change on stdout; with o->write, makes them, writing only inside the root
+ * (or the absolute hooks_dirs folder) through no symbolic link. Returns 0, or -1 after
+ * reporting why nothing was changed.
+ */
+int legacy_migrate(const char *root, const struct config *c, const struct migrate_opts *o);
+/*
+ * A drop-in that migrate wrote (DISPLAY as hooks.c names it): the script its last line runs
+ * is checked like the postDeploy was. Problems go to *W.
+ */
+void migrate_check_dropin(const char *root, const struct config *c, const char *display,
+                          struct problems *w);
 
 /* ---- listen.c: who listens on a TCP port (SPEC §5.3) ---------------- */
 

@@ -21,6 +21,7 @@
 
 static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
 static const char *const on_timeout_words[] = {"stop", "keep", NULL};
+static const char *const misplaced_words[] = {"skip", "run", NULL};
 static const char *const leftovers_words[] = {"stop", "keep", NULL};
 
 #define CONFIG_MAX (1 << 20)
@@ -63,8 +64,8 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     vsnprintf(text, sizeof text, fmt, ap);
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
-                  "legacy_post_deploy, ready, ready_timeout, on_ready_timeout leftovers and "
-                  "trusted_users",
+                  "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
+                  "leftovers and trusted_users",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -101,6 +102,11 @@ static int validate_word(cfg_t *cfg, cfg_opt_t *opt, const char *const *words, c
 static int validate_legacy(cfg_t *cfg, cfg_opt_t *opt)
 {
     return validate_word(cfg, opt, legacy_words, "run, ignore, fail");
+}
+
+static int validate_misplaced(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return validate_word(cfg, opt, misplaced_words, "skip, run");
 }
 
 static int validate_on_timeout(cfg_t *cfg, cfg_opt_t *opt)
@@ -444,6 +450,7 @@ static void set_defaults(struct config *c)
     c->hook_timeout = 0;
     c->kill_grace = 10;
     c->legacy = LEGACY_RUN;
+    c->legacy_misplaced = MISPLACED_SKIP;
     c->ready = xstrdup("tcp");
     c->ready_timeout = 60;
     c->on_ready_timeout = ON_TIMEOUT_STOP;
@@ -477,6 +484,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("hook_timeout", "0", CFGF_NONE),
         CFG_STR("kill_grace", "10", CFGF_NONE),
         CFG_STR("legacy_post_deploy", "run", CFGF_NONE),
+        CFG_STR("legacy_misplaced", "skip", CFGF_NONE),
         CFG_STR("ready", "tcp", CFGF_NONE),
         CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
@@ -505,6 +513,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "kill_grace", validate_grace);
     cfg_set_validate_func(cfg, "ready_timeout", validate_timeout);
     cfg_set_validate_func(cfg, "legacy_post_deploy", validate_legacy);
+    cfg_set_validate_func(cfg, "legacy_misplaced", validate_misplaced);
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
     cfg_set_validate_func(cfg, "ready", note_ready);
@@ -532,6 +541,8 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->hook_timeout = seconds(cfg, "hook_timeout");
     c->kill_grace = seconds(cfg, "kill_grace");
     c->legacy = (enum legacy_mode)word_index(legacy_words, cfg_getstr(cfg, "legacy_post_deploy"));
+    c->legacy_misplaced =
+        (enum misplaced_mode)word_index(misplaced_words, cfg_getstr(cfg, "legacy_misplaced"));
     free(c->ready);
     c->ready = xstrdup(cfg_getstr(cfg, "ready"));
     if (ready_line > 0) {

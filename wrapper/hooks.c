@@ -40,32 +40,6 @@ int point_parse(const char *s)
     return -1;
 }
 
-void problem_add(struct problems *ps, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    char *text;
-
-    va_start(ap, fmt);
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = xstrdup("(out of memory)");
-    va_end(ap);
-    ps->v = xrealloc(ps->v, (ps->n + 1) * sizeof *ps->v);
-    ps->v[ps->n].path = xstrdup(path);
-    ps->v[ps->n].text = text;
-    ps->n++;
-}
-
-void problems_free(struct problems *ps)
-{
-    for (size_t i = 0; i < ps->n; i++) {
-        free(ps->v[i].path);
-        free(ps->v[i].text);
-    }
-    free(ps->v);
-    ps->v = NULL;
-    ps->n = 0;
-}
-
 static struct hook *add(struct hooklist *l, enum hook_kind kind, const char *source)
 {
     struct hook *h;
@@ -395,11 +369,13 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
             /* A bare name under the root: the shell would search PATH for it, so say ./ */
             h->command = xasprintf("%.*s./%s", (int)(p - value), value, p);
         }
-    } else if (strchr(word, '/')) {
+    } else if (strchr(word, '/') || legacy) {
         h = add(l, HOOK_BROKEN, source);
         h->legacy = legacy;
         h->status = EXIT_NOTFOUND;
-        h->command = xstrdup(value);
+        /* A legacy bare name is a script at the root (Clever Cloud's rule), never from PATH. */
+        h->command =
+            strchr(word, '/') ? xstrdup(value) : xasprintf("%.*s./%s", (int)(p - value), value, p);
         h->problem = xasprintf("%s: no such file; fix the path in %s", word, source);
     } else {
         h = add(l, HOOK_SHELL, source);
@@ -422,6 +398,12 @@ void hooks_command(struct hooklist *l, const char *root, const struct config *c,
                    const char *value)
 {
     add_command(l, root, c, source, value, false);
+}
+
+void hooks_add_legacy(struct hooklist *l, const char *root, const struct config *c,
+                      const char *source, const char *value)
+{
+    add_command(l, root, c, source, value, true);
 }
 
 static bool is_blank(const char *s)
@@ -450,14 +432,23 @@ int hooks_collect(enum point p, const char *root, const struct config *c, struct
     if (p == PT_RUN_SUCCEEDED && c->legacy != LEGACY_IGNORE) {
         struct legacy_list ll = {0};
 
-        if (legacy_scan(root, &ll, warnings) < 0)
+        if (legacy_scan(root, c, &ll, warnings) < 0)
             return -1;
         for (size_t i = 0; i < ll.n; i++) {
             char *source = xasprintf("%s %s", ll.v[i].file, ll.v[i].key);
 
-            add_command(out, root, c, source, ll.v[i].command, true);
+            if (ll.v[i].skipped)
+                add(out, HOOK_SKIPPED, source)->problem =
+                    xstrdup("skipped: misplaced under deploy, where Clever Cloud never read it; "
+                            "legacy_misplaced = \"run\" runs it");
+            else
+                add_command(out, root, c, source, ll.v[i].command, true);
             free(source);
         }
+        /* A file that could not be read may hide a postDeploy: plan shows it was not. */
+        for (size_t i = 0; i < ll.unread.n; i++)
+            add(out, HOOK_SKIPPED, ll.unread.v[i].path)->problem =
+                xasprintf("ignored: %s", ll.unread.v[i].text);
         legacy_list_free(&ll);
     }
     return 0;

@@ -25,7 +25,7 @@ static const char usage_text[] =
     "       ccwrap [GLOBAL] hook POINT\n"
     "       ccwrap [GLOBAL] plan [build|run]\n"
     "       ccwrap [GLOBAL] check\n"
-    "       ccwrap [GLOBAL] migrate [--write]\n"
+    "       ccwrap [GLOBAL] migrate [--write] [--force] [--remove-empty]\n"
     "       ccwrap --help | --version\n"
     "\n"
     "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
@@ -56,7 +56,8 @@ struct cli {
     const char *config;
     const char *events;
     int quiet, verbose;
-    bool from_cache, write, keep_on_timeout;
+    bool from_cache, keep_on_timeout;
+    struct migrate_opts migrate;
     const char *ready;
     int64_t ready_timeout;
 };
@@ -68,6 +69,8 @@ enum {
     OPT_READY_TIMEOUT,
     OPT_KEEP,
     OPT_WRITE,
+    OPT_FORCE,
+    OPT_REMOVE_EMPTY,
     OPT_HELP,
     OPT_VERSION
 };
@@ -103,6 +106,8 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         {"ready-timeout", required_argument, NULL, OPT_READY_TIMEOUT},
         {"keep-on-timeout", no_argument, NULL, OPT_KEEP},
         {"write", no_argument, NULL, OPT_WRITE},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"remove-empty", no_argument, NULL, OPT_REMOVE_EMPTY},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -155,7 +160,17 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         case OPT_WRITE:
             if (sub != SUB_MIGRATE)
                 return usage_error("--write goes with migrate");
-            c->write = true;
+            c->migrate.write = true;
+            break;
+        case OPT_FORCE:
+            if (sub != SUB_MIGRATE)
+                return usage_error("--force goes with migrate");
+            c->migrate.force = true;
+            break;
+        case OPT_REMOVE_EMPTY:
+            if (sub != SUB_MIGRATE)
+                return usage_error("--remove-empty goes with migrate");
+            c->migrate.remove_empty = true;
             break;
         case OPT_HELP:
             fputs(usage_text, stdout);
@@ -325,10 +340,7 @@ int main(int argc, char **argv)
         return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
     }
     if (sub == SUB_MIGRATE) {
-        char *dir = xasprintf("%s/run-succeeded", cfg.n_hooks_dirs ? cfg.hooks_dirs[0] : "hooks.d");
-
-        rc = legacy_migrate(root, dir, cli.write) < 0 ? EXIT_CCWRAP : 0;
-        free(dir);
+        rc = legacy_migrate(root, &cfg, &cli.migrate) < 0 ? EXIT_CCWRAP : 0;
         config_free(&cfg);
         free(root);
         return rc;

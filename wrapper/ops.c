@@ -393,6 +393,8 @@ int check_print(const char *root, const struct config *c)
         for (size_t i = 0; i < l.n; i++) {
             if (l.v[i].kind == HOOK_BROKEN)
                 n += check_problem(l.v[i].source, l.v[i].problem);
+            if (l.v[i].kind == HOOK_EXEC)
+                migrate_check_dropin(root, c, l.v[i].path, &w);
             if (l.v[i].legacy && c->legacy == LEGACY_FAIL)
                 n += check_problem(l.v[i].source, "legacy_post_deploy is \"fail\": run refuses to "
                                                   "start; run 'ccwrap migrate --write'");
@@ -400,6 +402,19 @@ int check_print(const char *root, const struct config *c)
         for (size_t i = 0; i < w.n; i++)
             n += check_problem(w.v[i].path, w.v[i].text);
         hooklist_free(&l);
+        problems_free(&w);
+    }
+    if (c->legacy == LEGACY_FAIL) {
+        struct legacy_list ll = {0};
+        struct problems w = {0};
+
+        /* A file that cannot be read may hold a postDeploy: "fail" refuses it as one. */
+        if (legacy_scan(root, c, &ll, &w) == 0)
+            for (size_t i = 0; i < ll.unread.n; i++)
+                n += check_problem(ll.unread.v[i].path,
+                                   "cannot be read and legacy_post_deploy is \"fail\": run "
+                                   "refuses to start; fix or remove it");
+        legacy_list_free(&ll);
         problems_free(&w);
     }
     if (ready_parse(spec, &r, err, sizeof err) < 0)

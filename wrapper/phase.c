@@ -199,7 +199,7 @@ static int legacy_preflight(struct ctx *x)
 
     if (x->cfg->legacy == LEGACY_IGNORE)
         return 0;
-    if (legacy_scan(x->root, &ll, &warnings) < 0)
+    if (legacy_scan(x->root, x->cfg, &ll, &warnings) < 0)
         rc = -1;
     if (x->cfg->legacy == LEGACY_RUN) {
         for (size_t i = 0; i < warnings.n; i++)
@@ -210,6 +210,13 @@ static int legacy_preflight(struct ctx *x)
         log_error("%s: %s is deprecated and legacy_post_deploy is \"fail\"; run 'ccwrap migrate "
                   "--write'",
                   ll.v[i].file, ll.v[i].key);
+        rc = -1;
+    }
+    /* A file too big or broken to read may hold a postDeploy: "fail" cannot tell it does not. */
+    for (size_t i = 0; x->cfg->legacy == LEGACY_FAIL && i < ll.unread.n; i++) {
+        log_error("%s: %s, so it may hold a postDeploy, and legacy_post_deploy is \"fail\"; fix "
+                  "or remove it",
+                  ll.unread.v[i].path, ll.unread.v[i].text);
         rc = -1;
     }
     legacy_list_free(&ll);
