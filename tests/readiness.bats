@@ -384,3 +384,39 @@ ccwrap: Finished hooks.d/run-failed/10-report: status 0 in N s"
     assert_equal "$stderr" "ccwrap: option '--ready-timeout' needs a value; see 'ccwrap --help'"
     assert_equal "$(cat "$LOG")" ""
 }
+
+@test "tcp: an application listening on 127.0.0.1 only is not ready, and the fix is named" {
+    port=$(free_port)
+    PORT=$port run --separate-stderr "$CCWRAP" run --ready-timeout 1 -- \
+        python3 -m http.server "$port" --bind 127.0.0.1
+    assert_failure 124
+    assert_equal "${stderr_lines[-1]}" "ccwrap: application not ready after 1.000 s: The application listens on 127.0.0.1:$port only, which nothing outside this machine reaches; make it listen on 0.0.0.0:$port (all interfaces)"
+}
+
+@test "tcp: a port held by another process is not the application's readiness; the holder is named" {
+    port=$(free_port)
+    python3 -m http.server "$port" --bind 0.0.0.0 >/dev/null 2>&1 3>&- &
+    holder=$!
+    remember_pid "$holder"
+    wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+    logging_hook run-succeeded 10-never
+    PORT=$port run --separate-stderr "$CCWRAP" run --ready-timeout 1 -- sleep 30
+    assert_failure 124
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: port $port is already in use by pid $holder (python3) before the application starts; stop that process or choose another PORT"
+    assert_equal "${stderr_lines[-1]}" "ccwrap: application not ready after 1.000 s: Port $port is held by pid $holder (python3), not by the application"
+    assert_equal "$(cat "$LOG")" ""
+}
+
+@test "notify: a READY=1 from a process outside the application is ignored, with one warning" {
+    "$CCWRAP" run --ready notify --ready-timeout 1.5 -- sleep 30 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    cc=$!
+    remember_pid "$cc"
+    wait_for 5 grep -q "@ccwrap-notify-$cc-" /proc/net/unix
+    name=$(grep -o "@ccwrap-notify-$cc-[0-9a-f]*" /proc/net/unix | head -1)
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:])' "$name"
+    local s=0
+    wait "$cc" || s=$?
+    assert_equal "$s" 124
+    run grep -c "READY=1 from pid [0-9]* (python3), which is not the application or below it; ignored" "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+}

@@ -235,3 +235,47 @@ start_in_job() {
     assert_equal "$(cat "$SIGLOG")" "CONT 1
 TERM 1"
 }
+
+@test "PWR, URG, XCPU, VTALRM, PROF, IO, SYS sent to ccwrap each reach the application once; ccwrap lives" {
+    app='for s in PWR URG XCPU VTALRM PROF IO SYS; do trap "echo $s >>\"$SIGLOG\"" $s; done
+         echo $$ >"$PIDF"; while :; do sleep 0.05; done'
+    SIGLOG=$SIGLOG PIDF=$PIDF "$CCWRAP" -q run --ready none -- bash -c "$app" 3>&- &
+    cc=$!
+    remember_pid "$cc"
+    wait_for 5 test -s "$PIDF"
+    for s in PWR URG XCPU VTALRM PROF IO SYS; do
+        kill -s "$s" "$cc"
+        wait_for 5 grep -qx "$s" "$SIGLOG"
+    done
+    kill -0 "$cc"
+    assert_equal "$(sort "$SIGLOG" | tr '\n' ' ')" "IO PROF PWR SYS URG VTALRM XCPU "
+    kill -s TERM "$cc"
+    local s=0
+    wait "$cc" || s=$?
+    assert_equal "$s" 143
+}
+
+@test "a TSTP the application handles (Sidekiq's quiet) does not stop ccwrap, which goes on relaying" {
+    "$CCWRAP" -q run --ready none -- sh -c \
+        "trap 'echo TSTP >>\"$SIGLOG\"' TSTP; trap 'echo TERM >>\"$SIGLOG\"; exit 0' TERM; echo \$\$ >'$PIDF'; while :; do sleep 0.05; done" 3>&- &
+    cc=$!
+    remember_pid "$cc"
+    wait_for 5 test -s "$PIDF"
+    kill -s TSTP "$cc"
+    wait_for 5 grep -qx TSTP "$SIGLOG"
+    sleep 0.2
+    run ps -o stat= -p "$cc"
+    refute_output --regexp '^T'
+    kill -s TERM "$cc"
+    local s=0
+    wait "$cc" || s=$?
+    assert_equal "$s" 0
+    assert_equal "$(cat "$SIGLOG")" "TSTP
+TERM"
+}
+
+@test "ccwrap as session leader on a terminal: a hangup reaches the application exactly once" {
+    run "$FIXTURES/ptyrun.py" --hangup-when "$PIDF" -- "$CCWRAP" -q run --ready none -- \
+        "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on HUP
+    assert_equal "$(cat "$SIGLOG")" "HUP 1"
+}

@@ -210,7 +210,7 @@ alive() {
     for i in $(seq -w 1 300); do
         hook pre-build "$i-quick" "echo $i >>\"\$LOG\""
     done
-    for trial in 1 2 3 4 5; do
+    for _ in 1 2 3 4 5; do
         : >"$LOG"
         rm -f "$BATS_TEST_TMPDIR/ran"
         "$CCWRAP" -q build -- touch "$BATS_TEST_TMPDIR/ran" 3>&- &

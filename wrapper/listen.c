@@ -18,15 +18,31 @@
 /* Parses "0100007F:1F90 …" (v4) or 32 hex digits (v6): the address, port, state and inode. */
 static bool parse_line(const char *line, bool v6, struct listener *l, int *port, int *state)
 {
-    char local[64];
-    unsigned int st, pt;
-    unsigned long inode;
+    const char *field[10], *p = line, *local;
+    unsigned long st, pt, inode;
     size_t hex = v6 ? 32 : 8;
+    char *end;
+    int n = 0;
 
     /* "sl local rem st tx:rx tr:when retrnsmt uid timeout inode" */
-    if (sscanf(line, " %*s %63s %*s %x %*s %*s %*s %*s %*s %lu", local, &st, &inode) != 3)
+    while (n < 10) {
+        p += strspn(p, " \t");
+        if (!*p || *p == '\n')
+            return false;
+        field[n++] = p;
+        p += strcspn(p, " \t\n");
+    }
+    local = field[1];
+    if (strcspn(local, " \t") != hex + 5 || local[hex] != ':')
         return false;
-    if (strlen(local) != hex + 5 || local[hex] != ':' || sscanf(local + hex + 1, "%x", &pt) != 1)
+    pt = strtoul(local + hex + 1, &end, 16);
+    if (end != local + hex + 5)
+        return false;
+    st = strtoul(field[3], &end, 16);
+    if (end == field[3])
+        return false;
+    inode = strtoul(field[9], &end, 10);
+    if (end == field[9])
         return false;
     memset(l, 0, sizeof *l);
     l->v6 = v6;
@@ -178,8 +194,10 @@ pid_t socket_holder(unsigned long inode)
 
         if (d->d_name[0] < '1' || d->d_name[0] > '9')
             continue;
-        if (mark_held((pid_t)atoi(d->d_name), &l, 1, &held) == 0 && held)
-            found = (pid_t)atoi(d->d_name);
+        pid_t pid = (pid_t)strtol(d->d_name, NULL, 10);
+
+        if (mark_held(pid, &l, 1, &held) == 0 && held)
+            found = pid;
     }
     closedir(dir);
     return found;

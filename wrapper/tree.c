@@ -74,11 +74,13 @@ pid_t proc_parent(pid_t pid)
 {
     char buf[512];
     const char *rest = stat_rest(pid, buf, sizeof buf);
-    int ppid;
+    char *end;
+    long ppid;
 
-    if (!rest || sscanf(rest, "%*c %d", &ppid) != 1)
+    if (!rest || rest[0] == '\0' || rest[1] != ' ')
         return -1;
-    return (pid_t)ppid;
+    ppid = strtol(rest + 2, &end, 10);
+    return end == rest + 2 ? -1 : (pid_t)ppid;
 }
 
 bool proc_stopped(pid_t pid)
@@ -178,7 +180,7 @@ static int descendants_by_scan(pid_t root, struct pidset *out)
 
         if (d->d_name[0] < '1' || d->d_name[0] > '9')
             continue;
-        pid = (pid_t)atoi(d->d_name);
+        pid = (pid_t)strtol(d->d_name, NULL, 10);
         pidset_add(&all, pid);
         pidset_add(&parents, proc_parent(pid));
     }
