@@ -106,12 +106,17 @@ static char *judge(const struct stat *st, const char *abs, const char *root, con
 
 char *trust_problem(const char *path, const char *root, const char *self, const struct config *c)
 {
-    char *todo = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", root, path);
-    char *cur = xstrdup("/"), *problem = NULL;
+    char *todo, *cur, *problem = NULL;
     bool via_link = false;
-    int links = 0, fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int links = 0, fd;
     struct stat st;
 
+    /* No file to judge (a first word the shell expands): the shell runs what it finds. */
+    if (!path || !*path)
+        return NULL;
+    todo = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", root, path);
+    cur = xstrdup("/");
+    fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0 || fstat(fd, &st) < 0) {
         problem = xasprintf("cannot be checked: /: %s", strerror(errno));
         goto out;
