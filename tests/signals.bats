@@ -14,23 +14,6 @@ teardown() {
     kill_background
 }
 
-# start_ccwrap ARGS...: ccwrap in the background, its pid in $CCPID.
-start_ccwrap() {
-    "$CCWRAP" "$@" 3>&- &
-    CCPID=$!
-    remember_pid "$CCPID"
-}
-
-# wait_status PID: waits for a background child and sets $status (run would use a subshell).
-wait_status() {
-    status=0
-    wait "$1" || status=$?
-}
-
-status_of() {
-    perl -e 'system(@ARGV); printf "exit=%d signal=%d\n", $? >> 8, $? & 127' "$@"
-}
-
 @test "each signal sent to ccwrap with kill(2) reaches the application exactly once" {
     start_ccwrap -q run --ready none -- "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on TERM
     wait_for 5 test -s "$PIDF"

@@ -85,3 +85,22 @@ kill_background() {
 remember_pid() {
     echo "$1" >>"$BATS_TEST_TMPDIR/bg.pids"
 }
+
+# start_ccwrap ARGS...: ccwrap in the background, its pid in $CCPID.
+start_ccwrap() {
+    "$CCWRAP" "$@" 3>&- &
+    CCPID=$!
+    remember_pid "$CCPID"
+}
+
+# wait_status PID: waits for PID; its exit status in $status, as bats' run sets it.
+# shellcheck disable=SC2034 # read by the suites
+wait_status() {
+    status=0
+    wait "$1" || status=$?
+}
+
+# The exit status and death signal a parent sees, as perl's system() reports them.
+status_of() {
+    perl -e 'system(@ARGV); printf "exit=%d signal=%d\n", $? >> 8, $? & 127' "$@"
+}

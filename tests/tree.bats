@@ -23,24 +23,6 @@ teardown() {
     pkill -KILL -f "$APP/" 2>/dev/null || true
 }
 
-# start_ccwrap ARGS...: ccwrap in the background, its pid in $CCPID.
-start_ccwrap() {
-    "$CCWRAP" "$@" 3>&- &
-    CCPID=$!
-    remember_pid "$CCPID"
-}
-
-wait_status() {
-    local s=0
-    wait "$1" || s=$?
-    status=$s
-}
-
-# The exit status and death signal a parent sees, as perl's system() reports them.
-status_of() {
-    perl -e 'system(@ARGV); printf "exit=%d signal=%d\n", $? >> 8, $? & 127' "$@"
-}
-
 alive() {
     kill -0 "$1" 2>/dev/null
 }
