@@ -1,6 +1,6 @@
 # ccwrap — Clever Cloud's deployment hooks on any machine.
 # make, make check, make demo, make install [PREFIX=… DESTDIR=… SYSCONFDIR=…], make uninstall,
-# make clean, make bench, make fuzz, make format.
+# make clean, make bench, make fuzz, make format, make deb.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -60,9 +60,17 @@ $(TESTAPP): $(TESTAPP).c
 deps:
 	contrib/install-deps check
 
+# Only what `make`, `make install` and `make demo` need (gcc, make, pkg-config, two -dev).
+deps-build:
+	contrib/install-deps build
+
 # Every test against a -Werror build, then the same suite under ASan+UBSan, valgrind over the
-# main paths, static analysis and a short run of each fuzzer.
-check: deps
+# main paths, static analysis and a short run of each fuzzer. tests/check runs them all and
+# ends with one line over every stage: "check: N passed, N failed, N skipped".
+check:
+	tests/check $(MAKE) --no-print-directory check-stages
+
+check-stages: deps
 	$(MAKE) -B WERROR=1 ccwrap $(TESTAPP)
 	tests/run
 	$(MAKE) check-hardening
@@ -107,9 +115,14 @@ bench: deps
 	$(MAKE) ccwrap
 	tests/bench/run
 
-demo: deps
+demo: deps-build
 	$(MAKE) ccwrap
 	contrib/demo/run
+
+# A Debian package from contrib/debian: build-deb/ccwrap_VERSION_ARCH.deb, lintian clean.
+deb:
+	contrib/install-deps deb
+	contrib/make-deb
 
 install: ccwrap
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/ccwrap
@@ -133,5 +146,7 @@ lint:
 clean:
 	rm -f ccwrap $(OBJS) $(TESTAPP) .sysconfdir
 	rm -rf build-asan build-fuzz build-static
+	rm -rf build-deb
 
 .PHONY: FORCE all deps check check-hardening demo install uninstall format lint fuzz bench clean
+.PHONY: deps-build check-stages deb

@@ -154,11 +154,11 @@ INT 1"
 }
 
 unshare_works() {
-    unshare --pid --fork --mount-proc true 2>/dev/null
+    unshare_why_not
 }
 
 @test "as PID 1 in a PID namespace: signals relayed, 128+S on a signal death" {
-    unshare_works || skip "unshare --pid needs root"
+    unshare_works || skip "$UNSHARE_WHY_NOT"
     unshare --pid --fork --mount-proc "$CCWRAP" -q run --ready none -- \
         "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-on TERM 3>&- &
     remember_pid $!
@@ -178,7 +178,7 @@ TERM 1"
 }
 
 @test "as PID 1: orphans are reaped, no zombie stays" {
-    unshare_works || skip "unshare --pid needs root"
+    unshare_works || skip "$UNSHARE_WHY_NOT"
     run unshare --pid --fork --mount-proc "$CCWRAP" -q run --ready none -- sh -c \
         'for i in 1 2 3; do (sleep 0.1 &); done; sleep 0.6; ps -eo stat=,comm=; exit 0'
     assert_success

@@ -104,3 +104,19 @@ wait_status() {
 status_of() {
     perl -e 'system(@ARGV); printf "exit=%d signal=%d\n", $? >> 8, $? & 127' "$@"
 }
+
+# unshare_why_not: succeeds when `unshare --pid --fork --mount-proc` works here; otherwise sets
+# UNSHARE_WHY_NOT to the real cause, for a skip: not root, or (as root in a chroot) `/` is not a
+# mount point, so unshare cannot make it private to mount /proc; else unshare's own words.
+unshare_why_not() {
+    local err
+    err=$(unshare --pid --fork --mount-proc true 2>&1) && return 0
+    if [ "$(id -u)" != 0 ]; then
+        UNSHARE_WHY_NOT="unshare --pid --mount-proc needs root"
+    elif ! mountpoint -q /; then
+        UNSHARE_WHY_NOT="unshare --mount-proc needs / to be a mount point, and it is not here (a chroot?): ${err//$'\n'/; }"
+    else
+        UNSHARE_WHY_NOT="unshare --pid --fork --mount-proc fails here: ${err//$'\n'/; }"
+    fi
+    return 1
+}

@@ -485,11 +485,11 @@ exit 1'
 }
 
 unshare_works() {
-    unshare --pid --fork --mount-proc true 2>/dev/null
+    unshare_why_not
 }
 
 @test "as PID 1: workers get relayed signals once, their orphans are reaped, the status is the application's" {
-    unshare_works || skip "unshare --pid needs root"
+    unshare_works || skip "$UNSHARE_WHY_NOT"
     IN_PID_NS=1
     script worker.sh '
 trap "echo USR1 >>\"\$SIGF\"" USR1

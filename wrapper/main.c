@@ -26,7 +26,7 @@ static const char usage_text[] =
     "       ccwrap [GLOBAL] plan [build|run]\n"
     "       ccwrap [GLOBAL] check\n"
     "       ccwrap [GLOBAL] migrate [--write] [--force] [--remove-empty]\n"
-    "       ccwrap --help | --version\n"
+    "       ccwrap -h | --help | --version\n"
     "\n"
     "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
     "        -c, --config FILE  configuration file (default: $CCWRAP_CONFIG, ROOT/ccwrap.conf,\n"
@@ -117,7 +117,7 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
 
     optind = 0; /* glibc: start afresh, the argument vector changed */
     opterr = 0;
-    while ((ch = getopt_long(sub_argc, sub_argv, "+:C:c:qv", opts, NULL)) != -1) {
+    while ((ch = getopt_long(sub_argc, sub_argv, "+:C:c:qvh", opts, NULL)) != -1) {
         switch (ch) {
         case 'C':
             c->root = optarg;
@@ -172,6 +172,7 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
                 return usage_error("--remove-empty goes with migrate");
             c->migrate.remove_empty = true;
             break;
+        case 'h':
         case OPT_HELP:
             fputs(usage_text, stdout);
             return -1;
