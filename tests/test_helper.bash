@@ -108,6 +108,7 @@ status_of() {
 # unshare_why_not: succeeds when `unshare --pid --fork --mount-proc` works here; otherwise sets
 # UNSHARE_WHY_NOT to the real cause, for a skip: not root, or (as root in a chroot) `/` is not a
 # mount point, so unshare cannot make it private to mount /proc; else unshare's own words.
+# shellcheck disable=SC2034 # read by the suites' skips
 unshare_why_not() {
     local err
     err=$(unshare --pid --fork --mount-proc true 2>&1) && return 0
