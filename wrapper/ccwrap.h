@@ -391,6 +391,8 @@ int ready_step(struct ready *r, int64_t start, int64_t now, struct pollfd *pfd, 
  */
 const char *ready_waiting(const struct ready *r);
 void ready_free(struct ready *r);
+/* The status (100-999) of the HTTP/1.x answer S (LEN bytes, no NUL), or -1: not one. */
+int http_status_parse(const char *s, size_t len);
 /* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
 int notify_send(const char *addr, const char *msg);
 
@@ -465,6 +467,11 @@ struct spawn_req {
  * *err the exec errno (the child is already reaped) or another errno for fork failures.
  */
 int spawn(const struct spawn_req *r, struct proc *p, int *err);
+/*
+ * When spawn's ERR says no process could be made (EAGAIN, ENOMEM: fork's failures, not the
+ * program's), why, with the fix, for "SOURCE: cannot start a process: WHY". Else NULL.
+ */
+char *spawn_no_process(int err);
 /* SIGTERM now (to the group for own_group), SIGKILL grace_ms later unless it has exited. */
 void proc_terminate(struct proc *p, int64_t grace_ms);
 /* Before any child: takes the signals (signals_init). 0, or -1 after reporting. */
