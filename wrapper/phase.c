@@ -53,7 +53,7 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
                          struct proc *p, struct outcome *o)
 {
     struct spawn_req req = {.env_set = env, .lead = true};
-    char *shell_argv[4], *line = NULL;
+    char *shell_argv[4], *line = NULL, *why;
     int err = 0;
 
     if (!argv || !argv[0]) {
@@ -75,9 +75,9 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
         free(line);
         return 0;
     }
-    if (err == EAGAIN || err == ENOMEM) {
-        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0],
-                  strerror(err));
+    if ((why = spawn_no_process(err)) != NULL) {
+        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0], why);
+        free(why);
         *o = exit_with(EXIT_CCWRAP);
     } else if (err == ENOENT) {
         log_error("%s: command not found", req.exec_path ? req.exec_path : req.argv[0]);
