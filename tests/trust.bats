@@ -442,10 +442,55 @@ command"
     echo 'ready = "${CCWRAP_TEST_SECRET}"' >ccwrap.conf
     ccw check
     assert_failure 1
-    assert_output "ccwrap.conf:1: the readiness spec given with \${...} is not valid (not shown); see ccwrap(1) for the forms it takes"
+    assert_output "ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_SECRET} is not valid (its value is not shown); fix CCWRAP_TEST_SECRET, or see ccwrap(1) for the forms the spec takes"
     ccw plan run
     assert_success
     refute_output --partial hunter2
+    ccw run -- true
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_SECRET} is not valid (its value is not shown); fix CCWRAP_TEST_SECRET, or see ccwrap(1) for the forms the spec takes"
+}
+
+@test "a ready setting with an unset or empty \${VAR}: run, plan and check give the same line, with the fix" {
+    local sub
+    unset CCWRAP_TEST_PORT
+    for line in 'ready = "tcp:${CCWRAP_TEST_PORT}"' 'ready = "${CCWRAP_TEST_PORT}"' \
+        'ready = "http://127.0.0.1:${CCWRAP_TEST_PORT}/health"'; do
+        echo "# case: $line, unset"
+        echo "$line" >ccwrap.conf
+        local unset_msg='ccwrap.conf:1: ${CCWRAP_TEST_PORT} is not set; set it, or give a default with ${CCWRAP_TEST_PORT:-value}'
+        ccw run -- sh -c 'echo ran >>"$LOG"'
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $unset_msg"
+        ccw check
+        assert_failure 1
+        assert_equal "$output$stderr" "$unset_msg"
+        ccw plan run
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $unset_msg"
+
+        echo "# case: $line, empty"
+        local empty_msg='ccwrap.conf:1: the readiness spec given with ${CCWRAP_TEST_PORT} is not valid: CCWRAP_TEST_PORT is set but empty; give it a value, or see ccwrap(1) for the forms the spec takes'
+        export CCWRAP_TEST_PORT=
+        ccw run -- sh -c 'echo ran >>"$LOG"'
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $empty_msg"
+        ccw check
+        assert_failure 1
+        assert_equal "$output$stderr" "$empty_msg"
+        ccw plan run
+        assert_success
+        assert_line "  readiness                        error: ${empty_msg#ccwrap.conf:1: }"
+        unset CCWRAP_TEST_PORT
+    done
+    # A default after :- is taken for an unset variable only, as libconfuse does.
+    echo 'ready = "tcp:${CCWRAP_TEST_PORT:-8080}"' >ccwrap.conf
+    ccw plan run
+    assert_line --partial "(tcp:8080, from ccwrap.conf:1)"
+    CCWRAP_TEST_PORT= ccw check
+    assert_failure 1
+    assert_output "ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_PORT} is not valid: CCWRAP_TEST_PORT is set but empty; give it a value, or see ccwrap(1) for the forms the spec takes"
+    assert_equal "$(cat "$LOG")" ""
 }
 
 @test "a .//path value is checked and run from the same place" {

@@ -142,6 +142,7 @@ struct config {
     enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
     char *ready_origin;       /* "FILE:LINE" of the ready option, for error messages, or NULL */
     bool ready_hidden;        /* the ready option came from ${VAR}: errors do not show its value */
+    char *ready_variable;     /* then the NAME of that ${NAME} (an empty one first), for the fix */
     bool shell_hidden;        /* the same for shell */
     uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
@@ -161,6 +162,11 @@ int config_parse(struct config *c, char *buf, const char *file);
  * "--ready", "CCWRAP_READY", "CC_TASK=true", c->ready_origin ("FILE:LINE") or "default".
  */
 const char *config_ready(const struct config *c, const char *cli, const char **from);
+/*
+ * What to say when the spec from FROM fails ready_parse with ERR: ERR, or for a file's ready
+ * made with ${NAME} (possibly a secret), the variable and its fix without the value. Owned.
+ */
+char *config_ready_error(const struct config *c, const char *from, const char *err);
 
 /* ---- trust.c: who may have written what ccwrap executes (README: SECURITY) ---- */
 

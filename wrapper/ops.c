@@ -178,15 +178,6 @@ static char *describe_ready(const struct ready *r)
     return text;
 }
 
-/* A readiness spec from ${VAR} in the file may be a secret: its error does not repeat it. */
-static const char *ready_error(const struct config *c, const char *from, const char *err)
-{
-    if (c->ready_hidden && c->ready_origin && strcmp(from, c->ready_origin) == 0)
-        return "the readiness spec given with ${...} is not valid (not shown); see ccwrap(1) "
-               "for the forms it takes";
-    return err;
-}
-
 static void plan_ready(const struct config *c, int width, const struct style *st)
 {
     struct ready r = {.notify_fd = -1};
@@ -195,10 +186,11 @@ static void plan_ready(const struct config *c, int width, const struct style *st
 
     printf("  %s%-*s%s  ", st->bold, width + 7, "readiness", st->off);
     if (ready_parse(spec, &r, err, sizeof err) < 0) {
-        char *e = shown_text(ready_error(c, from, err));
+        char *why = config_ready_error(c, from, err), *e = shown_text(why);
 
         printf("%serror: %s%s\n", st->red, e, st->off);
         free(e);
+        free(why);
     } else {
         char *d = describe_ready(&r),
              *text = xasprintf("%s (%s, from %s); timeout %ld s, then %s", d, spec, from,
@@ -417,8 +409,12 @@ int check_print(const char *root, const struct config *c)
         legacy_list_free(&ll);
         problems_free(&w);
     }
-    if (ready_parse(spec, &r, err, sizeof err) < 0)
-        n += check_problem(strcmp(from, "default") ? from : "ready", ready_error(c, from, err));
+    if (ready_parse(spec, &r, err, sizeof err) < 0) {
+        char *why = config_ready_error(c, from, err);
+
+        n += check_problem(strcmp(from, "default") ? from : "ready", why);
+        free(why);
+    }
     ready_free(&r);
     return n + check_workers(root, c);
 }

@@ -248,10 +248,13 @@ static int run_prepare(struct run *r, const struct run_opts *o)
     char err[256];
 
     if (ready_parse(spec, &r->rd, err, sizeof err) < 0) {
+        char *why = config_ready_error(r->x->cfg, from, err);
+
         if (from == r->x->cfg->ready_origin)
-            log_error("%s: %s", from, err);
+            log_error("%s: %s", from, why);
         else
-            log_error("%s", err);
+            log_error("%s", why);
+        free(why);
         return -1;
     }
     if (legacy_preflight(r->x) < 0 || workers_load() < 0)
