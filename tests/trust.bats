@@ -171,6 +171,58 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     assert_output "$BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
 }
 
+@test "CC_BUILD_COMMAND and CC_RUN_COMMAND naming a script: held to the rule like a hook's; check and plan say so" {
+    script bin/start 'echo "start $*" >>"$LOG"'
+    chmod 777 bin/start
+    CC_BUILD_COMMAND="bin/start build" ccw build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    # Run: the application cannot be executed (SPEC §5.2): run-failed with exec, then 126.
+    hook run-failed 10-f 'echo "run-failed $CCWRAP_RESULT $CCWRAP_EXIT_STATUS" >>"$LOG"'
+    CC_RUN_COMMAND="./bin/start run" ccw -q run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    assert_equal "$(cat "$LOG")" "run-failed exec 126"
+    : >"$LOG"
+    chmod 755 bin/start
+    chown nobody bin
+    CC_BUILD_COMMAND="./bin/start" CC_RUN_COMMAND="$APP/bin/start" ccw check
+    assert_failure 1
+    assert_output "CC_BUILD_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER
+CC_RUN_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    CC_BUILD_COMMAND="./bin/start" ccw plan build
+    assert_success
+    assert_line "  command                          COMMAND if given, else CC_BUILD_COMMAND: error: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    # A bare word is a program from PATH, a first word the shell expands names no file: both run.
+    CC_BUILD_COMMAND='echo "bare $0" >>"$LOG"' ccw -q build
+    assert_success
+    CC_BUILD_COMMAND='"./bin/start" quoted' ccw -q build
+    assert_success
+    # The COMMAND after -- is the operator's own, run as given (README, SECURITY).
+    ccw -q build -- ./bin/start direct
+    assert_success
+    assert_equal "$(cat "$LOG")" "bare /bin/sh
+start quoted
+start direct"
+    chown root bin
+    CC_BUILD_COMMAND="bin/start fixed" ccw -q build
+    assert_success
+    assert_equal "$(tail -n 1 "$LOG")" "start fixed"
+}
+
+@test "the configured shell is held to the rule for CC_BUILD_COMMAND and CC_RUN_COMMAND too" {
+    cp /bin/sh "$BATS_TEST_TMPDIR/theirsh"
+    chown nobody "$BATS_TEST_TMPDIR/theirsh"
+    echo "shell = \"$BATS_TEST_TMPDIR/theirsh\"" >ccwrap.conf
+    CC_BUILD_COMMAND='echo ran >>"$LOG"' ccw build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: the shell $BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
+    CC_RUN_COMMAND='echo ran >>"$LOG"' ccw run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: the shell $BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
+    assert_equal "$(cat "$LOG")" ""
+}
+
 @test "hooks keep \$0 as the path the user named: dirname \"\$0\" works in a real script" {
     # With fexecve the kernel would hand the shell /dev/fd/N as $0, and dirname "$0" would be
     # /dev/fd: the library below would not be found.

@@ -232,6 +232,14 @@ char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
 void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,
                    const char *value);
+/* The configured shell against the trust rule: "the shell /bin/sh: why; fix", owned, or NULL. */
+char *shell_trust_problem(const char *root, const struct config *c);
+/*
+ * CC_BUILD_COMMAND's or CC_RUN_COMMAND's VALUE against the trust rule: when its first word is
+ * a path to a file (it has a '/'), the shell runs that file, which must pass it as a hook's
+ * does. A bare word is a program from PATH. The problem with its fix, owned, or NULL.
+ */
+char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
 /* ---- legacy.c: reading clevercloud/ *.json postDeploy hooks (SPEC §6) ---- */
 

@@ -44,6 +44,23 @@ static bool stopping(const char *what, struct outcome *o)
 }
 
 /*
+ * VAR's value runs as a hook's does: the shell, and the script its first word names, must pass
+ * the trust rule (README, SECURITY). 0, or -1 after reporting.
+ */
+static int command_trusted(const struct ctx *x, const char *var)
+{
+    char *problem = shell_trust_problem(x->root, x->cfg);
+
+    if (!problem)
+        problem = command_trust_problem(getenv(var), x->root, x->cfg);
+    if (!problem)
+        return 0;
+    log_error("%s: %s", var, problem);
+    free(problem);
+    return -1;
+}
+
+/*
  * Starts COMMAND (argv, looked up in PATH, in ccwrap's working directory), or without one the
  * variable VAR's value through the hook shell from the root. A value that is one simple
  * command is exec'd by the shell, so the program is ccwrap's child: its signals and its status
@@ -56,6 +73,10 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
     char *shell_argv[4], *line = NULL, *why;
     int err = 0;
 
+    if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
+        *o = exit_with(EXIT_NOEXEC);
+        return -1;
+    }
     if (!argv || !argv[0]) {
         line = shell_exec_form(getenv(var));
         shell_argv[0] = x->cfg->shell;
