@@ -299,6 +299,43 @@ lib next to hooks.d/pre-build/10-x"
     assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: writable by group or others; chmod go-w hooks.d/pre-build/10-a"
 }
 
+# ---- items 2 and 3: migrate stays in the tree; the notify socket accepts only the app ----------
+# (migrate's folders: legacy.bats, "nobody's hooks.d ..."; the notify socket: readiness.bats.)
+
+@test "migrate --write: nobody's dangling symlink where the drop-in would go is never followed" {
+    local secret=$BATS_TEST_TMPDIR/secret
+    mkdir -m 700 "$secret"
+    mkdir -p clevercloud hooks.d/run-succeeded
+    echo '{"hooks": {"postDeploy": "./notify"}}' >clevercloud/php.json
+    script notify 'echo notified'
+    chown -R nobody hooks.d
+    as_nobody ln -s "$secret/cron-job" hooks.d/run-succeeded/50-post-deploy
+    ccw migrate --write
+    assert_success
+    assert_output --partial 'hooks.postDeploy "./notify" -> hooks.d/run-succeeded/51-post-deploy'
+    assert_equal "$(ls -A "$secret")" ""
+    [ -L hooks.d/run-succeeded/50-post-deploy ] || fail "the link was replaced"
+    # Nothing of nobody's runs: the link is broken, and the drop-in migrate wrote sits in
+    # nobody's folder, which the trust rule refuses, naming the fix.
+    run -127 --separate-stderr timeout -k 2 20 "$CCWRAP" -q hook run-succeeded
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded/50-post-deploy: broken symlink to $secret/cron-job; fix the link, or remove it
+ccwrap: hooks.d/run-succeeded/51-post-deploy: its folder hooks.d is owned by nobody (uid 65534), not by root; chown root hooks.d, $FIX_OWNER"
+}
+
+@test "notify: a READY=1 that nobody sends to the application's socket is ignored, with one warning" {
+    "$CCWRAP" run --ready notify --ready-timeout 1.5 -- sleep 30 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local cc=$! name s=0
+    remember_pid "$cc"
+    wait_for 5 grep -q "@ccwrap-notify-$cc-" /proc/net/unix
+    name=$(grep -o "@ccwrap-notify-$cc-[0-9a-f]*" /proc/net/unix | head -1)
+    as_nobody /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:])' "$name"
+    wait "$cc" || s=$?
+    assert_equal "$s" 124
+    run grep -c "READY=1 from pid [0-9]* (python3), which is not the application or below it; ignored" "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+    refute grep -q "Application ready" "$BATS_TEST_TMPDIR/err"
+}
+
 # ---- item 4: CCWRAP_ENV is read from what ccwrap created -------------------------------------
 
 @test "CCWRAP_ENV: a private 0700 folder and a 0600 file whatever the umask, in a shared TMPDIR" {
@@ -430,6 +467,28 @@ command"
     assert_equal "$(grep -v -e '^ccwrap: Running ' -e '^ccwrap: Finished ' <<<"$stderr")" "ccwrap: warning: $fifo: the event log's reader is not keeping up; events are dropped, ccwrap does not wait for it"
 }
 
+@test "--events on a FIFO whose reader stops reading: a TERM still reaches the application at once" {
+    local fifo=$BATS_TEST_TMPDIR/fifo sig=$BATS_TEST_TMPDIR/signals pidf=$BATS_TEST_TMPDIR/app.pid
+    mkfifo "$fifo"
+    (exec 4<>"$fifo" && sleep 60) 3>&- &
+    remember_pid $!
+    # 700 hooks fill the FIFO's 64 KiB before the application starts.
+    mkdir -p hooks.d/pre-run
+    for i in $(seq 1000 1700); do
+        printf '#!/bin/true\n' >"hooks.d/pre-run/$i"
+        chmod 755 "hooks.d/pre-run/$i"
+    done
+    start_ccwrap -q --events "$fifo" run --ready none -- "$TESTAPP" --signals "$sig" --pid "$pidf" --exit-on TERM 2>/dev/null
+    wait_for 15 test -s "$pidf"
+    local t0
+    t0=$(date +%s%3N)
+    kill -TERM "$CCPID"
+    wait_for 5 grep -qx "TERM 1" "$sig"
+    [ $(($(date +%s%3N) - t0)) -lt 1000 ] || fail "TERM relayed after $(($(date +%s%3N) - t0)) ms"
+    wait_status "$CCPID"
+    assert_equal "$status" 143
+}
+
 @test "with stderr closed, messages do not land in the event log" {
     local ev=$BATS_TEST_TMPDIR/events.jsonl
     hook pre-build 10-x 'true'
@@ -539,7 +598,7 @@ command"
     echo 'ready = "tcp:${CCWRAP_TEST_PORT:-8080}"' >ccwrap.conf
     ccw plan run
     assert_line --partial "(tcp:8080, from ccwrap.conf:1)"
-    CCWRAP_TEST_PORT= ccw check
+    CCWRAP_TEST_PORT='' ccw check
     assert_failure 1
     assert_output "ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_PORT} is not valid: CCWRAP_TEST_PORT is set but empty; give it a value, or see ccwrap(1) for the forms the spec takes"
     assert_equal "$(cat "$LOG")" ""
