@@ -325,7 +325,7 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
     char *word, *path, *display, *distrust;
     struct stat st;
     struct hook *h = NULL;
-    bool exists;
+    bool exists, with_args;
 
     if (!is_plain_word(p, wlen)) {
         h = add(l, HOOK_SHELL, source);
@@ -344,7 +344,22 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
     display = under_root(word);
     path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
     exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
+    with_args = p[wlen + strspn(p + wlen, " \t\n")] != '\0';
+    /*
+     * A folder runs its entries when the value names it alone. A bare name with arguments is a
+     * program from PATH ("gradle build" in a Gradle project, which has a gradle/ folder).
+     */
+    if (exists && S_ISDIR(st.st_mode) && with_args && !legacy && !strchr(word, '/'))
+        exists = false;
+    if (exists && S_ISDIR(st.st_mode) && with_args) {
+        h = add(l, HOOK_BROKEN, source);
+        h->legacy = legacy;
+        h->status = EXIT_NOEXEC;
+        h->command = xstrdup(value);
+        h->problem = xasprintf("%s is a folder, which runs its entries only when named alone; "
+                               "remove the arguments, or name a script",
+                               display);
+    } else if (exists && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
 
         add_folders(l, root, c, dirs, NULL, 1);
