@@ -101,6 +101,7 @@ EOF
     local result
     result=$(cat "$BATS_TEST_TMPDIR/result")
     assert_regex "$result" '^relayed_after_ms=[0-9]+ status=143$'
+    echo "# $result" >&3
     local ms=${result#relayed_after_ms=}
     ms=${ms%% *}
     [ "$ms" -lt 1000 ] || fail "TERM reached the application after $ms ms"
