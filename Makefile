@@ -90,7 +90,7 @@ build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 	    $(PKG_LIBS)
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
-FUZZERS = ready envline numbers legacy dropin config
+FUZZERS = ready envline numbers legacy dropin config http
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
 

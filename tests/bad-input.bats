@@ -368,6 +368,30 @@ ran"
     assert_equal "$(cat "$LOG")" ""
 }
 
+@test "CC_*_HOOK and CC_WORKER_COMMAND: a program with arguments beside a folder of its name is the program" {
+    # A Gradle project has a gradle/ folder; "gradle build" is still the gradle from PATH.
+    mkdir -p gradle/wrapper "$BATS_TEST_TMPDIR/bin"
+    printf '#!/bin/sh\necho "gradle $*" >>"$LOG"\n' >"$BATS_TEST_TMPDIR/bin/gradle"
+    chmod 755 "$BATS_TEST_TMPDIR/bin/gradle"
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH CC_PRE_BUILD_HOOK='gradle --version' ccw -q build -- "${RAN[@]}"
+    quiet_success
+    assert_equal "$(cat "$LOG")" "gradle --version
+ran"
+    : >"$LOG"
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH CC_WORKER_COMMAND='gradle run' ccw check
+    assert_success
+    PATH=$BATS_TEST_TMPDIR/bin:$PATH CC_WORKER_COMMAND='gradle run' CC_WORKER_RESTART=no \
+        ccw -q run --ready none -- sh -c 'sleep 0.5'
+    assert_success
+    assert_equal "$(cat "$LOG")" "gradle run"
+    # A path to a folder with arguments is neither: one line with the fix, 126.
+    : >"$LOG"
+    CC_PRE_BUILD_HOOK='./gradle --version' ccw build -- "${RAN[@]}"
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_PRE_BUILD_HOOK: gradle is a folder, which runs its entries only when named alone; remove the arguments, or name a script"
+    assert_equal "$(cat "$LOG")" ""
+}
+
 @test "CC_*_HOOK naming a non-executable, a fifo, a missing path: one line with the fix" {
     echo 'echo hi' >noexec
     mkfifo fifo

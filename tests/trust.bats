@@ -171,6 +171,58 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     assert_output "$BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
 }
 
+@test "CC_BUILD_COMMAND and CC_RUN_COMMAND naming a script: held to the rule like a hook's; check and plan say so" {
+    script bin/start 'echo "start $*" >>"$LOG"'
+    chmod 777 bin/start
+    CC_BUILD_COMMAND="bin/start build" ccw build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    # Run: the application cannot be executed (SPEC §5.2): run-failed with exec, then 126.
+    hook run-failed 10-f 'echo "run-failed $CCWRAP_RESULT $CCWRAP_EXIT_STATUS" >>"$LOG"'
+    CC_RUN_COMMAND="./bin/start run" ccw -q run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    assert_equal "$(cat "$LOG")" "run-failed exec 126"
+    : >"$LOG"
+    chmod 755 bin/start
+    chown nobody bin
+    CC_BUILD_COMMAND="./bin/start" CC_RUN_COMMAND="$APP/bin/start" ccw check
+    assert_failure 1
+    assert_output "CC_BUILD_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER
+CC_RUN_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    CC_BUILD_COMMAND="./bin/start" ccw plan build
+    assert_success
+    assert_line "  command                          COMMAND if given, else CC_BUILD_COMMAND: error: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    # A bare word is a program from PATH, a first word the shell expands names no file: both run.
+    CC_BUILD_COMMAND='echo "bare $0" >>"$LOG"' ccw -q build
+    assert_success
+    CC_BUILD_COMMAND='"./bin/start" quoted' ccw -q build
+    assert_success
+    # The COMMAND after -- is the operator's own, run as given (README, SECURITY).
+    ccw -q build -- ./bin/start direct
+    assert_success
+    assert_equal "$(cat "$LOG")" "bare /bin/sh
+start quoted
+start direct"
+    chown root bin
+    CC_BUILD_COMMAND="bin/start fixed" ccw -q build
+    assert_success
+    assert_equal "$(tail -n 1 "$LOG")" "start fixed"
+}
+
+@test "the configured shell is held to the rule for CC_BUILD_COMMAND and CC_RUN_COMMAND too" {
+    cp /bin/sh "$BATS_TEST_TMPDIR/theirsh"
+    chown nobody "$BATS_TEST_TMPDIR/theirsh"
+    echo "shell = \"$BATS_TEST_TMPDIR/theirsh\"" >ccwrap.conf
+    CC_BUILD_COMMAND='echo ran >>"$LOG"' ccw build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: the shell $BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
+    CC_RUN_COMMAND='echo ran >>"$LOG"' ccw run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: the shell $BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
+    assert_equal "$(cat "$LOG")" ""
+}
+
 @test "hooks keep \$0 as the path the user named: dirname \"\$0\" works in a real script" {
     # With fexecve the kernel would hand the shell /dev/fd/N as $0, and dirname "$0" would be
     # /dev/fd: the library below would not be found.
@@ -245,6 +297,43 @@ lib next to hooks.d/pre-build/10-x"
     ccw hook pre-build
     assert_failure 126
     assert_equal "$stderr" "ccwrap: hooks.d/pre-build/10-a: writable by group or others; chmod go-w hooks.d/pre-build/10-a"
+}
+
+# ---- items 2 and 3: migrate stays in the tree; the notify socket accepts only the app ----------
+# (migrate's folders: legacy.bats, "nobody's hooks.d ..."; the notify socket: readiness.bats.)
+
+@test "migrate --write: nobody's dangling symlink where the drop-in would go is never followed" {
+    local secret=$BATS_TEST_TMPDIR/secret
+    mkdir -m 700 "$secret"
+    mkdir -p clevercloud hooks.d/run-succeeded
+    echo '{"hooks": {"postDeploy": "./notify"}}' >clevercloud/php.json
+    script notify 'echo notified'
+    chown -R nobody hooks.d
+    as_nobody ln -s "$secret/cron-job" hooks.d/run-succeeded/50-post-deploy
+    ccw migrate --write
+    assert_success
+    assert_output --partial 'hooks.postDeploy "./notify" -> hooks.d/run-succeeded/51-post-deploy'
+    assert_equal "$(ls -A "$secret")" ""
+    [ -L hooks.d/run-succeeded/50-post-deploy ] || fail "the link was replaced"
+    # Nothing of nobody's runs: the link is broken, and the drop-in migrate wrote sits in
+    # nobody's folder, which the trust rule refuses, naming the fix.
+    run -127 --separate-stderr timeout -k 2 20 "$CCWRAP" -q hook run-succeeded
+    assert_equal "$stderr" "ccwrap: hooks.d/run-succeeded/50-post-deploy: broken symlink to $secret/cron-job; fix the link, or remove it
+ccwrap: hooks.d/run-succeeded/51-post-deploy: its folder hooks.d is owned by nobody (uid 65534), not by root; chown root hooks.d, $FIX_OWNER"
+}
+
+@test "notify: a READY=1 that nobody sends to the application's socket is ignored, with one warning" {
+    "$CCWRAP" run --ready notify --ready-timeout 1.5 -- sleep 30 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    local cc=$! name s=0
+    remember_pid "$cc"
+    wait_for 5 grep -q "@ccwrap-notify-$cc-" /proc/net/unix
+    name=$(grep -o "@ccwrap-notify-$cc-[0-9a-f]*" /proc/net/unix | head -1)
+    as_nobody /usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:])' "$name"
+    wait "$cc" || s=$?
+    assert_equal "$s" 124
+    run grep -c "READY=1 from pid [0-9]* (python3), which is not the application or below it; ignored" "$BATS_TEST_TMPDIR/err"
+    assert_output 1
+    refute grep -q "Application ready" "$BATS_TEST_TMPDIR/err"
 }
 
 # ---- item 4: CCWRAP_ENV is read from what ccwrap created -------------------------------------
@@ -378,6 +467,28 @@ command"
     assert_equal "$(grep -v -e '^ccwrap: Running ' -e '^ccwrap: Finished ' <<<"$stderr")" "ccwrap: warning: $fifo: the event log's reader is not keeping up; events are dropped, ccwrap does not wait for it"
 }
 
+@test "--events on a FIFO whose reader stops reading: a TERM still reaches the application at once" {
+    local fifo=$BATS_TEST_TMPDIR/fifo sig=$BATS_TEST_TMPDIR/signals pidf=$BATS_TEST_TMPDIR/app.pid
+    mkfifo "$fifo"
+    (exec 4<>"$fifo" && sleep 60) 3>&- &
+    remember_pid $!
+    # 700 hooks fill the FIFO's 64 KiB before the application starts.
+    mkdir -p hooks.d/pre-run
+    for i in $(seq 1000 1700); do
+        printf '#!/bin/true\n' >"hooks.d/pre-run/$i"
+        chmod 755 "hooks.d/pre-run/$i"
+    done
+    start_ccwrap -q --events "$fifo" run --ready none -- "$TESTAPP" --signals "$sig" --pid "$pidf" --exit-on TERM 2>/dev/null
+    wait_for 15 test -s "$pidf"
+    local t0
+    t0=$(date +%s%3N)
+    kill -TERM "$CCPID"
+    wait_for 5 grep -qx "TERM 1" "$sig"
+    [ $(($(date +%s%3N) - t0)) -lt 1000 ] || fail "TERM relayed after $(($(date +%s%3N) - t0)) ms"
+    wait_status "$CCPID"
+    assert_equal "$status" 143
+}
+
 @test "with stderr closed, messages do not land in the event log" {
     local ev=$BATS_TEST_TMPDIR/events.jsonl
     hook pre-build 10-x 'true'
@@ -442,10 +553,55 @@ command"
     echo 'ready = "${CCWRAP_TEST_SECRET}"' >ccwrap.conf
     ccw check
     assert_failure 1
-    assert_output "ccwrap.conf:1: the readiness spec given with \${...} is not valid (not shown); see ccwrap(1) for the forms it takes"
+    assert_output "ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_SECRET} is not valid (its value is not shown); fix CCWRAP_TEST_SECRET, or see ccwrap(1) for the forms the spec takes"
     ccw plan run
     assert_success
     refute_output --partial hunter2
+    ccw run -- true
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_SECRET} is not valid (its value is not shown); fix CCWRAP_TEST_SECRET, or see ccwrap(1) for the forms the spec takes"
+}
+
+@test "a ready setting with an unset or empty \${VAR}: run, plan and check give the same line, with the fix" {
+    local sub
+    unset CCWRAP_TEST_PORT
+    for line in 'ready = "tcp:${CCWRAP_TEST_PORT}"' 'ready = "${CCWRAP_TEST_PORT}"' \
+        'ready = "http://127.0.0.1:${CCWRAP_TEST_PORT}/health"'; do
+        echo "# case: $line, unset"
+        echo "$line" >ccwrap.conf
+        local unset_msg='ccwrap.conf:1: ${CCWRAP_TEST_PORT} is not set; set it, or give a default with ${CCWRAP_TEST_PORT:-value}'
+        ccw run -- sh -c 'echo ran >>"$LOG"'
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $unset_msg"
+        ccw check
+        assert_failure 1
+        assert_equal "$output$stderr" "$unset_msg"
+        ccw plan run
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $unset_msg"
+
+        echo "# case: $line, empty"
+        local empty_msg='ccwrap.conf:1: the readiness spec given with ${CCWRAP_TEST_PORT} is not valid: CCWRAP_TEST_PORT is set but empty; give it a value, or see ccwrap(1) for the forms the spec takes'
+        export CCWRAP_TEST_PORT=
+        ccw run -- sh -c 'echo ran >>"$LOG"'
+        assert_failure 125
+        assert_equal "$stderr" "ccwrap: $empty_msg"
+        ccw check
+        assert_failure 1
+        assert_equal "$output$stderr" "$empty_msg"
+        ccw plan run
+        assert_success
+        assert_line "  readiness                        error: ${empty_msg#ccwrap.conf:1: }"
+        unset CCWRAP_TEST_PORT
+    done
+    # A default after :- is taken for an unset variable only, as libconfuse does.
+    echo 'ready = "tcp:${CCWRAP_TEST_PORT:-8080}"' >ccwrap.conf
+    ccw plan run
+    assert_line --partial "(tcp:8080, from ccwrap.conf:1)"
+    CCWRAP_TEST_PORT='' ccw check
+    assert_failure 1
+    assert_output "ccwrap.conf:1: the readiness spec given with \${CCWRAP_TEST_PORT} is not valid: CCWRAP_TEST_PORT is set but empty; give it a value, or see ccwrap(1) for the forms the spec takes"
+    assert_equal "$(cat "$LOG")" ""
 }
 
 @test "a .//path value is checked and run from the same place" {

@@ -142,6 +142,7 @@ struct config {
     enum leftovers leftovers; /* what ccwrap does at its end with processes left below it */
     char *ready_origin;       /* "FILE:LINE" of the ready option, for error messages, or NULL */
     bool ready_hidden;        /* the ready option came from ${VAR}: errors do not show its value */
+    char *ready_variable;     /* then the NAME of that ${NAME} (an empty one first), for the fix */
     bool shell_hidden;        /* the same for shell */
     uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
@@ -161,6 +162,11 @@ int config_parse(struct config *c, char *buf, const char *file);
  * "--ready", "CCWRAP_READY", "CC_TASK=true", c->ready_origin ("FILE:LINE") or "default".
  */
 const char *config_ready(const struct config *c, const char *cli, const char **from);
+/*
+ * What to say when the spec from FROM fails ready_parse with ERR: ERR, or for a file's ready
+ * made with ${NAME} (possibly a secret), the variable and its fix without the value. Owned.
+ */
+char *config_ready_error(const struct config *c, const char *from, const char *err);
 
 /* ---- trust.c: who may have written what ccwrap executes (README: SECURITY) ---- */
 
@@ -226,6 +232,14 @@ char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
 void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,
                    const char *value);
+/* The configured shell against the trust rule: "the shell /bin/sh: why; fix", owned, or NULL. */
+char *shell_trust_problem(const char *root, const struct config *c);
+/*
+ * CC_BUILD_COMMAND's or CC_RUN_COMMAND's VALUE against the trust rule: when its first word is
+ * a path to a file (it has a '/'), the shell runs that file, which must pass it as a hook's
+ * does. A bare word is a program from PATH. The problem with its fix, owned, or NULL.
+ */
+char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
 /* ---- legacy.c: reading clevercloud/ *.json postDeploy hooks (SPEC §6) ---- */
 
@@ -391,6 +405,8 @@ int ready_step(struct ready *r, int64_t start, int64_t now, struct pollfd *pfd, 
  */
 const char *ready_waiting(const struct ready *r);
 void ready_free(struct ready *r);
+/* The status (100-999) of the HTTP/1.x answer S (LEN bytes, no NUL), or -1: not one. */
+int http_status_parse(const char *s, size_t len);
 /* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
 int notify_send(const char *addr, const char *msg);
 
@@ -465,6 +481,11 @@ struct spawn_req {
  * *err the exec errno (the child is already reaped) or another errno for fork failures.
  */
 int spawn(const struct spawn_req *r, struct proc *p, int *err);
+/*
+ * When spawn's ERR says no process could be made (EAGAIN, ENOMEM: fork's failures, not the
+ * program's), why, with the fix, for "SOURCE: cannot start a process: WHY". Else NULL.
+ */
+char *spawn_no_process(int err);
 /* SIGTERM now (to the group for own_group), SIGKILL grace_ms later unless it has exited. */
 void proc_terminate(struct proc *p, int64_t grace_ms);
 /* Before any child: takes the signals (signals_init). 0, or -1 after reporting. */

@@ -30,13 +30,55 @@ static const char *const leftovers_words[] = {"stop", "keep", NULL};
 static const char *current_file; /* as shown to the user */
 static bool reported;
 static int ready_line;
-/* Lines holding ${VAR}: an error about their value must not print it (it may be a secret). */
-static bool *var_lines;
+/*
+ * Lines holding ${VAR}: an error about their value must not print it (it may be a secret).
+ * Each holds the name of its first variable, or of its first empty one, for the fix.
+ */
+static char **var_lines;
 static int n_var_lines;
 
 static bool line_has_variable(int line)
 {
     return line >= 0 && line < n_var_lines && var_lines[line];
+}
+
+static void forget_variables(void)
+{
+    for (int i = 0; i < n_var_lines; i++)
+        free(var_lines[i]);
+    free(var_lines);
+    var_lines = NULL;
+    n_var_lines = 0;
+}
+
+static bool is_empty_variable(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && !*v;
+}
+
+/* NAME appears on LINE. */
+static void note_variable(int line, const char *name, size_t len)
+{
+    char *n;
+
+    if (line >= n_var_lines) {
+        int more = line * 2 + 16;
+
+        var_lines = xrealloc(var_lines, (size_t)more * sizeof *var_lines);
+        memset(var_lines + n_var_lines, 0, (size_t)(more - n_var_lines) * sizeof *var_lines);
+        n_var_lines = more;
+    }
+    n = strndup(name, len);
+    if (!n)
+        return;
+    if (var_lines[line] && (is_empty_variable(var_lines[line]) || !is_empty_variable(n))) {
+        free(n);
+        return;
+    }
+    free(var_lines[line]);
+    var_lines[line] = n;
 }
 
 /* An option's value for an error message: 'value', or no value at all when it came from ${VAR}. */
@@ -220,19 +262,12 @@ static int validate_users(cfg_t *cfg, cfg_opt_t *opt)
 /* ${NAME} as libconfuse expands it: "" when unset, unless written ${NAME:-default}. */
 static int check_variable(const char *p, const char *display, int line)
 {
-    if (line >= n_var_lines) {
-        int n = line * 2 + 16;
-
-        var_lines = xrealloc(var_lines, (size_t)n * sizeof *var_lines);
-        memset(var_lines + n_var_lines, 0, (size_t)(n - n_var_lines) * sizeof *var_lines);
-        n_var_lines = n;
-    }
-    var_lines[line] = true;
     const char *close = strchr(p + 2, '}');
     const char *colon;
     char *name;
     int rc = 0;
 
+    note_variable(line, p + 2, close ? strcspn(p + 2, ":}") : 0);
     if (!close)
         return 0;
     colon = memchr(p + 2, ':', (size_t)(close - p - 2));
@@ -495,9 +530,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_t *cfg;
     int rc;
 
-    free(var_lines);
-    var_lines = NULL;
-    n_var_lines = 0;
+    forget_variables();
     if (prescan(buf, file) < 0)
         return -1;
     cfg = cfg_init(opts, CFGF_NONE);
@@ -550,6 +583,8 @@ int config_parse(struct config *c, char *buf, const char *file)
         c->ready_origin = xasprintf("%s:%d", file, ready_line);
     }
     c->ready_hidden = line_has_variable(ready_line);
+    free(c->ready_variable);
+    c->ready_variable = c->ready_hidden ? xstrdup(var_lines[ready_line]) : NULL;
     c->shell_hidden = line_has_variable(shell_line);
     free(c->trusted_uids);
     c->n_trusted_uids = cfg_size(cfg, "trusted_users");
@@ -763,6 +798,7 @@ void config_free(struct config *c)
     free(c->hooks_dirs);
     free(c->ready);
     free(c->ready_origin);
+    free(c->ready_variable);
     free(c->trusted_uids);
     memset(c, 0, sizeof *c);
 }
@@ -785,4 +821,20 @@ const char *config_ready(const struct config *c, const char *cli, const char **f
     }
     *from = c->ready_origin ? c->ready_origin : "default";
     return c->ready;
+}
+
+char *config_ready_error(const struct config *c, const char *from, const char *err)
+{
+    const char *name = c->ready_variable;
+
+    if (!c->ready_hidden || !name || !c->ready_origin || strcmp(from, c->ready_origin) != 0)
+        return xstrdup(err);
+    /* libconfuse takes a default after :- only for an unset variable, not an empty one. */
+    if (is_empty_variable(name))
+        return xasprintf("the readiness spec given with ${%s} is not valid: %s is set but "
+                         "empty; give it a value, or see ccwrap(1) for the forms the spec takes",
+                         name, name);
+    return xasprintf("the readiness spec given with ${%s} is not valid (its value is not "
+                     "shown); fix %s, or see ccwrap(1) for the forms the spec takes",
+                     name, name);
 }

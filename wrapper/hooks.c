@@ -291,8 +291,8 @@ static bool is_plain_word(const char *w, size_t n)
     return n > 0;
 }
 
-/* The configured shell runs every command hook: it is held to the same rule. */
-static char *shell_problem(const char *root, const struct config *c)
+/* The configured shell runs every command hook and command: it is held to the same rule. */
+char *shell_trust_problem(const char *root, const struct config *c)
 {
     char *p = trust_problem(c->shell, root, NULL, c), *text;
 
@@ -301,6 +301,16 @@ static char *shell_problem(const char *root, const struct config *c)
     text = xasprintf("the shell %s: %s", c->shell, p);
     free(p);
     return text;
+}
+
+/* "./x", ".//x" are "x" under the root, as the shell in the root reads them; "./" is ".". */
+static char *under_root(const char *word)
+{
+    const char *rel = word;
+
+    while (rel[0] == '.' && rel[1] == '/')
+        rel += 2 + strspn(rel + 2, "/");
+    return xstrdup(word[0] == '/' ? word : *rel ? rel : ".");
 }
 
 /*
@@ -313,17 +323,16 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
     const char *p = value + strspn(value, " \t\n");
     size_t wlen = strcspn(p, " \t\n");
     char *word, *path, *display, *distrust;
-    const char *rel;
     struct stat st;
     struct hook *h = NULL;
-    bool exists;
+    bool exists, with_args;
 
     if (!is_plain_word(p, wlen)) {
         h = add(l, HOOK_SHELL, source);
         h->command = xstrdup(value);
         h->value = xstrdup(value);
         h->legacy = legacy;
-        if ((distrust = shell_problem(root, c)) != NULL) {
+        if ((distrust = shell_trust_problem(root, c)) != NULL) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = distrust;
@@ -331,17 +340,26 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         return;
     }
     word = strndup(p, wlen);
-    /*
-     * "./x" and ".//x" are "x" under the root, as the shell in the root reads them; "./"
-     * alone is the root itself, ".". What is checked is what the shell will run.
-     */
-    rel = word;
-    while (rel[0] == '.' && rel[1] == '/')
-        rel += 2 + strspn(rel + 2, "/");
-    display = xstrdup(word[0] == '/' ? word : *rel ? rel : ".");
+    /* What is checked is what the shell will run. */
+    display = under_root(word);
     path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
     exists = stat(path, &st) == 0;
-    if (exists && S_ISDIR(st.st_mode)) {
+    with_args = p[wlen + strspn(p + wlen, " \t\n")] != '\0';
+    /*
+     * A folder runs its entries when the value names it alone. A bare name with arguments is a
+     * program from PATH ("gradle build" in a Gradle project, which has a gradle/ folder).
+     */
+    if (exists && S_ISDIR(st.st_mode) && with_args && !legacy && !strchr(word, '/'))
+        exists = false;
+    if (exists && S_ISDIR(st.st_mode) && with_args) {
+        h = add(l, HOOK_BROKEN, source);
+        h->legacy = legacy;
+        h->status = EXIT_NOEXEC;
+        h->command = xstrdup(value);
+        h->problem = xasprintf("%s is a folder, which runs its entries only when named alone; "
+                               "remove the arguments, or name a script",
+                               display);
+    } else if (exists && S_ISDIR(st.st_mode)) {
         char *dirs[] = {display};
 
         add_folders(l, root, c, dirs, NULL, 1);
@@ -382,7 +400,7 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         h->legacy = legacy;
         h->command = xstrdup(value);
     }
-    if (h && h->kind == HOOK_SHELL && (distrust = shell_problem(root, c)) != NULL) {
+    if (h && h->kind == HOOK_SHELL && (distrust = shell_trust_problem(root, c)) != NULL) {
         h->kind = HOOK_BROKEN;
         h->status = EXIT_NOEXEC;
         h->problem = distrust;
@@ -392,6 +410,29 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
     free(word);
     free(path);
     free(display);
+}
+
+char *command_trust_problem(const char *value, const char *root, const struct config *c)
+{
+    const char *p = value + strspn(value, " \t\n");
+    size_t wlen = strcspn(p, " \t\n");
+    char *word, *display, *path, *problem = NULL;
+    struct stat st;
+
+    if (!is_plain_word(p, wlen) || !memchr(p, '/', wlen))
+        return NULL;
+    word = strndup(p, wlen);
+    if (!word)
+        return NULL;
+    display = under_root(word);
+    path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
+    /* Nothing there, or no file: the shell says so, as it would without ccwrap. */
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        problem = trust_problem(path, root, display, c);
+    free(word);
+    free(display);
+    free(path);
+    return problem;
 }
 
 void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,

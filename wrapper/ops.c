@@ -118,16 +118,22 @@ static int source_width(const struct plan *pl)
     return width;
 }
 
-static void plan_command(const char *what, const char *var, const struct config *c, int width,
-                         const struct style *st)
+static void plan_command(const char *what, const char *var, const char *root,
+                         const struct config *c, int width, const struct style *st)
 {
     const char *value = getenv(var);
     char *text, *shown;
 
     if (value && value[strspn(value, " \t\n")]) {
-        char *q = quoted(value);
+        char *q = quoted(value), *problem = shell_trust_problem(root, c);
 
-        text = xasprintf("COMMAND if given, else %s: %s -c %s", var, c->shell, q);
+        if (!problem)
+            problem = command_trust_problem(value, root, c);
+        if (problem)
+            text = xasprintf("COMMAND if given, else %s: error: %s", var, problem);
+        else
+            text = xasprintf("COMMAND if given, else %s: %s -c %s", var, c->shell, q);
+        free(problem);
         free(q);
     } else {
         text = xasprintf("COMMAND as given to ccwrap (%s is not set)", var);
@@ -178,15 +184,6 @@ static char *describe_ready(const struct ready *r)
     return text;
 }
 
-/* A readiness spec from ${VAR} in the file may be a secret: its error does not repeat it. */
-static const char *ready_error(const struct config *c, const char *from, const char *err)
-{
-    if (c->ready_hidden && c->ready_origin && strcmp(from, c->ready_origin) == 0)
-        return "the readiness spec given with ${...} is not valid (not shown); see ccwrap(1) "
-               "for the forms it takes";
-    return err;
-}
-
 static void plan_ready(const struct config *c, int width, const struct style *st)
 {
     struct ready r = {.notify_fd = -1};
@@ -195,10 +192,11 @@ static void plan_ready(const struct config *c, int width, const struct style *st
 
     printf("  %s%-*s%s  ", st->bold, width + 7, "readiness", st->off);
     if (ready_parse(spec, &r, err, sizeof err) < 0) {
-        char *e = shown_text(ready_error(c, from, err));
+        char *why = config_ready_error(c, from, err), *e = shown_text(why);
 
         printf("%serror: %s%s\n", st->red, e, st->off);
         free(e);
+        free(why);
     } else {
         char *d = describe_ready(&r),
              *text = xasprintf("%s (%s, from %s); timeout %ld s, then %s", d, spec, from,
@@ -270,7 +268,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         printf("%sbuild%s\n", st.bold, st.off);
         if (plan_point(pl, PT_PRE_BUILD, c, width, &st) < 0)
             return -1;
-        plan_command("command", "CC_BUILD_COMMAND", c, width, &st);
+        plan_command("command", "CC_BUILD_COMMAND", root, c, width, &st);
         if (plan_point(pl, PT_POST_BUILD, c, width, &st) < 0)
             return -1;
     }
@@ -278,7 +276,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         printf("%srun%s\n", st.bold, st.off);
         if (plan_point(pl, PT_PRE_RUN, c, width, &st) < 0)
             return -1;
-        plan_command("application", "CC_RUN_COMMAND", c, width, &st);
+        plan_command("application", "CC_RUN_COMMAND", root, c, width, &st);
         plan_ready(c, width, &st);
         plan_workers(root, c, width, &st);
         if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
@@ -355,6 +353,7 @@ static int check_workers(const char *root, const struct config *c)
 /* Every problem plan's inputs have, one line each; returns how many. */
 int check_print(const char *root, const struct config *c)
 {
+    static const char *const commands[] = {"CC_BUILD_COMMAND", "CC_RUN_COMMAND"};
     struct ready r = {.notify_fd = -1};
     const char *from, *spec = config_ready(c, NULL, &from);
     char err[256];
@@ -383,6 +382,14 @@ int check_print(const char *root, const struct config *c)
         free(distrust);
         distrust = NULL;
         free(path);
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        const char *value = getenv(commands[i]);
+
+        if (value && (distrust = command_trust_problem(value, root, c)) != NULL)
+            n += check_problem(commands[i], distrust);
+        free(distrust);
+        distrust = NULL;
     }
     for (int p = 0; p < PT_COUNT; p++) {
         struct hooklist l;
@@ -417,8 +424,12 @@ int check_print(const char *root, const struct config *c)
         legacy_list_free(&ll);
         problems_free(&w);
     }
-    if (ready_parse(spec, &r, err, sizeof err) < 0)
-        n += check_problem(strcmp(from, "default") ? from : "ready", ready_error(c, from, err));
+    if (ready_parse(spec, &r, err, sizeof err) < 0) {
+        char *why = config_ready_error(c, from, err);
+
+        n += check_problem(strcmp(from, "default") ? from : "ready", why);
+        free(why);
+    }
     ready_free(&r);
     return n + check_workers(root, c);
 }

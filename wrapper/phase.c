@@ -44,6 +44,23 @@ static bool stopping(const char *what, struct outcome *o)
 }
 
 /*
+ * VAR's value runs as a hook's does: the shell, and the script its first word names, must pass
+ * the trust rule (README, SECURITY). 0, or -1 after reporting.
+ */
+static int command_trusted(const struct ctx *x, const char *var)
+{
+    char *problem = shell_trust_problem(x->root, x->cfg);
+
+    if (!problem)
+        problem = command_trust_problem(getenv(var), x->root, x->cfg);
+    if (!problem)
+        return 0;
+    log_error("%s: %s", var, problem);
+    free(problem);
+    return -1;
+}
+
+/*
  * Starts COMMAND (argv, looked up in PATH, in ccwrap's working directory), or without one the
  * variable VAR's value through the hook shell from the root. A value that is one simple
  * command is exec'd by the shell, so the program is ccwrap's child: its signals and its status
@@ -53,9 +70,13 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
                          struct proc *p, struct outcome *o)
 {
     struct spawn_req req = {.env_set = env, .lead = true};
-    char *shell_argv[4], *line = NULL;
+    char *shell_argv[4], *line = NULL, *why;
     int err = 0;
 
+    if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
+        *o = exit_with(EXIT_NOEXEC);
+        return -1;
+    }
     if (!argv || !argv[0]) {
         line = shell_exec_form(getenv(var));
         shell_argv[0] = x->cfg->shell;
@@ -75,9 +96,9 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
         free(line);
         return 0;
     }
-    if (err == EAGAIN || err == ENOMEM) {
-        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0],
-                  strerror(err));
+    if ((why = spawn_no_process(err)) != NULL) {
+        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0], why);
+        free(why);
         *o = exit_with(EXIT_CCWRAP);
     } else if (err == ENOENT) {
         log_error("%s: command not found", req.exec_path ? req.exec_path : req.argv[0]);
@@ -248,10 +269,13 @@ static int run_prepare(struct run *r, const struct run_opts *o)
     char err[256];
 
     if (ready_parse(spec, &r->rd, err, sizeof err) < 0) {
+        char *why = config_ready_error(r->x->cfg, from, err);
+
         if (from == r->x->cfg->ready_origin)
-            log_error("%s: %s", from, err);
+            log_error("%s: %s", from, why);
         else
-            log_error("%s", err);
+            log_error("%s", why);
+        free(why);
         return -1;
     }
     if (legacy_preflight(r->x) < 0 || workers_load() < 0)

@@ -148,13 +148,14 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         pr->current = pr->next - 1;
         err = 0;
         if (spawn(&req, &pr->proc, &err) < 0) {
-            bool no_fork = err == EAGAIN || err == ENOMEM;
-            int status = no_fork ? EXIT_CCWRAP : err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+            char *why = spawn_no_process(err);
+            int status = why ? EXIT_CCWRAP : err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 
-            if (no_fork)
-                log_error("%s: cannot start a process: %s", h->source, strerror(err));
+            if (why)
+                log_error("%s: cannot start a process: %s", h->source, why);
             else
                 log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
+            free(why);
             envfile_remove(&pr->env_file);
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);

@@ -629,26 +629,38 @@ static bool request_begin(struct ready *r, struct probe *p, int64_t now)
     return true;
 }
 
-/* "HTTP/1.1 200 OK": the status, or ANS_GARBLED. */
-static int status_parse(const char *s, size_t len)
+/*
+ * "HTTP/1.1 200 OK": the status. Only the first line counts: a version that runs into the
+ * next line is no status line, whatever digits a header holds.
+ */
+int http_status_parse(const char *s, size_t len)
 {
     size_t i = 5;
     int status = 0;
 
     if (len < 5 || memcmp(s, "HTTP/", 5) != 0)
-        return ANS_GARBLED;
-    while (i < len && s[i] != ' ')
+        return -1;
+    while (i < len && s[i] > ' ' && s[i] < 0x7f)
         i++;
+    if (i == 5 || i >= len || s[i] != ' ')
+        return -1;
     while (i < len && s[i] == ' ')
         i++;
     for (int digits = 0; digits < 3; digits++, i++) {
         if (i >= len || s[i] < '0' || s[i] > '9')
-            return ANS_GARBLED;
+            return -1;
         status = status * 10 + (s[i] - '0');
     }
     if (i < len && s[i] != ' ' && s[i] != '\r' && s[i] != '\n')
-        return ANS_GARBLED;
-    return status >= 100 ? status : ANS_GARBLED;
+        return -1;
+    return status >= 100 ? status : -1;
+}
+
+static int status_parse(const char *s, size_t len)
+{
+    int status = http_status_parse(s, len);
+
+    return status < 0 ? ANS_GARBLED : status;
 }
 
 /* One exchange is over: 1 when it makes the application ready. */

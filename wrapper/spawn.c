@@ -143,6 +143,17 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     return 0;
 }
 
+char *spawn_no_process(int err)
+{
+    if (err == EAGAIN)
+        return xasprintf("%s; the process limit (ulimit -u, a cgroup's pids.max) is reached, or "
+                         "memory is short",
+                         strerror(err));
+    if (err == ENOMEM)
+        return xasprintf("%s; memory is short", strerror(err));
+    return NULL;
+}
+
 static bool is_stop_signal(int sig)
 {
     return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;

@@ -385,7 +385,7 @@ static void begin(const struct ctx *x, struct worker *w)
     struct spawn_req req = {0};
     struct hooklist l;
     const struct hook *h;
-    char *argv[4], *env[2], *line = NULL;
+    char *argv[4], *env[2], *line = NULL, *why;
     int err = 0, status;
 
     worker_resolve(x->root, x->cfg, w->var, &l);
@@ -422,8 +422,14 @@ static void begin(const struct ctx *x, struct worker *w)
             hooklist_free(&l);
             return;
         }
-        status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-        log_error("%s: cannot run %s: %s", name, x->cfg->shell, strerror(err));
+        if ((why = spawn_no_process(err)) != NULL) {
+            status = EXIT_CCWRAP;
+            log_error("%s: cannot start a process: %s", name, why);
+            free(why);
+        } else {
+            status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+            log_error("%s: cannot run %s: %s", name, x->cfg->shell, strerror(err));
+        }
     }
     free(line);
     free(env[0]);
