@@ -16,6 +16,9 @@ setup() {
 
 teardown() {
     kill_background
+    # What a failed test left below a killed ccwrap: every process started with these folders.
+    pkill -KILL -f "$BATS_TEST_TMPDIR/" 2>/dev/null || true
+    [ -z "${SHARED:-}" ] || pkill -KILL -f "$SHARED/" 2>/dev/null || true
     [ -z "${SHARED:-}" ] || rm -rf "$SHARED"
 }
 
