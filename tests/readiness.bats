@@ -70,8 +70,9 @@ ccwrap: Finished hooks.d/run-failed/10-report: status 0 in N s"
     ms=$(ready_after_ms)
     # The 0.2 s are counted by the task from its own start, a millisecond after ccwrap's clock.
     [ "$ms" -ge 190 ]
+    # --exit-after: should anything else answer on the port, the test fails quickly, not hangs.
     run --separate-stderr "$CCWRAP" run --ready "tcp:127.0.0.1:$port" --ready-timeout 0.5 -- \
-        "$TESTAPP" --exit-on TERM
+        "$TESTAPP" --exit-on TERM --exit-after 5 --exit 9
     assert_failure 124
     assert_equal "$stderr" "ccwrap: application not ready after 0.500 s: Nothing listening on 127.0.0.1:$port yet"
 }
