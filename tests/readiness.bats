@@ -70,8 +70,9 @@ ccwrap: Finished hooks.d/run-failed/10-report: status 0 in N s"
     ms=$(ready_after_ms)
     # The 0.2 s are counted by the task from its own start, a millisecond after ccwrap's clock.
     [ "$ms" -ge 190 ]
+    # --exit-after: should anything else answer on the port, the test fails quickly, not hangs.
     run --separate-stderr "$CCWRAP" run --ready "tcp:127.0.0.1:$port" --ready-timeout 0.5 -- \
-        "$TESTAPP" --exit-on TERM
+        "$TESTAPP" --exit-on TERM --exit-after 5 --exit 9
     assert_failure 124
     assert_equal "$stderr" "ccwrap: application not ready after 0.500 s: Nothing listening on 127.0.0.1:$port yet"
 }
@@ -387,10 +388,11 @@ ccwrap: Finished hooks.d/run-failed/10-report: status 0 in N s"
 
 @test "tcp: an application listening on 127.0.0.1 only is not ready, and the fix is named" {
     port=$(free_port)
-    PORT=$port run --separate-stderr "$CCWRAP" run --ready-timeout 1 -- \
+    # 3 s: python3 may take more than one to start on a busy machine.
+    PORT=$port run --separate-stderr "$CCWRAP" run --ready-timeout 3 -- \
         python3 -m http.server "$port" --bind 127.0.0.1
     assert_failure 124
-    assert_equal "${stderr_lines[-1]}" "ccwrap: application not ready after 1.000 s: The application listens on 127.0.0.1:$port only, which nothing outside this machine reaches; make it listen on 0.0.0.0:$port (all interfaces)"
+    assert_equal "${stderr_lines[-1]}" "ccwrap: application not ready after 3.000 s: The application listens on 127.0.0.1:$port only, which nothing outside this machine reaches; make it listen on 0.0.0.0:$port (all interfaces)"
 }
 
 @test "tcp: a port held by another process is not the application's readiness; the holder is named" {

@@ -25,6 +25,7 @@ common_setup() {
     mkdir -p "$APP"
     : >"$LOG"
     export LOG
+    start_watchdog
     cd "$APP" || return 1
 }
 
@@ -59,22 +60,55 @@ wait_for() {
     done
 }
 
-# A free TCP port on 127.0.0.1 (bash's /dev/tcp connect fails on a closed port).
+# A free TCP port, reserved against the suites running beside this one (fixtures/free-port.py).
 free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-            echo "$p"
-            return 0
-        fi
+    "$TOP/tests/fixtures/free-port.py"
+}
+
+# No test may hang: after CCWRAP_TEST_LIMIT seconds (180) everything the test started is killed
+# (bats 1.8.2's BATS_TEST_TIMEOUT cannot end a `run` whose grandchild holds its pipe).
+start_watchdog() {
+    local limit=${CCWRAP_TEST_LIMIT:-180} target=$BASHPID start
+    start=$(proc_start "$target")
+    (
+        me=$BASHPID
+        for ((i = 0; i < limit; i++)); do sleep 1; done
+        # The test is still the one that started us (its start time), not a reused pid.
+        [ "$(proc_start "$target")" = "$start" ] || exit 0
+        echo "test_helper: the test ran over $limit s: killing what it started" >&2
+        pids=$(descendants "$target" "$me")
+        # shellcheck disable=SC2086 # a list of pids
+        kill -STOP $pids 2>/dev/null
+        # shellcheck disable=SC2086,SC2046
+        kill -KILL $pids $(descendants "$target" "$me") 2>/dev/null
+    ) </dev/null >/dev/null 3>&- &
+    WATCHDOG=$!
+}
+
+# The start time of PID (field 22 of /proc/PID/stat).
+proc_start() {
+    local s
+    s=$(<"/proc/$1/stat") || return 0
+    s=${s##*) }
+    # shellcheck disable=SC2086 # the fields
+    set -- $s
+    echo "${20}"
+}
+
+# descendants PID [SKIP]: every process below PID, except SKIP's subtree.
+descendants() {
+    local c
+    for c in $(ps -o pid= --ppid "$1"); do
+        [ "$c" != "${2:-}" ] || continue
+        echo "$c"
+        descendants "$c" "${2:-}"
     done
-    return 1
 }
 
 # Kills what a test started in the background (pids in $BATS_TEST_TMPDIR/bg.pids).
 kill_background() {
     local f=$BATS_TEST_TMPDIR/bg.pids
+    [ -z "${WATCHDOG:-}" ] || kill "$WATCHDOG" 2>/dev/null || true
     [ -f "$f" ] || return 0
     while read -r pid; do
         kill -KILL "$pid" 2>/dev/null || true

@@ -152,6 +152,14 @@ static int mark_held(pid_t pid, const struct listener *v, size_t n, bool *held)
         ssize_t len = readlinkat(dfd, d->d_name, link, sizeof link - 1);
         unsigned long inode;
 
+        /* root without CAP_SYS_PTRACE lists another user's fd folder but reads no link in it. */
+        if (len < 0 && (errno == EACCES || errno == EPERM)) {
+            int e = errno;
+
+            closedir(dir);
+            errno = e;
+            return -1;
+        }
         if (len <= 8 || memcmp(link, "socket:[", 8) != 0)
             continue;
         link[len] = '\0';

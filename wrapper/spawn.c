@@ -508,7 +508,7 @@ static void left_behind(struct pidset *left, int64_t until)
 
 size_t sweep_leftovers(int64_t grace_ms)
 {
-    struct pidset left = {0};
+    struct pidset left = {0}, fresh = {0};
     size_t n;
     char *who;
 
@@ -516,16 +516,26 @@ size_t sweep_leftovers(int64_t grace_ms)
         pidset_free(&left);
         return 0;
     }
-    n = left.n;
-    who = describe(&left);
-    log_info("stopping %zu process%s left behind: %s", n, n == 1 ? "" : "es", who);
-    free(who);
+    /*
+     * What a relayed stop reached is on its way out (a program behind a shell that died of the
+     * TERM at once): it gets its grace without a word, and no second TERM, which often means
+     * "hurry". Only what nothing stopped yet was left behind.
+     */
+    for (size_t i = 0; i < left.n; i++)
+        if (!reached_by_stop(left.v[i]))
+            pidset_add(&fresh, left.v[i]);
+    n = fresh.n;
+    if (n > 0) {
+        who = describe(&fresh);
+        log_info("stopping %zu process%s left behind: %s", n, n == 1 ? "" : "es", who);
+        free(who);
+    }
     for (size_t i = 0; i < left.n; i++) {
-        /* A stop already relayed is not repeated: a second TERM often means "hurry". */
         if (!reached_by_stop(left.v[i]))
             kill(left.v[i], SIGTERM);
         kill(left.v[i], SIGCONT);
     }
+    pidset_free(&fresh);
     left_behind(&left, now_ms() + grace_ms);
     if (left.n > 0) {
         who = describe(&left);
@@ -536,7 +546,8 @@ size_t sweep_leftovers(int64_t grace_ms)
             kill(left.v[i], SIGKILL);
         left_behind(&left, now_ms() + 1000);
     }
-    events_emit("leftovers", "icount", (int64_t)n, EV_END);
+    if (n > 0)
+        events_emit("leftovers", "icount", (int64_t)n, EV_END);
     pidset_free(&left);
     return n;
 }
