@@ -32,7 +32,8 @@ post-build/10-after"
     assert_regex "${stderr_lines[1]}" '^ccwrap: Finished CC_PRE_BUILD_HOOK: status 0 in [0-9]+\.[0-9]{3} s$'
     assert_equal "${stderr_lines[2]}" "ccwrap: Running hooks.d/pre-build/10-migrate"
     assert_regex "${stderr_lines[3]}" '^ccwrap: Finished hooks.d/pre-build/10-migrate: status 0 in [0-9.]+ s$'
-    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "${stderr_lines[4]}" "ccwrap: build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
+    assert_equal "${#stderr_lines[@]}" 5
 }
 
 @test "a failing pre-build hook stops the build with its status; the command never starts" {
@@ -60,14 +61,18 @@ post-build/10-after"
     assert_equal "$(cat "$LOG")" ""
 }
 
-@test "--from-cache runs pre-build and the command but skips post-build" {
+@test "--from-cache with no archive to restore is a full build: pre-build, command, post-build" {
+    # The restore itself is tests/cache.bats'; here the store has nothing (SPEC §10).
+    export CCWRAP_CACHE=$BATS_TEST_TMPDIR/empty-store
     logging_hook pre-build 10-pre
     logging_hook post-build 10-post
     export CC_POST_BUILD_HOOK='echo var-post >>"$LOG"'
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
     assert_success
     assert_equal "$(cat "$LOG")" "pre-build/10-pre
-command"
+command
+var-post
+post-build/10-post"
 }
 
 @test "the command's output and exit status are exactly its own" {
@@ -207,7 +212,7 @@ b"
 @test "empty or blank hook variables mean no hook" {
     CC_PRE_BUILD_HOOK='' CC_POST_BUILD_HOOK='  	' run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_equal "$stderr" ""
+    assert_equal "$stderr" "ccwrap: build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
 }
 
 @test "the configured shell runs variable hooks" {

@@ -80,6 +80,7 @@ build
   post-build
       1  CC_POST_BUILD_HOOK                     /bin/sh -c './ccbuild.sh --fast'
       2  hooks.d/post-build/10-assets           exec hooks.d/post-build/10-assets
+  cache archive                                 none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 run
   pre-run
       1  hooks.d/pre-run/10-migrate             exec hooks.d/pre-run/10-migrate
@@ -420,7 +421,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers and trusted_users"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, trusted_users, cache, cache_key and cache_keep"
     assert_equal "$stderr" ""
 }
 

@@ -49,7 +49,7 @@ static bool is_sha(const char *s)
 {
     size_t n = strspn(s, "0123456789abcdef");
 
-    return (n == 40 || n == 64) && (s[n] == '\0' || s[n] == '\n');
+    return (n == 40 || n == 64) && (s[n] == '\0' || s[n] == '\n' || s[n] == ' ');
 }
 
 /* The commit the root's .git/HEAD names (a branch's tip, loose or packed), or NULL. */
@@ -286,9 +286,13 @@ bool cache_restore(const struct ctx *x)
     reason = strstr(res, "reason=");
     if (reason)
         reason[strcspn(reason, "\n")] = '\0';
-    events_emit("cache_restore", "brestored", rc == 0, "sstore", shown, "sapp", k.app, "scommit",
-                k.commit, "sreason", reason ? reason + 7 : NULL, "ifiles", field(res, "files="),
-                "ibytes", field(res, "bytes="), "ims", field(res, "ms="), EV_END);
+    if (reason)
+        events_emit("cache_restore", "brestored", 0, "sstore", shown, "sapp", k.app, "scommit",
+                    k.commit, "sreason", reason + 7, EV_END);
+    else
+        events_emit("cache_restore", "brestored", rc == 0, "sstore", shown, "sapp", k.app,
+                    "scommit", k.commit, "ifiles", field(res, "files="), "ibytes",
+                    field(res, "bytes="), "ims", field(res, "ms="), EV_END);
     if (rc == 0)
         log_info("build cache: build command and post-build hooks skipped (--from-cache)");
     else

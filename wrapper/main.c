@@ -261,7 +261,7 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
         if (*i >= argc || (strcmp(argv[*i], "list") != 0 && strcmp(argv[*i], "prune") != 0))
             return usage_error("cache takes list or prune");
         *plan_which = argv[(*i)++];
-        break;
+        return 0; /* --keep may follow */
     case SUB_PLAN:
         if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
             return usage_error("plan takes build or run, not '%s'", argv[*i]);
