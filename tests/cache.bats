@@ -72,12 +72,15 @@ hooks.d/post-build/10-gen"
     assert [ ! -e "$STORE/myapp/c2.tar.zst" ]
 }
 
-@test "CC_DISABLE_BUILD_CACHE_UPLOAD=true: no archive, and ccwrap says so" {
+@test "CC_DISABLE_BUILD_CACHE_UPLOAD=true: no archive; -v and plan say so" {
     export CC_DISABLE_BUILD_CACHE_UPLOAD=true
     echo x >"$APP/file"
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_equal "$stderr" "ccwrap: build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
+    assert_equal "$stderr" ""
+    run --separate-stderr "$CCWRAP" -v build -- true
+    assert_success
+    assert_equal "${stderr_lines[-1]}" "ccwrap: build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
     assert [ ! -e "$STORE" ]
 }
 

@@ -106,6 +106,7 @@ build
   command                          COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)
   post-build
     (no hooks)
+  cache archive                    none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 EOF
     export CC_RUN_COMMAND="exec ./server --name 'web'"
     run --separate-stderr "$CCWRAP" plan run
@@ -154,6 +155,7 @@ build
   command                               COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)
   post-build
     (no hooks)
+  cache archive                         none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 EOF
 }
 
@@ -266,7 +268,8 @@ EOF
     assert_equal "${lines[4]}" $'  \e[1mcommand                           \e[0m  COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)'
     assert_equal "${lines[5]}" $'  \e[1mpost-build\e[0m'
     assert_equal "${lines[6]}" $'    \e[31m  1  hooks.d/post-build/10-plain  error: not executable; chmod +x hooks.d/post-build/10-plain, or rename it to hooks.d/post-build/10-plain.disabled (fails with status 126)\e[0m'
-    assert_equal "${#lines[@]}" 7
+    assert_equal "${lines[7]}" $'  \e[1mcache archive                     \e[0m  none: CC_DISABLE_BUILD_CACHE_UPLOAD=true'
+    assert_equal "${#lines[@]}" 8
 
     # An empty NO_COLOR does not count (no-color.org).
     in_pty "NO_COLOR= $cmd"
@@ -530,6 +533,7 @@ EOF
 {"event":"command_end","status":0}
 {"event":"hook_start","point":"post-build","source":"hooks.d/post-build/10-assets"}
 {"event":"hook_end","point":"post-build","source":"hooks.d/post-build/10-assets","status":0,"timed_out":false}
+{"event":"cache_save","saved":false,"reason":"disabled"}
 {"event":"phase_end","phase":"build","status":0,"signal":null}
 {"event":"exit","status":0,"signal":null}
 {"event":"phase_start","phase":"run","ready":"tcp"}

@@ -255,7 +255,8 @@ void cache_save(const struct ctx *x)
     int rc;
 
     if (off && strcmp(off, "true") == 0) {
-        log_info("build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
+        /* Said with -v (and by plan): every build in a suite or CI would say it otherwise. */
+        log_detail("build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
         events_emit("cache_save", "bsaved", 0, "sreason", "disabled", EV_END);
         return;
     }

@@ -313,7 +313,6 @@ static long request(struct store *s, const char *method, const char *name, struc
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, b);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, size);
-        headers = curl_slist_append(headers, "Expect:");
         headers = curl_slist_append(headers, "Content-Type: application/zstd");
     } else if (strcmp(method, "DELETE") == 0) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
@@ -323,7 +322,7 @@ static long request(struct store *s, const char *method, const char *name, struc
     curl_slist_free_all(headers);
     free(auth);
     if (rc != CURLE_OK) {
-        fail("%s%s/%s: %s %s", s->spec.shown, s->app, name, method,
+        fail("%s%s/%s: %s: %s", s->spec.shown, s->app, name, method,
              errbuf[0] ? errbuf : curl_easy_strerror(rc));
         free(url);
         return -1;
