@@ -60,10 +60,10 @@ build-static/ccwrap: $(SRCS) wrapper/ccwrap.h
 wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-# SYSCONFDIR is compiled in: `make install PREFIX=/usr` after a plain `make` rebuilds what
-# names it, so the binary looks where the configuration is installed.
+# SYSCONFDIR and LIBEXECDIR are compiled in: `make install PREFIX=/usr` after a plain `make`
+# rebuilds what names them, so the binary looks where the configuration and helper are.
 .sysconfdir: FORCE
-	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
+	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(LIBEXECDIR)' >$@
 wrapper/config.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
 

@@ -519,7 +519,7 @@ EOF
         n=$((n + 1))
         jq -e 'type == "object"' <<<"$line" >/dev/null || fail "line $n is not a JSON object: $line"
     done <"$EV"
-    assert_equal "$n" 20
+    assert_equal "$n" 21
 
     run jq -c 'del(.time, .pid, .duration_ms, .after_ms)' "$EV"
     assert_success
@@ -654,9 +654,9 @@ EOF
     assert_success
     assert_output - <<'EOF'
 _ccwrap
-build run hook plan check migrate
+build run hook plan check migrate cache
 plan
-check
+cache check
 build run
 run-succeeded run-failed
 notify none
@@ -673,6 +673,7 @@ EOF
     assert_output - <<'EOF'
 usr/bin/ccwrap 755
 usr/etc/ccwrap/ccwrap.conf 644
+usr/libexec/ccwrap/ccwrap-cache 755
 usr/share/man/man1/ccwrap.1 644
 EOF
     cmp "$src/wrapper/ccwrap.1" "$inst/usr/share/man/man1/ccwrap.1"
