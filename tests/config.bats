@@ -53,7 +53,10 @@ ready = "tcp"
 ready_timeout = 60
 on_ready_timeout = "stop"
 leftovers = "stop"
-trusted_users = {}'
+trusted_users = {}
+cache = ""
+cache_key = ""
+cache_keep = 2'
     # One comment line right above each option.
     run awk '!/^#/ && !/^$/ { if (prev !~ /^# ./) print "no comment above: " $0 } { prev = $0 }' \
         "$TOP/conf/ccwrap.conf"
