@@ -262,8 +262,8 @@ void cache_save(const struct ctx *x)
     }
     key_resolve(x->root, x->cfg, &k);
     snprintf(keep, sizeof keep, "%ld", x->cfg->cache_keep);
-    rc = run_helper(x, (const char *[]){"save", x->root, k.store, k.app, k.commit, keep, NULL},
-                    res, sizeof res);
+    rc = run_helper(x, (const char *[]){"save", x->root, k.store, k.app, k.commit, keep, NULL}, res,
+                    sizeof res);
     shown = shown_store(k.store);
     if (rc != 0)
         log_warn("build cache: no archive saved; the build itself succeeded");
@@ -351,7 +351,8 @@ int cache_check(const struct config *c, int (*report)(const char *path, const ch
         n += report(k.store_from, text);
         free(text);
     } else {
-        if (s.kind == STORE_S3 && (!getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")))
+        if (s.kind == STORE_S3 &&
+            (!getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")))
             n += report(k.store_from, "an s3:// store needs AWS_ACCESS_KEY_ID and "
                                       "AWS_SECRET_ACCESS_KEY in the environment; export them");
         store_spec_free(&s);

@@ -162,8 +162,9 @@ static int validate_keep(cfg_t *cfg, cfg_opt_t *opt)
     long n;
 
     if (parse_long(v, 0, 10000, &n) < 0) {
-        cfg_error(cfg, "cache_keep must be a whole number of archives from 0 (all) to 10000, "
-                       "not %s",
+        cfg_error(cfg,
+                  "cache_keep must be a whole number of archives from 0 (all) to 10000, "
+                  "not %s",
                   shown_value(cfg, v));
         return -1;
     }

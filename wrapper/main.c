@@ -40,7 +40,16 @@ static const char usage_text[] =
     "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
     "See ccwrap(1).\n";
 
-enum sub { SUB_NONE = -1, SUB_BUILD, SUB_RUN, SUB_HOOK, SUB_PLAN, SUB_CHECK, SUB_MIGRATE, SUB_CACHE };
+enum sub {
+    SUB_NONE = -1,
+    SUB_BUILD,
+    SUB_RUN,
+    SUB_HOOK,
+    SUB_PLAN,
+    SUB_CHECK,
+    SUB_MIGRATE,
+    SUB_CACHE
+};
 
 static const char *const sub_names[] = {"build", "run",     "hook",  "plan",
                                         "check", "migrate", "cache", NULL};

@@ -125,7 +125,6 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
             return o;
         if (cache_restore(x))
             return exit_with(0);
-        from_cache = false;
     }
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
     if (stopping("the build command", &o))

@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +55,8 @@ static void paths_read(const char *var, struct paths *out)
             w[--len] = '\0';
         if (!len || strcmp(w, ".") == 0)
             continue;
-        if (w[0] == '/' || strcmp(w, "..") == 0 || strncmp(w, "../", 3) == 0 ||
-            strstr(w, "/../") || (len >= 3 && strcmp(w + len - 3, "/..") == 0)) {
+        if (w[0] == '/' || strcmp(w, "..") == 0 || strncmp(w, "../", 3) == 0 || strstr(w, "/../") ||
+            (len >= 3 && strcmp(w + len - 3, "/..") == 0)) {
             warn("%s: '%s' is not a path inside the application root; left out", var, w);
             continue;
         }
@@ -206,6 +208,13 @@ static int top_entries(int rootfd, const char *root, struct paths *out)
     return 0;
 }
 
+static bool set(const char *var)
+{
+    const char *v = getenv(var);
+
+    return v && *v;
+}
+
 static long zstd_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -224,12 +233,12 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 
     if (!w || !links)
         abort();
-    if (getenv("IGNORE_FROM_BUILDCACHE") && *getenv("IGNORE_FROM_BUILDCACHE")) {
+    if (set("IGNORE_FROM_BUILDCACHE")) {
         warn("IGNORE_FROM_BUILDCACHE is deprecated; name it CC_IGNORE_FROM_BUILDCACHE");
         paths_read("IGNORE_FROM_BUILDCACHE", &ignore);
     }
     paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore);
-    if (getenv("CC_OVERRIDE_BUILDCACHE") && *getenv("CC_OVERRIDE_BUILDCACHE"))
+    if (set("CC_OVERRIDE_BUILDCACHE"))
         paths_read("CC_OVERRIDE_BUILDCACHE", &tops);
     else if (top_entries(rootfd, root, &tops) < 0)
         rc = -1;
@@ -269,7 +278,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 }
 
 /* rm -r NAME below DIRFD, following no symbolic link. */
-static void remove_tree(int dirfd, const char *name)
+static void remove_tree(int dirfd, const char *name) /* NOLINT(misc-no-recursion) */
 {
     int fd;
     DIR *d;
@@ -310,10 +319,127 @@ static void remove_stale(int rootfd)
     closedir(d);
 }
 
-static int extract(struct archive *a, struct archive *disk, struct tally *t)
+/*
+ * libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS checks every component of every path on disk,
+ * five system calls a file. The staging folder is fresh and ccwrap's alone, so the only
+ * symbolic links in it are those the archive made: remembering them checks the same with
+ * none (and the memory this takes grows with the links, not with the files).
+ */
+struct guard {
+    void *links; /* tsearch tree of the normalized paths of links made so far */
+    int stagefd;
+};
+
+static int cmp_path(const void *a, const void *b)
 {
+    return strcmp(a, b);
+}
+
+/*
+ * PATH without "./", empty components and a trailing '/', in OUT. False for a path libarchive
+ * refuses itself (absolute, with ".."), or one too long.
+ */
+static bool normalize(const char *path, char *out, size_t len)
+{
+    size_t n = 0;
+
+    if (path[0] == '/')
+        return false;
+    for (const char *p = path; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+
+        if (l == 2 && p[0] == '.' && p[1] == '.')
+            return false;
+        if (l && !(l == 1 && p[0] == '.')) {
+            if (n + l + 2 > len)
+                return false;
+            if (n)
+                out[n++] = '/';
+            memcpy(out + n, p, l);
+            n += l;
+        }
+        p += l;
+        if (*p)
+            p++;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+/* The length of the first proper prefix of PATH that is a link the archive made, or 0. */
+static size_t through_link(void *links, char *path)
+{
+    if (!links)
+        return 0;
+    for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
+        bool hit;
+
+        *s = '\0';
+        hit = tfind(path, &links, cmp_path) != NULL;
+        *s = '/';
+        if (hit)
+            return (size_t)(s - path);
+    }
+    return 0;
+}
+
+static void remember_link(struct guard *g, const char *path)
+{
+    char *copy = strdup(path);
+
+    if (!copy || !tsearch(copy, &g->links, cmp_path))
+        abort();
+}
+
+/* Refuses (-1, reported) an entry that would write through or replace a link. */
+static int guard_entry(struct guard *g, struct archive_entry *e)
+{
+    const char *name = archive_entry_pathname(e), *target = archive_entry_hardlink(e);
+    char path[PATH_MAX], to[PATH_MAX];
+    bool is_link = archive_entry_filetype(e) == AE_IFLNK && !target;
+    size_t via;
+    struct stat st;
+
+    if (!normalize(name, path, sizeof path))
+        return 0;
+    /* The root's own history is never the archive's to replace. */
+    if (strcmp(path, ".git") == 0 || strncmp(path, ".git/", 5) == 0 ||
+        strncmp(path, STAGING_PREFIX, strlen(STAGING_PREFIX)) == 0) {
+        fail("archive entry '%s': refused: the archive may not write there", name);
+        return -1;
+    }
+    if ((via = through_link(g->links, path)) > 0) {
+        fail("archive entry '%s': refused: Cannot extract through symlink %.*s", name, (int)via,
+             path);
+        return -1;
+    }
+    if (target && normalize(target, to, sizeof to)) {
+        if ((via = through_link(g->links, to)) > 0) {
+            fail("archive entry '%s': refused: its hard link target goes through symlink %.*s",
+                 name, (int)via, to);
+            return -1;
+        }
+        is_link = g->links && tfind(to, &g->links, cmp_path);
+    }
+    if (!is_link && g->links && tfind(path, &g->links, cmp_path)) {
+        fail("archive entry '%s': refused: it would replace a symbolic link", name);
+        return -1;
+    }
+    if (is_link && fstatat(g->stagefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        fail("archive entry '%s': refused: a symbolic link would replace an entry", name);
+        return -1;
+    }
+    if (is_link)
+        remember_link(g, path);
+    return 0;
+}
+
+static int extract(struct archive *a, struct archive *disk, int stagefd, struct tally *t)
+{
+    struct guard g = {.links = NULL, .stagefd = stagefd};
     struct archive_entry *e;
-    int r;
+    int r, rc = -1;
 
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
         const char *path = archive_entry_pathname(e);
@@ -321,33 +447,32 @@ static int extract(struct archive *a, struct archive *disk, struct tally *t)
         size_t size;
         la_int64_t off;
 
-        while (path[0] == '.' && path[1] == '/')
-            path += 2;
-        /* The root's own history is never the archive's to replace. */
-        if (strcmp(path, ".git") == 0 || strncmp(path, ".git/", 5) == 0 ||
-            strncmp(path, STAGING_PREFIX, strlen(STAGING_PREFIX)) == 0) {
-            fail("archive entry '%s': refused: the archive may not write there", path);
-            return -1;
-        }
+        if (guard_entry(&g, e) < 0)
+            goto out;
         if (archive_write_header(disk, e) < ARCHIVE_WARN) {
             fail("archive entry '%s': refused: %s", path, archive_error_string(disk));
-            return -1;
+            goto out;
         }
         while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
             if (archive_write_data_block(disk, buf, size, off) < ARCHIVE_WARN) {
                 fail("%s: %s", path, archive_error_string(disk));
-                return -1;
+                goto out;
             }
         if (r != ARCHIVE_EOF) {
             fail("the archive is corrupt: %s", archive_error_string(a));
-            return -1;
+            goto out;
         }
         if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
             fail("%s: %s", path, archive_error_string(disk));
-            return -1;
+            goto out;
         }
         t->files++;
     }
+    rc = 0;
+out:
+    tdestroy(g.links, free);
+    if (rc < 0)
+        return -1;
     if (r != ARCHIVE_EOF) {
         fail("the archive is corrupt: %s", archive_error_string(a));
         return -1;
@@ -391,8 +516,9 @@ int archive_restore(const char *root, int fd, struct tally *t)
 {
     struct archive *a = archive_read_new(), *disk = archive_write_disk_new();
     int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), stagefd = -1, rc = -1;
+    /* ARCHIVE_EXTRACT_SECURE_SYMLINKS's rule is guard_entry's, at no system call a file. */
     int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
     char *stage = NULL;
 
     if (!a || !disk)
@@ -419,11 +545,11 @@ int archive_restore(const char *root, int fd, struct tally *t)
     archive_write_disk_set_standard_lookup(disk);
     archive_read_support_format_tar(a);
     archive_read_support_filter_zstd(a);
-    if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK) {
+    if (archive_read_open_fd(a, fd, (size_t)128 * 1024) != ARCHIVE_OK) {
         fail("the archive is corrupt: %s", archive_error_string(a));
         goto out;
     }
-    if (extract(a, disk, t) < 0 || move_into_place(rootfd, stagefd, root) < 0)
+    if (extract(a, disk, stagefd, t) < 0 || move_into_place(rootfd, stagefd, root) < 0)
         goto out;
     rc = 0;
 out:

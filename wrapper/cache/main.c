@@ -80,7 +80,7 @@ int64_t mono_ms(void)
 
 static const char *size_text(uint64_t n, char *buf, size_t len)
 {
-    if (n >= 1024 * 1024)
+    if (n >= (uint64_t)1024 * 1024)
         snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
     else if (n >= 1024)
         snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
@@ -132,6 +132,34 @@ struct entry {
     unsigned long long bytes, files;
 };
 
+/* One index line, "COMMIT TIME BYTES FILES" (LEN bytes at P). 0, or -1 for a line to skip. */
+static int entry_parse(const char *p, size_t len, struct entry *e)
+{
+    char line[512], *save = NULL, *w[4], *end;
+    unsigned long long num[3];
+
+    if (len >= sizeof line)
+        return -1;
+    memcpy(line, p, len);
+    line[len] = '\0';
+    for (int i = 0; i < 4; i++)
+        if (!(w[i] = strtok_r(i ? NULL : line, " ", &save)))
+            return -1;
+    if (strlen(w[0]) >= sizeof e->commit)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        num[i] = strtoull(w[i + 1], &end, 10);
+        if (errno || *end || end == w[i + 1])
+            return -1;
+    }
+    snprintf(e->commit, sizeof e->commit, "%s", w[0]);
+    e->when = (long long)num[0];
+    e->bytes = num[1];
+    e->files = num[2];
+    return 0;
+}
+
 static size_t index_parse(const char *text, struct entry **out)
 {
     size_t n = 0;
@@ -142,7 +170,7 @@ static size_t index_parse(const char *text, struct entry **out)
         struct entry e;
         const char *nl = strchr(p, '\n');
 
-        if (sscanf(p, "%255s %lld %llu %llu", e.commit, &e.when, &e.bytes, &e.files) == 4) {
+        if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) == 0) {
             *out = realloc(*out, (n + 1) * sizeof **out);
             if (!*out)
                 abort();
@@ -251,7 +279,7 @@ static int do_save(char **av)
     index_update(&s, &e, keep, &removed);
     where = store_where(&s, name);
     say("build cache: saved %llu files, %s to %s in %.3f s", (unsigned long long)t.files,
-        size_text(t.bytes, size, sizeof size), where, (mono_ms() - t0) / 1000.0);
+        size_text(t.bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
     free(where);
     result("files=%llu bytes=%llu ms=%lld pruned=%zu\n", (unsigned long long)t.files,
            (unsigned long long)t.bytes, (long long)(mono_ms() - t0), removed);
@@ -296,7 +324,7 @@ static int do_restore(char **av)
     }
     where = store_where(&s, name);
     say("build cache: restored %llu files, %s from %s in %.3f s", (unsigned long long)t.files,
-        size_text((uint64_t)bytes, size, sizeof size), where, (mono_ms() - t0) / 1000.0);
+        size_text((uint64_t)bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
     free(where);
     result("files=%llu bytes=%lld ms=%lld\n", (unsigned long long)t.files, (long long)bytes,
            (long long)(mono_ms() - t0));

