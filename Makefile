@@ -80,7 +80,7 @@ check: deps
 	tests/run
 	$(MAKE) check-hardening
 
-check-hardening: build-asan/ccwrap $(TESTAPP)
+check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 	tests/sanitize build-asan/ccwrap
 	tests/valgrind
 	tests/lint
@@ -93,6 +93,12 @@ build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
 	    $(PKG_LIBS)
+
+# Beside build-asan/ccwrap, which looks for its helper next to itself first.
+build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
+	@mkdir -p build-asan
+	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(SAN_FLAGS) $$(pkg-config --cflags \
+	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $$(pkg-config --libs $(CACHE_PKGS))
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
 FUZZERS = ready envline numbers legacy dropin config

@@ -103,7 +103,7 @@ assert_restores() {
     COMMIT_ID=c1 run "$CCWRAP" build -- true
     COMMIT_ID=c2 run "$CCWRAP" build -- true
     assert_success
-    assert_equal "$(ls "$NGX/www/cache/myapp" | tr '\n' ' ')" "c2.tar.zst index "
+    assert_equal "$(find "$NGX/www/cache/myapp" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "c2.tar.zst index "
     run --separate-stderr "$CCWRAP" cache list
     assert_success
     assert_equal "${lines[0]}" "http://127.0.0.1:$NGINX_PORT/cache/myapp/"
