@@ -166,7 +166,8 @@ static const char *verbosity_flag(void)
 static int run_helper(const struct ctx *x, const char *const *args, char *res, size_t reslen)
 {
     char *argv[12], *path = helper_path();
-    struct spawn_req req = {.argv = argv, .null_stdin = true};
+    char *env[] = {"CCWRAP_CACHE_RESULT=3", NULL};
+    struct spawn_req req = {.argv = argv, .null_stdin = true, .env_set = env};
     struct proc p;
     int fds[2], err = 0, n = 0;
     ssize_t got = 0;

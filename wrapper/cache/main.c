@@ -1,6 +1,7 @@
 /*
  * main.c — ccwrap-cache, run by ccwrap: save, restore, list and prune build cache archives
- * (SPEC §10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when open.
+ * (SPEC §10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
+ * CCWRAP_CACHE_RESULT=3 says ccwrap gave it.
  *
  *   ccwrap-cache [-q|-v] save ROOT STORE APP COMMIT KEEP
  *   ccwrap-cache [-q|-v] restore ROOT STORE APP COMMIT
@@ -96,7 +97,9 @@ static void result(const char *fmt, ...)
 {
     va_list ap;
 
-    if (fcntl(3, F_GETFD) < 0)
+    /* Only when ccwrap says fd 3 is its pipe: anyone else's fd 3 gets nothing. */
+    if (!getenv("CCWRAP_CACHE_RESULT") || strcmp(getenv("CCWRAP_CACHE_RESULT"), "3") != 0 ||
+        fcntl(3, F_GETFD) < 0)
         return;
     va_start(ap, fmt);
     vdprintf(3, fmt, ap);
