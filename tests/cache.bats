@@ -413,6 +413,10 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert_output "CCWRAP_CACHE: 's3://Bad_Bucket': not an S3 bucket name (lower-case letters, digits, '.' and '-'); write s3://BUCKET/PREFIX"
     run "$CCWRAP" check
     assert_success
+    mkdir -m 777 "$BATS_TEST_TMPDIR/open"
+    CCWRAP_CACHE=$BATS_TEST_TMPDIR/open run "$CCWRAP" check
+    assert_failure 1
+    assert_output "CCWRAP_CACHE: the cache folder $BATS_TEST_TMPDIR/open must be a folder of this user or root, writable by nobody else; chmod go-w or choose another"
     unset CCWRAP_CACHE
     printf 'shell = "/bin/sh"\ncache = "relative/dir"\n' >"$APP/ccwrap.conf"
     run "$CCWRAP" build -- true

@@ -352,6 +352,18 @@ int cache_check(const struct config *c, int (*report)(const char *path, const ch
         n += report(k.store_from, text);
         free(text);
     } else {
+        struct stat st;
+
+        if (s.kind == STORE_LOCAL && lstat(s.dir, &st) == 0 &&
+            (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+             (st.st_mode & 022))) {
+            char *text = xasprintf("the cache folder %s must be a folder of this user or root, "
+                                   "writable by nobody else; chmod go-w or choose another",
+                                   s.dir);
+
+            n += report(k.store_from, text);
+            free(text);
+        }
         if (s.kind == STORE_S3 &&
             (!getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")))
             n += report(k.store_from, "an s3:// store needs AWS_ACCESS_KEY_ID and "
