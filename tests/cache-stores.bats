@@ -196,3 +196,17 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
             "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
     done
 }
+
+@test "a TERM while the archive is uploading reaches the helper, and the build ends as TERM ends it" {
+    port=$(free_port)
+    # A server that takes the connection and never answers.
+    python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); c=s.accept(); time.sleep(60)' "$port" 3>&- &
+    remember_pid $!
+    wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+    export CCWRAP_CACHE=http://127.0.0.1:$port/cache
+    start_ccwrap build -- true
+    wait_for 10 pgrep -P "$CCPID" -x ccwrap-cache
+    kill -TERM "$CCPID"
+    wait_status "$CCPID"
+    assert_equal "$status" 143
+}

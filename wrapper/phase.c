@@ -144,6 +144,9 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     if (stopping("the build cache archive", &o))
         return o;
     cache_save(x);
+    /* A stop relayed to the helper ends the build as it would have ended the command. */
+    if ((sig = stop_requested()) != 0)
+        return hook_failure(128 + sig, sig);
     /* 4. Exit 0. */
     return exit_with(0);
 }
