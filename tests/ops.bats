@@ -656,7 +656,7 @@ EOF
 _ccwrap
 build run hook plan check migrate cache
 plan
-cache check
+check cache
 build run
 run-succeeded run-failed
 notify none
