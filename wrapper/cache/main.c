@@ -95,11 +95,11 @@ static void result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void result(const char *fmt, ...)
 {
+    const char *to = getenv("CCWRAP_CACHE_RESULT");
     va_list ap;
 
     /* Only when ccwrap says fd 3 is its pipe: anyone else's fd 3 gets nothing. */
-    if (!getenv("CCWRAP_CACHE_RESULT") || strcmp(getenv("CCWRAP_CACHE_RESULT"), "3") != 0 ||
-        fcntl(3, F_GETFD) < 0)
+    if (!to || strcmp(to, "3") != 0 || fcntl(3, F_GETFD) < 0)
         return;
     va_start(ap, fmt);
     vdprintf(3, fmt, ap);
