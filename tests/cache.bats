@@ -82,6 +82,17 @@ hooks.d/post-build/10-gen"
     assert_success
     assert_equal "${stderr_lines[-1]}" "ccwrap: build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
     assert [ ! -e "$STORE" ]
+    # A restore, a list and a prune create no store either.
+    run --separate-stderr "$CCWRAP" build --from-cache -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: no archive for commit c1: $STORE/myapp/c1.tar.zst does not exist"
+    run "$CCWRAP" cache list
+    assert_success
+    assert_output "$STORE/myapp/
+  (no archives)"
+    run "$CCWRAP" cache prune
+    assert_success
+    assert [ ! -e "$STORE" ]
 }
 
 @test "--from-cache: pre-build runs, then the archive replaces the command and post-build" {

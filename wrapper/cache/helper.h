@@ -48,10 +48,14 @@ struct store {
     void *curl;
     char *lock_name;
     int lock_fd;
+    bool absent; /* local, opened without CREATE: the folder is not there, nor any archive */
 };
 
-/* 0, or -1 after reporting. Local: creates the folder (0700) or checks whose it is. */
-int store_open(struct store *s, const char *spec, const char *app);
+/*
+ * 0, or -1 after reporting. Local: checks whose the folders are; with CREATE (a save) makes
+ * them, 0700, when missing.
+ */
+int store_open(struct store *s, const char *spec, const char *app, bool create);
 void store_close(struct store *s);
 /* A readable fd of NAME (rewound): 0; 1 when the store has no such archive; -1 reported. */
 int store_fetch(struct store *s, const char *name, int *fd);

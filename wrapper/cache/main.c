@@ -214,6 +214,10 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
         return -1;
     n = index_parse(text ? text : "", &v);
     free(text);
+    if (n == 0 && !newest) {
+        free(v);
+        return 0;
+    }
     w = calloc(n + 1, sizeof *w);
     if (!w)
         abort();
@@ -264,7 +268,7 @@ static int do_save(char **av)
         fail("%s: %s", root, strerror(errno));
         return 1;
     }
-    if (store_open(&s, av[1], av[2]) < 0)
+    if (store_open(&s, av[1], av[2], true) < 0)
         goto out;
     fd = store_tmp(&s);
     if (fd < 0)
@@ -305,7 +309,7 @@ static int do_restore(char **av)
     off_t bytes;
     int fd = -1, rc = 1, got;
 
-    if (store_open(&s, av[1], av[2]) < 0)
+    if (store_open(&s, av[1], av[2], false) < 0)
         goto out;
     got = store_fetch(&s, name, &fd);
     if (got == 1) {
@@ -348,7 +352,7 @@ static int do_list(char **av)
     size_t n;
     int rc = 1;
 
-    if (store_open(&s, av[0], av[1]) < 0 || store_index_read(&s, &text) < 0)
+    if (store_open(&s, av[0], av[1], false) < 0 || store_index_read(&s, &text) < 0)
         goto out;
     n = index_parse(text ? text : "", &v);
     where = store_where(&s, "");
@@ -382,7 +386,7 @@ static int do_prune(char **av)
 
     if (parse_keep(av[2], &keep) < 0)
         return 2;
-    if (store_open(&s, av[0], av[1]) == 0 && index_update(&s, NULL, keep, &removed) == 0) {
+    if (store_open(&s, av[0], av[1], false) == 0 && index_update(&s, NULL, keep, &removed) == 0) {
         say("build cache: pruned %zu archive%s of %s/%s, kept at most %ld", removed,
             removed == 1 ? "" : "s", s.spec.shown, s.app, keep);
         rc = 0;

@@ -42,15 +42,18 @@ static int folder_check(int fd, const char *path)
     return 0;
 }
 
-/* mkdir -p DIR, each new folder 0700; then DIR opened through no symlink at its last part. */
-static int open_folder(const char *dir)
+/*
+ * With CREATE, mkdir -p DIR, each new folder 0700; then DIR opened through no symlink at its
+ * last part. An fd; -2 when DIR does not exist and CREATE is false; -1 after reporting.
+ */
+static int open_folder(const char *dir, bool create)
 {
     char *p = strdup(dir);
     int fd;
 
     if (!p)
         abort();
-    for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+    for (char *s = strchr(p + 1, '/'); create; s = strchr(s + 1, '/')) {
         if (s)
             *s = '\0';
         if (mkdir(p, 0700) < 0 && errno != EEXIST) {
@@ -64,6 +67,8 @@ static int open_folder(const char *dir)
     }
     free(p);
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && !create)
+        return -2;
     if (fd < 0) {
         fail("%s: cannot open the cache folder: %s", dir,
              errno == ELOOP || errno == ENOTDIR ? "not a folder (a symbolic link?)"
@@ -77,20 +82,31 @@ static int open_folder(const char *dir)
     return fd;
 }
 
-static int open_local(struct store *s)
+/* A restore, list or prune creates nothing: a store not there yet simply holds no archive. */
+static int open_local(struct store *s, bool create)
 {
-    int top = open_folder(s->spec.dir);
+    int top = open_folder(s->spec.dir, create);
     char *shown;
 
+    if (top == -2) {
+        s->absent = true;
+        return 0;
+    }
     if (top < 0)
         return -1;
     if (asprintf(&shown, "%s/%s", s->spec.dir, s->app) < 0)
         abort();
-    if (mkdirat(top, s->app, 0700) < 0 && errno != EEXIST) {
+    if (create && mkdirat(top, s->app, 0700) < 0 && errno != EEXIST) {
         fail("%s: %s", shown, strerror(errno));
         goto fail;
     }
     s->dirfd = openat(top, s->app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s->dirfd < 0 && errno == ENOENT && !create) {
+        s->absent = true;
+        close(top);
+        free(shown);
+        return 0;
+    }
     if (s->dirfd < 0) {
         fail("%s: %s", shown, strerror(errno));
         goto fail;
@@ -146,7 +162,7 @@ static bool set(const char *var)
     return v && *v;
 }
 
-int store_open(struct store *s, const char *spec, const char *app)
+int store_open(struct store *s, const char *spec, const char *app, bool create)
 {
     char err[256];
 
@@ -158,7 +174,7 @@ int store_open(struct store *s, const char *spec, const char *app)
     }
     s->app = store_name(app);
     if (s->spec.kind == STORE_LOCAL)
-        return open_local(s);
+        return open_local(s, create);
     if (s->spec.kind == STORE_S3 && (!set("AWS_ACCESS_KEY_ID") || !set("AWS_SECRET_ACCESS_KEY"))) {
         fail("%s: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; export the "
              "store's access key and secret",
@@ -354,6 +370,8 @@ int store_fetch(struct store *s, const char *name, int *fd)
     long code;
 
     if (s->spec.kind == STORE_LOCAL) {
+        if (s->absent)
+            return 1;
         *fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (*fd >= 0)
             return 0;
