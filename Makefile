@@ -4,6 +4,7 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 SYSCONFDIR ?= $(PREFIX)/etc
 DESTDIR ?=
@@ -21,18 +22,30 @@ PKG_LIBS = $(shell pkg-config $(if $(STATIC),--static) --libs $(PKGS) 2>/dev/nul
 # STATIC=1: one self-contained static-pie binary; it starts faster and uses less memory (see
 # the README's benchmark table). glibc still loads NSS modules for host names in readiness specs.
 STATIC_LD = $(if $(STATIC),-static-pie)
-ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' $(CPPFLAGS)
+ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLIBEXECDIR='"$(LIBEXECDIR)"' \
+               $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
 
 SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
-       wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c
+       wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
+       wrapper/cache.c wrapper/storespec.c
 OBJS = $(SRCS:.c=.o)
+# The build cache helper (SPEC §10): only it links libarchive and libcurl, so that ccwrap
+# without a cache starts as fast as before.
+CACHE_PKGS = libarchive libcurl
+CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
+             wrapper/storespec.c
+CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h
 TESTAPP = tests/fixtures/testapp
 
-all: ccwrap
+all: ccwrap ccwrap-cache
+
+ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $$(pkg-config --cflags $(CACHE_PKGS)) $(HARDEN_LD) \
+	    $(LDFLAGS) -o $@ $(CACHE_SRCS) $$(pkg-config --libs $(CACHE_PKGS)) $(LDLIBS)
 
 ccwrap: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(STATIC_LD) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS) $(LDLIBS)
@@ -44,14 +57,14 @@ build-static/ccwrap: $(SRCS) wrapper/ccwrap.h
 	    $$(pkg-config --static --libs $(PKGS)) 2>&1 | { grep -v -e "statically linked applications" \
 	    -e "in function" || true; }
 
-wrapper/%.o: wrapper/%.c wrapper/ccwrap.h
+wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-# SYSCONFDIR is compiled in: `make install PREFIX=/usr` after a plain `make` rebuilds what
-# names it, so the binary looks where the configuration is installed.
+# SYSCONFDIR and LIBEXECDIR are compiled in: `make install PREFIX=/usr` after a plain `make`
+# rebuilds what names them, so the binary looks where the configuration and helper are.
 .sysconfdir: FORCE
-	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
-wrapper/config.o wrapper/main.o: .sysconfdir
+	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(LIBEXECDIR)' >$@
+wrapper/config.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
 
 $(TESTAPP): $(TESTAPP).c
@@ -71,11 +84,11 @@ check:
 	tests/check $(MAKE) --no-print-directory check-stages
 
 check-stages: deps
-	$(MAKE) -B WERROR=1 ccwrap $(TESTAPP)
+	$(MAKE) -B WERROR=1 ccwrap ccwrap-cache $(TESTAPP)
 	tests/run
 	$(MAKE) check-hardening
 
-check-hardening: build-asan/ccwrap $(TESTAPP)
+check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 	tests/sanitize build-asan/ccwrap
 	tests/valgrind
 	tests/lint
@@ -88,6 +101,12 @@ build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
 	    $(PKG_LIBS)
+
+# Beside build-asan/ccwrap, which looks for its helper next to itself first.
+build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
+	@mkdir -p build-asan
+	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(SAN_FLAGS) $$(pkg-config --cflags \
+	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $$(pkg-config --libs $(CACHE_PKGS))
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
 FUZZERS = ready envline numbers legacy dropin config http
@@ -124,18 +143,22 @@ deb:
 	contrib/install-deps deb
 	contrib/make-deb
 
-install: ccwrap
+install: ccwrap ccwrap-cache
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSCONFDIR)/ccwrap
 	install -m 755 ccwrap $(DESTDIR)$(BINDIR)/ccwrap
+	install -d $(DESTDIR)$(LIBEXECDIR)/ccwrap
+	install -m 755 ccwrap-cache $(DESTDIR)$(LIBEXECDIR)/ccwrap/ccwrap-cache
 	install -m 644 wrapper/ccwrap.1 $(DESTDIR)$(MANDIR)/man1/ccwrap.1
 	install -m 644 conf/ccwrap.conf $(DESTDIR)$(SYSCONFDIR)/ccwrap/ccwrap.conf
 
 uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/ccwrap/ccwrap-cache
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/ccwrap
 	rm -f $(DESTDIR)$(BINDIR)/ccwrap $(DESTDIR)$(MANDIR)/man1/ccwrap.1 \
 	      $(DESTDIR)$(SYSCONFDIR)/ccwrap/ccwrap.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/ccwrap
 
-C_FILES = wrapper/*.c wrapper/*.h $(TESTAPP).c tests/fuzz/*.c contrib/demo/demo-app.c
+C_FILES = wrapper/*.c wrapper/*.h wrapper/cache/*.c wrapper/cache/*.h $(TESTAPP).c tests/fuzz/*.c contrib/demo/demo-app.c
 
 format:
 	clang-format -i $(C_FILES)
@@ -144,7 +167,7 @@ lint:
 	tests/lint
 
 clean:
-	rm -f ccwrap $(OBJS) $(TESTAPP) .sysconfdir
+	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) .sysconfdir
 	rm -rf build-asan build-fuzz build-static
 	rm -rf build-deb
 

@@ -60,14 +60,18 @@ post-build/10-after"
     assert_equal "$(cat "$LOG")" ""
 }
 
-@test "--from-cache runs pre-build and the command but skips post-build" {
+@test "--from-cache with no archive to restore is a full build: pre-build, command, post-build" {
+    # The restore itself is tests/cache.bats'; here the store has nothing (SPEC §10).
+    export CCWRAP_CACHE=$BATS_TEST_TMPDIR/empty-store
     logging_hook pre-build 10-pre
     logging_hook post-build 10-post
     export CC_POST_BUILD_HOOK='echo var-post >>"$LOG"'
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
     assert_success
     assert_equal "$(cat "$LOG")" "pre-build/10-pre
-command"
+command
+var-post
+post-build/10-post"
 }
 
 @test "the command's output and exit status are exactly its own" {

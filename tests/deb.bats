@@ -67,6 +67,7 @@ contents() {
     assert_output - <<'EOF'
 -rw-r--r-- ./etc/ccwrap/ccwrap.conf
 -rwxr-xr-x ./usr/bin/ccwrap
+-rwxr-xr-x ./usr/libexec/ccwrap/ccwrap-cache
 -rw-r--r-- ./usr/share/bash-completion/completions/ccwrap
 -rw-r--r-- ./usr/share/doc/ccwrap/README.md.gz
 -rw-r--r-- ./usr/share/doc/ccwrap/changelog.gz
@@ -90,6 +91,9 @@ Architecture: $(dpkg-architecture -q DEB_HOST_ARCH)"
     assert_output --regexp 'libc6 \(>= [0-9.]+\)'
     assert_output --regexp 'libconfuse2 \(>= '
     assert_output --regexp 'libjansson4 \(>= '
+    # The build cache helper's libraries.
+    assert_output --regexp 'libarchive13 \(>= '
+    assert_output --regexp 'libcurl4 \(>= '
     run dpkg-deb -I "$DEB" conffiles
     assert_output "/etc/ccwrap/ccwrap.conf"
     # No maintainer script: installing ccwrap runs nothing.

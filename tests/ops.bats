@@ -80,6 +80,7 @@ build
   post-build
       1  CC_POST_BUILD_HOOK                     /bin/sh -c './ccbuild.sh --fast'
       2  hooks.d/post-build/10-assets           exec hooks.d/post-build/10-assets
+  cache archive                                 none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 run
   pre-run
       1  hooks.d/pre-run/10-migrate             exec hooks.d/pre-run/10-migrate
@@ -105,6 +106,7 @@ build
   command                          COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)
   post-build
     (no hooks)
+  cache archive                    none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 EOF
     export CC_RUN_COMMAND="exec ./server --name 'web'"
     run --separate-stderr "$CCWRAP" plan run
@@ -153,6 +155,7 @@ build
   command                               COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)
   post-build
     (no hooks)
+  cache archive                         none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
 EOF
 }
 
@@ -265,7 +268,8 @@ EOF
     assert_equal "${lines[4]}" $'  \e[1mcommand                           \e[0m  COMMAND as given to ccwrap (CC_BUILD_COMMAND is not set)'
     assert_equal "${lines[5]}" $'  \e[1mpost-build\e[0m'
     assert_equal "${lines[6]}" $'    \e[31m  1  hooks.d/post-build/10-plain  error: not executable; chmod +x hooks.d/post-build/10-plain, or rename it to hooks.d/post-build/10-plain.disabled (fails with status 126)\e[0m'
-    assert_equal "${#lines[@]}" 7
+    assert_equal "${lines[7]}" $'  \e[1mcache archive                     \e[0m  none: CC_DISABLE_BUILD_CACHE_UPLOAD=true'
+    assert_equal "${#lines[@]}" 8
 
     # An empty NO_COLOR does not count (no-color.org).
     in_pty "NO_COLOR= $cmd"
@@ -420,7 +424,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers and trusted_users"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, trusted_users, cache, cache_key and cache_keep"
     assert_equal "$stderr" ""
 }
 
@@ -515,7 +519,7 @@ EOF
         n=$((n + 1))
         jq -e 'type == "object"' <<<"$line" >/dev/null || fail "line $n is not a JSON object: $line"
     done <"$EV"
-    assert_equal "$n" 20
+    assert_equal "$n" 21
 
     run jq -c 'del(.time, .pid, .duration_ms, .after_ms)' "$EV"
     assert_success
@@ -529,6 +533,7 @@ EOF
 {"event":"command_end","status":0}
 {"event":"hook_start","point":"post-build","source":"hooks.d/post-build/10-assets"}
 {"event":"hook_end","point":"post-build","source":"hooks.d/post-build/10-assets","status":0,"timed_out":false}
+{"event":"cache_save","saved":false,"reason":"disabled"}
 {"event":"phase_end","phase":"build","status":0,"signal":null}
 {"event":"exit","status":0,"signal":null}
 {"event":"phase_start","phase":"run","ready":"tcp"}
@@ -649,9 +654,9 @@ EOF
     assert_success
     assert_output - <<'EOF'
 _ccwrap
-build run hook plan check migrate
+build run hook plan check migrate cache
 plan
-check
+check cache
 build run
 run-succeeded run-failed
 notify none
@@ -668,6 +673,7 @@ EOF
     assert_output - <<'EOF'
 usr/bin/ccwrap 755
 usr/etc/ccwrap/ccwrap.conf 644
+usr/libexec/ccwrap/ccwrap-cache 755
 usr/share/man/man1/ccwrap.1 644
 EOF
     cmp "$src/wrapper/ccwrap.1" "$inst/usr/share/man/man1/ccwrap.1"

@@ -20,6 +20,10 @@ common_setup() {
         CC_HEALTH_CHECK_PATH APP_HOME PORT NOTIFY_SOCKET \
         CCWRAP_CONFIG CCWRAP_READY CCWRAP_EVENTS CCWRAP_TRUSTED_USERS NO_COLOR
     for v in $(compgen -e | grep -e '^CC_HEALTH_CHECK_PATH_' -e '^CC_WORKER_' || true); do unset "$v"; done
+    # No suite but cache.bats writes archives into the real cache folder (SPEC §10).
+    unset CCWRAP_CACHE APP_ID COMMIT_ID CC_OVERRIDE_BUILDCACHE CC_IGNORE_FROM_BUILDCACHE \
+        IGNORE_FROM_BUILDCACHE
+    export CC_DISABLE_BUILD_CACHE_UPLOAD=true
     APP=$BATS_TEST_TMPDIR/app
     LOG=$BATS_TEST_TMPDIR/log
     mkdir -p "$APP"

@@ -146,6 +146,9 @@ struct config {
     bool shell_hidden;        /* the same for shell */
     uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
+    char *cache_store; /* cache: the build cache store, NULL for the default folder */
+    char *cache_key;   /* cache_key: the app's name in the store, NULL: APP_ID or the root */
+    long cache_keep;   /* cache_keep: archives kept per app, 0 = all */
 };
 
 /*
@@ -474,6 +477,7 @@ struct spawn_req {
     bool null_stdin;       /* hooks read /dev/null */
     char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
     const char *const *env_unset; /* names removed for this child only */
+    int fd3;                      /* > 0: given to the child as its descriptor 3 */
 };
 
 /*
@@ -636,6 +640,22 @@ void workers_stop(void);
 int plan_print(const char *root, const struct config *c, const char *which);
 /* Prints each problem as "PATH: problem; fix" on stdout. Their number, or -1. */
 int check_print(const char *root, const struct config *c);
+
+/* ---- cache.c: the build cache archive through ccwrap-cache (SPEC §10) ---- */
+
+/* --cache, when given: it comes before $CCWRAP_CACHE and the cache setting. */
+extern const char *cache_option;
+
+/* After successful post-build hooks: the archive saved. A failure only warns. */
+void cache_save(const struct ctx *x);
+/* --from-cache after pre-build: true when the archive for the key was restored. */
+bool cache_restore(const struct ctx *x);
+/* `ccwrap cache list|prune`: an exit status. KEEP < 0: cache_keep. */
+int cache_command(const struct ctx *x, const char *action, long keep);
+/* plan's line after post-build, allocated: where the archive goes, with its key. */
+char *cache_plan(const char *root, const struct config *c);
+/* check: the store's problems as "SOURCE: problem"; how many. */
+int cache_check(const struct config *c, int (*report)(const char *path, const char *text));
 
 /* ---- phase.c: the build and run sequences of SPEC §4–5 -------------- */
 

@@ -4,6 +4,7 @@
  * prescan() covers what libconfuse 3.3 gets wrong: see there.
  */
 #include "ccwrap.h"
+#include "storespec.h"
 
 #include <confuse.h>
 #include <errno.h>
@@ -107,7 +108,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers and trusted_users",
+                  "leftovers, trusted_users, cache, cache_key and cache_keep",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -178,6 +179,38 @@ static int validate_seconds(cfg_t *cfg, cfg_opt_t *opt, long max)
 static int validate_timeout(cfg_t *cfg, cfg_opt_t *opt)
 {
     return validate_seconds(cfg, opt, 86400);
+}
+
+/* The build cache store (SPEC §10): its syntax here; whether it answers, at build time. */
+static int validate_cache(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = last_value(opt);
+    struct store_spec spec;
+    char err[256];
+
+    if (!*v)
+        return 0;
+    if (store_spec_parse(v, &spec, err, sizeof err) < 0) {
+        cfg_error(cfg, "cache %s: %s", shown_value(cfg, v), err);
+        return -1;
+    }
+    store_spec_free(&spec);
+    return 0;
+}
+
+static int validate_keep(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = last_value(opt);
+    long n;
+
+    if (parse_long(v, 0, 10000, &n) < 0) {
+        cfg_error(cfg,
+                  "cache_keep must be a whole number of archives from 0 (all) to 10000, "
+                  "not %s",
+                  shown_value(cfg, v));
+        return -1;
+    }
+    return 0;
 }
 
 static int validate_grace(cfg_t *cfg, cfg_opt_t *opt)
@@ -490,6 +523,7 @@ static void set_defaults(struct config *c)
     c->ready_timeout = 60;
     c->on_ready_timeout = ON_TIMEOUT_STOP;
     c->leftovers = LEFTOVERS_STOP;
+    c->cache_keep = 2;
 }
 
 static long seconds(cfg_t *cfg, const char *name)
@@ -525,6 +559,9 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
         CFG_STR("leftovers", "stop", CFGF_NONE),
         CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
+        CFG_STR("cache", "", CFGF_NONE),
+        CFG_STR("cache_key", "", CFGF_NONE),
+        CFG_STR("cache_keep", "2", CFGF_NONE),
         CFG_END(),
     };
     cfg_t *cfg;
@@ -550,6 +587,8 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
     cfg_set_validate_func(cfg, "ready", note_ready);
+    cfg_set_validate_func(cfg, "cache", validate_cache);
+    cfg_set_validate_func(cfg, "cache_keep", validate_keep);
 
     current_file = file;
     reported = false;
@@ -595,6 +634,11 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->on_ready_timeout =
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
     c->leftovers = (enum leftovers)word_index(leftovers_words, cfg_getstr(cfg, "leftovers"));
+    free(c->cache_store);
+    c->cache_store = *cfg_getstr(cfg, "cache") ? xstrdup(cfg_getstr(cfg, "cache")) : NULL;
+    free(c->cache_key);
+    c->cache_key = *cfg_getstr(cfg, "cache_key") ? xstrdup(cfg_getstr(cfg, "cache_key")) : NULL;
+    parse_long(cfg_getstr(cfg, "cache_keep"), 0, 10000, &c->cache_keep);
     cfg_free(cfg);
     return 0;
 }
@@ -800,6 +844,8 @@ void config_free(struct config *c)
     free(c->ready_origin);
     free(c->ready_variable);
     free(c->trusted_uids);
+    free(c->cache_store);
+    free(c->cache_key);
     memset(c, 0, sizeof *c);
 }
 

@@ -19,13 +19,14 @@
 #endif
 
 static const char usage_text[] =
-    "usage: ccwrap [GLOBAL] build [--from-cache] [--] [COMMAND [ARG...]]\n"
+    "usage: ccwrap [GLOBAL] build [--from-cache] [--cache STORE] [--] [COMMAND [ARG...]]\n"
     "       ccwrap [GLOBAL] run [--ready SPEC] [--ready-timeout SECONDS] [--keep-on-timeout]\n"
     "                           [--] [COMMAND [ARG...]]\n"
     "       ccwrap [GLOBAL] hook POINT\n"
     "       ccwrap [GLOBAL] plan [build|run]\n"
     "       ccwrap [GLOBAL] check\n"
     "       ccwrap [GLOBAL] migrate [--write] [--force] [--remove-empty]\n"
+    "       ccwrap [GLOBAL] cache [--cache STORE] list | prune [--keep N]\n"
     "       ccwrap -h | --help | --version\n"
     "\n"
     "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
@@ -39,9 +40,19 @@ static const char usage_text[] =
     "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
     "See ccwrap(1).\n";
 
-enum sub { SUB_NONE = -1, SUB_BUILD, SUB_RUN, SUB_HOOK, SUB_PLAN, SUB_CHECK, SUB_MIGRATE };
+enum sub {
+    SUB_NONE = -1,
+    SUB_BUILD,
+    SUB_RUN,
+    SUB_HOOK,
+    SUB_PLAN,
+    SUB_CHECK,
+    SUB_MIGRATE,
+    SUB_CACHE
+};
 
-static const char *const sub_names[] = {"build", "run", "hook", "plan", "check", "migrate", NULL};
+static const char *const sub_names[] = {"build", "run",     "hook",  "plan",
+                                        "check", "migrate", "cache", NULL};
 
 static enum sub sub_parse(const char *s)
 {
@@ -57,9 +68,11 @@ struct cli {
     const char *events;
     int quiet, verbose;
     bool from_cache, keep_on_timeout;
+    const char *cache; /* --cache STORE */
     struct migrate_opts migrate;
     const char *ready;
     int64_t ready_timeout;
+    long keep; /* cache prune --keep, -1: cache_keep */
 };
 
 enum {
@@ -71,6 +84,8 @@ enum {
     OPT_WRITE,
     OPT_FORCE,
     OPT_REMOVE_EMPTY,
+    OPT_CACHE,
+    OPT_KEEP_N,
     OPT_HELP,
     OPT_VERSION
 };
@@ -108,6 +123,8 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         {"write", no_argument, NULL, OPT_WRITE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"remove-empty", no_argument, NULL, OPT_REMOVE_EMPTY},
+        {"cache", required_argument, NULL, OPT_CACHE},
+        {"keep", required_argument, NULL, OPT_KEEP_N},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -171,6 +188,19 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
             if (sub != SUB_MIGRATE)
                 return usage_error("--remove-empty goes with migrate");
             c->migrate.remove_empty = true;
+            break;
+        case OPT_CACHE:
+            if (sub != SUB_BUILD && sub != SUB_CACHE && sub != SUB_PLAN && sub != SUB_CHECK)
+                return usage_error("--cache goes with build, cache, plan or check");
+            c->cache = optarg;
+            break;
+        case OPT_KEEP_N:
+            if (sub != SUB_CACHE)
+                return usage_error("--keep goes with cache prune");
+            if (parse_long(optarg, 0, 10000, &c->keep) < 0)
+                return usage_error("--keep '%s': give a whole number of archives from 0 (all) "
+                                   "to 10000",
+                                   optarg);
             break;
         case 'h':
         case OPT_HELP:
@@ -237,6 +267,11 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
         if (*i >= argc && blank(getenv(var)))
             return usage_error("%s: no COMMAND given and the variable is empty", var);
         return 0;
+    case SUB_CACHE:
+        if (*i >= argc || (strcmp(argv[*i], "list") != 0 && strcmp(argv[*i], "prune") != 0))
+            return usage_error("cache takes list or prune");
+        *plan_which = argv[(*i)++];
+        return 0; /* --keep may follow */
     case SUB_PLAN:
         if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
             return usage_error("plan takes build or run, not '%s'", argv[*i]);
@@ -289,7 +324,7 @@ static int refuse_setid(void)
 
 int main(int argc, char **argv)
 {
-    struct cli cli = {.ready_timeout = -1};
+    struct cli cli = {.ready_timeout = -1, .keep = -1};
     struct config cfg = {0};
     struct outcome o = {0};
     struct ctx x = {0};
@@ -317,6 +352,17 @@ int main(int argc, char **argv)
     rc = parse_operands(sub, argc, argv, &i, &point, &plan_which);
     if (rc)
         return rc;
+    /* `cache prune --keep N`: the option may follow the action. */
+    if (sub == SUB_CACHE && i < argc) {
+        rc = parse_options(argc, argv, &i, sub, &cli);
+        if (rc)
+            return rc < 0 ? 0 : rc;
+        if (i < argc)
+            return usage_error("unexpected '%s'", argv[i]);
+    }
+    if (cli.keep >= 0 && (sub != SUB_CACHE || strcmp(plan_which, "prune") != 0))
+        return usage_error("--keep goes with cache prune");
+    cache_option = cli.cache;
 
     log_verbosity = cli.quiet                                             ? V_QUIET
                     : cli.verbose                                         ? V_VERBOSE
@@ -365,6 +411,14 @@ int main(int argc, char **argv)
     x.root = root;
     x.cfg = &cfg;
     x.notify_socket = notify;
+    if (sub == SUB_CACHE) {
+        rc = cache_command(&x, plan_which, cli.keep);
+        events_close();
+        config_free(&cfg);
+        free(root);
+        free(notify);
+        return rc;
+    }
     if (sub == SUB_BUILD) {
         x.phase = "build";
         o = build_phase(&x, argv + i, cli.from_cache);

@@ -258,6 +258,16 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
+/* The build cache step (SPEC §10): where the archive goes and its key; never a credential. */
+static void plan_cache(const char *root, const struct config *c, int width, const struct style *st)
+{
+    char *text = cache_plan(root, c), *shown = shown_text(text);
+
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, "cache archive", st->off, shown);
+    free(text);
+    free(shown);
+}
+
 static int plan_phases(const struct plan *pl, const char *root, const struct config *c, bool build,
                        bool run)
 {
@@ -271,6 +281,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         plan_command("command", "CC_BUILD_COMMAND", root, c, width, &st);
         if (plan_point(pl, PT_POST_BUILD, c, width, &st) < 0)
             return -1;
+        plan_cache(root, c, width, &st);
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
@@ -431,5 +442,5 @@ int check_print(const char *root, const struct config *c)
         free(why);
     }
     ready_free(&r);
-    return n + check_workers(root, c);
+    return n + check_workers(root, c) + cache_check(c, check_problem);
 }

@@ -137,6 +137,16 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     status = point_run_all(x, PT_PRE_BUILD, NULL, &sig, NULL);
     if (status != 0)
         return hook_failure(status, sig);
+    /*
+     * --from-cache (SPEC §10): the archive for the key takes the place of the command and
+     * post-build. None usable: the full build, as the platform rebuilds.
+     */
+    if (from_cache) {
+        if (stopping("the build cache restore", &o))
+            return o;
+        if (cache_restore(x))
+            return exit_with(0);
+    }
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
     if (stopping("the build command", &o))
         return o;
@@ -147,14 +157,17 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
                 (int64_t)status_shell(cmd.status), EV_END);
     if (!WIFEXITED(cmd.status) || WEXITSTATUS(cmd.status) != 0)
         return mirror(cmd.status);
-    /* 3. post-build hooks, unless --from-cache. A failure: exit with its status. */
-    if (from_cache) {
-        log_detail("post-build hooks skipped: --from-cache");
-    } else {
-        status = point_run_all(x, PT_POST_BUILD, NULL, &sig, NULL);
-        if (status != 0)
-            return hook_failure(status, sig);
-    }
+    /* 3. post-build hooks (a build restored from the cache ended above). A failure: exit. */
+    status = point_run_all(x, PT_POST_BUILD, NULL, &sig, NULL);
+    if (status != 0)
+        return hook_failure(status, sig);
+    /* The cache archive (SPEC §10): after post-build; a failure only warns. */
+    if (stopping("the build cache archive", &o))
+        return o;
+    cache_save(x);
+    /* A stop relayed to the helper ends the build as it would have ended the command. */
+    if ((sig = stop_requested()) != 0)
+        return hook_failure(128 + sig, sig);
     /* 4. Exit 0. */
     return exit_with(0);
 }

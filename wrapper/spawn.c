@@ -120,6 +120,8 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
         posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     if (r->dir)
         posix_spawn_file_actions_addchdir_np(&fa, r->dir);
+    if (r->fd3 > 0)
+        posix_spawn_file_actions_adddup2(&fa, r->fd3, 3);
     posix_spawnattr_setflags(&attr, flags);
     if (r->exec_path)
         e = posix_spawn(&pid, r->exec_path, &fa, &attr, r->argv, envp);

@@ -1,0 +1,380 @@
+/*
+ * cache.c — the build cache archive of SPEC §10 as ccwrap sees it: the store and the key
+ * (app, commit), and the helper ccwrap-cache that does the work. libarchive and libcurl are
+ * the helper's alone: a ccwrap that never touches a cache never loads them.
+ */
+#include "ccwrap.h"
+#include "storespec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef LIBEXECDIR
+#define LIBEXECDIR "/usr/local/libexec"
+#endif
+
+const char *cache_option;
+
+struct key {
+    const char *store; /* "" for the default folder */
+    const char *store_from;
+    const char *app;
+    const char *app_from;
+    char *commit;
+    const char *commit_from;
+};
+
+/* Reads at most LEN-1 bytes of FILE below the folder DIRFD, through no symlink, NUL-ended. */
+static ssize_t read_small(int dirfd, const char *file, char *buf, size_t len)
+{
+    int fd = open_beneath(dirfd, file, O_RDONLY, 0);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, len - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = '\0';
+    return n;
+}
+
+static bool is_sha(const char *s)
+{
+    size_t n = strspn(s, "0123456789abcdef");
+
+    return (n == 40 || n == 64) && (s[n] == '\0' || s[n] == '\n' || s[n] == ' ');
+}
+
+/* The commit the root's .git/HEAD names (a branch's tip, loose or packed), or NULL. */
+static char *git_head(const char *root)
+{
+    char head[256], ref[256], *sha = NULL;
+    int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dirfd < 0)
+        return NULL;
+    if (read_small(dirfd, ".git/HEAD", head, sizeof head) <= 0)
+        goto out;
+    if (is_sha(head)) {
+        sha = strndup(head, strspn(head, "0123456789abcdef"));
+    } else if (strncmp(head, "ref: refs/", 10) == 0) {
+        char *name = head + 5, *path;
+        static char packed[1 << 16];
+
+        name[strcspn(name, "\n")] = '\0';
+        if (strstr(name, ".."))
+            goto out;
+        path = xasprintf(".git/%s", name);
+        if (read_small(dirfd, path, ref, sizeof ref) > 0 && is_sha(ref)) {
+            sha = strndup(ref, strspn(ref, "0123456789abcdef"));
+        } else if (read_small(dirfd, ".git/packed-refs", packed, sizeof packed) > 0) {
+            for (char *line = strtok(packed, "\n"); line; line = strtok(NULL, "\n")) {
+                char *sp = strchr(line, ' ');
+
+                if (sp && strcmp(sp + 1, name) == 0 && is_sha(line)) {
+                    sha = strndup(line, (size_t)(sp - line));
+                    break;
+                }
+            }
+        }
+        free(path);
+    }
+out:
+    close(dirfd);
+    return sha;
+}
+
+static void key_resolve(const char *root, const struct config *c, struct key *k)
+{
+    const char *env = getenv("CCWRAP_CACHE"), *app = getenv("APP_ID");
+    const char *commit = getenv("COMMIT_ID");
+
+    if (cache_option) {
+        k->store = cache_option;
+        k->store_from = "--cache";
+    } else if (env && *env) {
+        k->store = env;
+        k->store_from = "CCWRAP_CACHE";
+    } else if (c->cache_store) {
+        k->store = c->cache_store;
+        k->store_from = "cache";
+    } else {
+        k->store = "";
+        k->store_from = "default";
+    }
+    if (app && *app) {
+        k->app = app;
+        k->app_from = "APP_ID";
+    } else if (c->cache_key) {
+        k->app = c->cache_key;
+        k->app_from = "cache_key";
+    } else {
+        k->app = root;
+        k->app_from = "the root";
+    }
+    if (commit && *commit) {
+        k->commit = xstrdup(commit);
+        k->commit_from = "COMMIT_ID";
+    } else if ((k->commit = git_head(root)) != NULL) {
+        k->commit_from = ".git/HEAD";
+    } else {
+        k->commit = xstrdup("latest");
+        k->commit_from = "no COMMIT_ID nor git HEAD";
+    }
+}
+
+/* ccwrap-cache beside ccwrap's own file (a build tree, bin/), else in LIBEXECDIR/ccwrap. */
+static char *helper_path(void)
+{
+    char self[4096], *slash, *p;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+    if (n > 0) {
+        self[n] = '\0';
+        slash = strrchr(self, '/');
+        if (slash) {
+            *slash = '\0';
+            p = xasprintf("%s/ccwrap-cache", self);
+            if (access(p, X_OK) == 0)
+                return p;
+            free(p);
+        }
+    }
+    p = xstrdup(LIBEXECDIR "/ccwrap/ccwrap-cache");
+    if (access(p, X_OK) == 0)
+        return p;
+    free(p);
+    return NULL;
+}
+
+static const char *verbosity_flag(void)
+{
+    return log_verbosity == V_QUIET ? "-q" : log_verbosity == V_VERBOSE ? "-v" : "-n";
+}
+
+/*
+ * Runs the helper with ARGS (after its verbosity flag); its result line (fd 3) in RES. The
+ * helper's exit status, or -1 when it could not run (reported).
+ */
+static int run_helper(const struct ctx *x, const char *const *args, char *res, size_t reslen)
+{
+    char *argv[12], *path = helper_path();
+    char *env[] = {"CCWRAP_CACHE_RESULT=3", NULL};
+    struct spawn_req req = {.argv = argv, .null_stdin = true, .env_set = env};
+    struct proc p;
+    int fds[2], err = 0, n = 0;
+    ssize_t got = 0;
+
+    res[0] = '\0';
+    if (!path) {
+        log_warn("build cache: ccwrap-cache is neither beside ccwrap nor in %s/ccwrap; "
+                 "reinstall ccwrap",
+                 LIBEXECDIR);
+        return -1;
+    }
+    argv[n++] = path;
+    argv[n++] = (char *)verbosity_flag();
+    for (; *args && n < 11; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    req.exec_path = path;
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        log_warn("build cache: %s", strerror(errno));
+        free(path);
+        return -1;
+    }
+    req.fd3 = fds[1];
+    if (spawn(&req, &p, &err) < 0) {
+        log_warn("build cache: %s: %s", path, strerror(err));
+        close(fds[0]);
+        close(fds[1]);
+        free(path);
+        return -1;
+    }
+    close(fds[1]);
+    while (p.running)
+        if (loop_step(NULL, -1) < 0)
+            break;
+    while (got < (ssize_t)reslen - 1) {
+        ssize_t r = read(fds[0], res + got, reslen - 1 - (size_t)got);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += r;
+    }
+    res[got] = '\0';
+    close(fds[0]);
+    free(path);
+    (void)x;
+    return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
+}
+
+static int64_t field(const char *res, const char *name)
+{
+    const char *p = strstr(res, name);
+    long v;
+    char num[24];
+    size_t n;
+
+    if (!p)
+        return -1;
+    p += strlen(name);
+    n = strspn(p, "0123456789");
+    if (n == 0 || n >= sizeof num)
+        return -1;
+    memcpy(num, p, n);
+    num[n] = '\0';
+    return parse_long(num, 0, LONG_MAX, &v) == 0 ? v : -1;
+}
+
+static char *shown_store(const char *store)
+{
+    struct store_spec s;
+    char err[256], *t;
+
+    if (store_spec_parse(store, &s, err, sizeof err) < 0)
+        return xstrdup(store);
+    t = xstrdup(s.shown);
+    store_spec_free(&s);
+    return t;
+}
+
+void cache_save(const struct ctx *x)
+{
+    const char *off = getenv("CC_DISABLE_BUILD_CACHE_UPLOAD");
+    struct key k;
+    char res[256], keep[24], *shown;
+    int rc;
+
+    if (off && strcmp(off, "true") == 0) {
+        /* Said with -v (and by plan): every build in a suite or CI would say it otherwise. */
+        log_detail("build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
+        events_emit("cache_save", "bsaved", 0, "sreason", "disabled", EV_END);
+        return;
+    }
+    key_resolve(x->root, x->cfg, &k);
+    snprintf(keep, sizeof keep, "%ld", x->cfg->cache_keep);
+    rc = run_helper(x, (const char *[]){"save", x->root, k.store, k.app, k.commit, keep, NULL}, res,
+                    sizeof res);
+    shown = shown_store(k.store);
+    if (rc != 0)
+        log_warn("build cache: no archive saved; the build itself succeeded");
+    events_emit("cache_save", "bsaved", rc == 0, "sstore", shown, "sapp", k.app, "scommit",
+                k.commit, "ifiles", field(res, "files="), "ibytes", field(res, "bytes="), "ims",
+                field(res, "ms="), EV_END);
+    free(shown);
+    free(k.commit);
+}
+
+bool cache_restore(const struct ctx *x)
+{
+    struct key k;
+    char res[256], *shown, *reason;
+    int rc;
+
+    key_resolve(x->root, x->cfg, &k);
+    rc = run_helper(x, (const char *[]){"restore", x->root, k.store, k.app, k.commit, NULL}, res,
+                    sizeof res);
+    shown = shown_store(k.store);
+    reason = strstr(res, "reason=");
+    if (reason)
+        reason[strcspn(reason, "\n")] = '\0';
+    if (reason)
+        events_emit("cache_restore", "brestored", 0, "sstore", shown, "sapp", k.app, "scommit",
+                    k.commit, "sreason", reason + 7, EV_END);
+    else
+        events_emit("cache_restore", "brestored", rc == 0, "sstore", shown, "sapp", k.app,
+                    "scommit", k.commit, "ifiles", field(res, "files="), "ibytes",
+                    field(res, "bytes="), "ims", field(res, "ms="), EV_END);
+    if (rc == 0)
+        log_info("build cache: build command and post-build hooks skipped (--from-cache)");
+    else
+        log_info("build cache: nothing restored; building in full");
+    free(shown);
+    free(k.commit);
+    return rc == 0;
+}
+
+int cache_command(const struct ctx *x, const char *action, long keep)
+{
+    struct key k;
+    char res[256], num[24];
+    int rc;
+
+    key_resolve(x->root, x->cfg, &k);
+    snprintf(num, sizeof num, "%ld", keep >= 0 ? keep : x->cfg->cache_keep);
+    if (strcmp(action, "list") == 0)
+        rc = run_helper(x, (const char *[]){"list", k.store, k.app, NULL}, res, sizeof res);
+    else
+        rc = run_helper(x, (const char *[]){"prune", k.store, k.app, num, NULL}, res, sizeof res);
+    free(k.commit);
+    return rc < 0 ? EXIT_CCWRAP : rc ? 1 : 0;
+}
+
+char *cache_plan(const char *root, const struct config *c)
+{
+    const char *off = getenv("CC_DISABLE_BUILD_CACHE_UPLOAD");
+    struct key k;
+    char *shown, *text;
+
+    if (off && strcmp(off, "true") == 0)
+        return xstrdup("none: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
+    key_resolve(root, c, &k);
+    shown = shown_store(k.store);
+    text = xasprintf("archive to %s (%s), app %s (%s), commit %s (%s), keep %ld%s", shown,
+                     k.store_from, k.app, k.app_from, k.commit, k.commit_from, c->cache_keep,
+                     c->cache_keep == 0 ? " = all" : "");
+    free(shown);
+    free(k.commit);
+    return text;
+}
+
+int cache_check(const struct config *c, int (*report)(const char *path, const char *text))
+{
+    struct key k = {0};
+    struct store_spec s;
+    char err[256], *path;
+    int n = 0;
+
+    key_resolve(".", c, &k);
+    if (store_spec_parse(k.store, &s, err, sizeof err) < 0) {
+        char *text = xasprintf("'%s': %s", k.store, err);
+
+        n += report(k.store_from, text);
+        free(text);
+    } else {
+        struct stat st;
+
+        if (s.kind == STORE_LOCAL && lstat(s.dir, &st) == 0 &&
+            (!S_ISDIR(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+             (st.st_mode & 022))) {
+            char *text = xasprintf("the cache folder %s must be a folder of this user or root, "
+                                   "writable by nobody else; chmod go-w or choose another",
+                                   s.dir);
+
+            n += report(k.store_from, text);
+            free(text);
+        }
+        if (s.kind == STORE_S3 &&
+            (!getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")))
+            n += report(k.store_from, "an s3:// store needs AWS_ACCESS_KEY_ID and "
+                                      "AWS_SECRET_ACCESS_KEY in the environment; export them");
+        store_spec_free(&s);
+    }
+    path = helper_path();
+    if (!path)
+        n += report("ccwrap-cache", "neither beside ccwrap nor in " LIBEXECDIR
+                                    "/ccwrap: no build cache; reinstall ccwrap");
+    free(path);
+    free(k.commit);
+    return n;
+}

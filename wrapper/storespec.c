@@ -1,0 +1,157 @@
+/*
+ * storespec.c — a build cache store's name parsed, and shown without its credentials.
+ * Linked into ccwrap (plan, check) and into ccwrap-cache; it allocates with plain malloc.
+ */
+#include "storespec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *dup_or_die(const char *s, size_t n)
+{
+    char *d = strndup(s, n);
+
+    if (!d)
+        abort();
+    return d;
+}
+
+static int default_dir(struct store_spec *s, char *err, size_t errlen)
+{
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n;
+
+    s->is_default = true;
+    if (geteuid() == 0) {
+        s->dir = dup_or_die("/var/cache/ccwrap", 17);
+        return 0;
+    }
+    if (xdg && xdg[0] == '/')
+        n = asprintf(&s->dir, "%s/ccwrap", xdg);
+    else if (home && home[0] == '/')
+        n = asprintf(&s->dir, "%s/.cache/ccwrap", home);
+    else {
+        snprintf(err, errlen,
+                 "no default build cache folder: HOME is not set; set HOME, "
+                 "XDG_CACHE_HOME or the cache setting");
+        return -1;
+    }
+    if (n < 0)
+        abort();
+    return 0;
+}
+
+/* scheme://user:password@host/path shown as scheme://host/path. */
+static char *without_userinfo(const char *url)
+{
+    const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/');
+    const char *at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+    char *out;
+
+    if (!at)
+        return dup_or_die(url, strlen(url));
+    if (asprintf(&out, "%.*s%s", (int)(host - url), url, at + 1) < 0)
+        abort();
+    return out;
+}
+
+int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    if (!spec || !*spec) {
+        s->kind = STORE_LOCAL;
+        if (default_dir(s, err, errlen) < 0)
+            return -1;
+    } else if (strncmp(spec, "s3://", 5) == 0) {
+        const char *b = spec + 5, *slash = strchr(b, '/');
+        size_t blen = slash ? (size_t)(slash - b) : strlen(b);
+        const char *p = slash ? slash + 1 : "";
+        size_t plen = strlen(p);
+
+        if (blen == 0 || blen > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-") < blen) {
+            snprintf(err, errlen,
+                     "not an S3 bucket name (lower-case letters, digits, '.' and '-'); write "
+                     "s3://BUCKET/PREFIX");
+            return -1;
+        }
+        s->kind = STORE_S3;
+        s->bucket = dup_or_die(b, blen);
+        while (plen > 0 && p[plen - 1] == '/')
+            plen--;
+        if (!plen)
+            s->prefix = dup_or_die("", 0);
+        else if (asprintf(&s->prefix, "%.*s/", (int)plen, p) < 0)
+            abort();
+        if (asprintf(&s->shown, "s3://%s/%s", s->bucket, s->prefix) < 0)
+            abort();
+        return 0;
+    } else if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
+        const char *host = strstr(spec, "://") + 3;
+        size_t len = strlen(spec);
+
+        if (!*host || *host == '/' || strpbrk(spec, " \t\n?#")) {
+            snprintf(err, errlen, "not a usable URL; write http(s)://HOST[:PORT]/PATH");
+            return -1;
+        }
+        s->kind = STORE_HTTP;
+        if (asprintf(&s->url, "%s%s", spec, spec[len - 1] == '/' ? "" : "/") < 0)
+            abort();
+        s->shown = without_userinfo(s->url);
+        return 0;
+    } else if (strncmp(spec, "file://", 7) == 0 || spec[0] == '/') {
+        const char *p = spec[0] == '/' ? spec : spec + 7;
+        size_t len = strlen(p);
+
+        if (p[0] != '/') {
+            snprintf(err, errlen, "a file:// store needs an absolute path: file:///FOLDER");
+            return -1;
+        }
+        while (len > 1 && p[len - 1] == '/')
+            len--;
+        s->kind = STORE_LOCAL;
+        s->dir = dup_or_die(p, len);
+    } else {
+        snprintf(err, errlen,
+                 "unknown store; give an absolute folder, http(s)://HOST/PATH or "
+                 "s3://BUCKET/PREFIX");
+        return -1;
+    }
+    s->shown = dup_or_die(s->dir, strlen(s->dir));
+    return 0;
+}
+
+void store_spec_free(struct store_spec *s)
+{
+    free(s->shown);
+    free(s->dir);
+    free(s->url);
+    free(s->bucket);
+    free(s->prefix);
+    memset(s, 0, sizeof *s);
+}
+
+char *store_name(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *out = malloc(3 * n + 1), *o = out;
+
+    if (!out)
+        abort();
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || (c == '.' && i > 0)) {
+            *o++ = (char)c;
+        } else {
+            *o++ = '~';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,36 @@
+/*
+ * storespec.h — a build cache store as the user names it (SPEC §10), shared by ccwrap and
+ * its helper ccwrap-cache: parsing, the form shown in messages (never a credential), names.
+ */
+#ifndef STORESPEC_H
+#define STORESPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum store_kind { STORE_LOCAL, STORE_HTTP, STORE_S3 };
+
+struct store_spec {
+    enum store_kind kind;
+    char *shown;  /* as messages show it: no user:password, no key */
+    char *dir;    /* local: the absolute folder */
+    char *url;    /* http(s): the base URL with credentials, ending in '/' */
+    char *bucket; /* s3 */
+    char *prefix; /* s3: "" or "a/b/" */
+    bool is_default;
+};
+
+/*
+ * Parses SPEC ("", "/abs/folder", "file:///abs", "http(s)://host/path", "s3://bucket/prefix").
+ * "" is the default folder: /var/cache/ccwrap for root, else $XDG_CACHE_HOME/ccwrap or
+ * ~/.cache/ccwrap. 0, or -1 with a one-line reason and its fix in ERR.
+ */
+int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t errlen);
+void store_spec_free(struct store_spec *s);
+/*
+ * A key part (the app, the commit) as one safe path component: bytes outside
+ * [A-Za-z0-9._-] and a leading '.' become ~XX. Allocated.
+ */
+char *store_name(const char *s);
+
+#endif
