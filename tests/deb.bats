@@ -130,6 +130,7 @@ Architecture: $(dpkg-architecture -q DEB_HOST_ARCH)"
     assert_success
     # The source tree really carries none.
     run find "$TOP" -path "$TOP/.git" -prune -o -path "$TOP/build-*" -prune -o \
+        -path "$TOP/tests/node_modules" -prune -o \
         -iname 'LICEN[CS]E*' -print -o -iname 'COPYING*' -print
     assert_output ""
 }
