@@ -135,7 +135,7 @@ bench: deps
 	tests/bench/run
 
 demo: deps-build
-	$(MAKE) ccwrap
+	$(MAKE) ccwrap ccwrap-cache
 	contrib/demo/run
 
 # A Debian package from contrib/debian: build-deb/ccwrap_VERSION_ARCH.deb, lintian clean.
