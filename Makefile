@@ -28,7 +28,8 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
-       wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c
+       wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
+       wrapper/inplace.c
 OBJS = $(SRCS:.c=.o)
 TESTAPP = tests/fixtures/testapp
 

@@ -23,6 +23,7 @@ static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
 static const char *const on_timeout_words[] = {"stop", "keep", NULL};
 static const char *const misplaced_words[] = {"skip", "run", NULL};
 static const char *const leftovers_words[] = {"stop", "keep", NULL};
+static const char *const bool_words[] = {"false", "true", NULL};
 
 #define CONFIG_MAX (1 << 20)
 
@@ -65,7 +66,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers and trusted_users",
+                  "leftovers, exec_in_place and trusted_users",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -117,6 +118,11 @@ static int validate_on_timeout(cfg_t *cfg, cfg_opt_t *opt)
 static int validate_leftovers(cfg_t *cfg, cfg_opt_t *opt)
 {
     return validate_word(cfg, opt, leftovers_words, "stop, keep");
+}
+
+static int validate_bool(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return validate_word(cfg, opt, bool_words, "true, false");
 }
 
 /* Numbers are read as strings and parsed here: libconfuse takes 0x10 and 010 (eight). */
@@ -455,6 +461,7 @@ static void set_defaults(struct config *c)
     c->ready_timeout = 60;
     c->on_ready_timeout = ON_TIMEOUT_STOP;
     c->leftovers = LEFTOVERS_STOP;
+    c->exec_in_place = true;
 }
 
 static long seconds(cfg_t *cfg, const char *name)
@@ -489,6 +496,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
         CFG_STR("leftovers", "stop", CFGF_NONE),
+        CFG_STR("exec_in_place", "true", CFGF_NONE),
         CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
         CFG_END(),
     };
@@ -516,6 +524,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "legacy_misplaced", validate_misplaced);
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
+    cfg_set_validate_func(cfg, "exec_in_place", validate_bool);
     cfg_set_validate_func(cfg, "ready", note_ready);
 
     current_file = file;
@@ -560,6 +569,10 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->on_ready_timeout =
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
     c->leftovers = (enum leftovers)word_index(leftovers_words, cfg_getstr(cfg, "leftovers"));
+    c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
+    c->readiness_set = (cfg_getopt(cfg, "ready")->flags & CFGF_MODIFIED) ||
+                       (cfg_getopt(cfg, "ready_timeout")->flags & CFGF_MODIFIED) ||
+                       (cfg_getopt(cfg, "on_ready_timeout")->flags & CFGF_MODIFIED);
     cfg_free(cfg);
     return 0;
 }
@@ -734,6 +747,26 @@ static int env_trusted_users(struct config *c)
     return 0;
 }
 
+/* $CCWRAP_EXEC_IN_PLACE replaces the file's exec_in_place (environment > file). */
+static int env_exec_in_place(struct config *c)
+{
+    const char *env = getenv("CCWRAP_EXEC_IN_PLACE");
+    int i;
+
+    if (!env)
+        return 0;
+    i = word_index(bool_words, env);
+    if (i < 0) {
+        char *shown = shown_text(env);
+
+        log_error("CCWRAP_EXEC_IN_PLACE: give true or false, not '%s'", shown);
+        free(shown);
+        return -1;
+    }
+    c->exec_in_place = i == 1;
+    return 0;
+}
+
 int config_load(struct config *c, const char *explicit_file, const char *root)
 {
     const char *named_by;
@@ -742,13 +775,14 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
 
     set_defaults(c);
     if (!file)
-        return env_trusted_users(c);
+        return env_trusted_users(c) < 0 || env_exec_in_place(c) < 0 ? -1 : 0;
     c->file = file;
     if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0)
+    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0 ||
+        env_exec_in_place(c) < 0)
         return -1;
     merge_dirs(c, root);
     return 0;
