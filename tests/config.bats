@@ -53,6 +53,7 @@ ready = "tcp"
 ready_timeout = 60
 on_ready_timeout = "stop"
 leftovers = "stop"
+exec_in_place = true
 trusted_users = {}'
     # One comment line right above each option.
     run awk '!/^#/ && !/^$/ { if (prev !~ /^# ./) print "no comment above: " $0 } { prev = $0 }' \

@@ -92,7 +92,7 @@ TERM 1"
     assert_success
     read -r self parent <<<"$output"
     [ "$self" != "$parent" ]
-    kill "$(cat orphan)"
+    kill "$(cat orphan)" 2>/dev/null || true
 }
 
 @test "pre-hooks still run first, and what they write to CCWRAP_ENV reaches the command" {
@@ -163,7 +163,8 @@ TERM 1"
     assert_equal "$status" 143
     grep -qx "ccwrap: not exec in place: processes the hooks left behind are ccwrap's children" \
         "$BATS_TEST_TMPDIR/err"
-    kill "$(cat "$BATS_TEST_TMPDIR/daemon")"
+    # The relayed TERM reached the whole tree, the daemon included.
+    wait_for 5 bash -c "! kill -0 $(cat "$BATS_TEST_TMPDIR/daemon")"
 }
 
 @test "-v says when it happens, and why not when it does not" {
@@ -215,4 +216,18 @@ TERM 1"
     CCWRAP_EXEC_IN_PLACE=true run --separate-stderr "$CCWRAP" -v build -- true
     assert_success
     assert_equal "$stderr" "ccwrap: exec in place: nothing follows the command, it takes ccwrap's pid ${stderr##* }"
+}
+
+@test "a configuration that spells out the defaults asks for no readiness: conf/ccwrap.conf with keep" {
+    sed 's/^leftovers = "stop"$/leftovers = "keep"/' "$TOP/conf/ccwrap.conf" >ccwrap.conf
+    grep -qx 'leftovers = "keep"' ccwrap.conf
+    run --separate-stderr "$CCWRAP" -v run -- sh -c 'echo $$'
+    assert_success
+    assert_equal "$stderr" "ccwrap: exec in place: nothing follows the application, it takes ccwrap's pid $output"
+    printf 'leftovers = "keep"\nready = "tcp:9"\n' >ccwrap.conf
+    run --separate-stderr "$CCWRAP" -v run --ready-timeout 0.2 -- true
+    assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: readiness is asked for (tcp:9, from ccwrap.conf:2): ccwrap waits for it"
+    printf 'leftovers = "keep"\nready = "tcp"\non_ready_timeout = "keep"\n' >ccwrap.conf
+    run --separate-stderr "$CCWRAP" -v run -- true
+    assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: a readiness timeout is set (ready_timeout or on_ready_timeout in the config): ccwrap waits for readiness (tcp)"
 }

@@ -147,7 +147,7 @@ struct config {
     bool shell_hidden;        /* the same for shell */
     uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
-    bool readiness_set; /* the file sets ready, ready_timeout or on_ready_timeout */
+    bool readiness_set; /* the file's ready, ready_timeout or on_ready_timeout: no default */
     bool exec_in_place; /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
 };
 

@@ -570,9 +570,9 @@ int config_parse(struct config *c, char *buf, const char *file)
         (enum on_timeout)word_index(on_timeout_words, cfg_getstr(cfg, "on_ready_timeout"));
     c->leftovers = (enum leftovers)word_index(leftovers_words, cfg_getstr(cfg, "leftovers"));
     c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
-    c->readiness_set = (cfg_getopt(cfg, "ready")->flags & CFGF_MODIFIED) ||
-                       (cfg_getopt(cfg, "ready_timeout")->flags & CFGF_MODIFIED) ||
-                       (cfg_getopt(cfg, "on_ready_timeout")->flags & CFGF_MODIFIED);
+    /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
+    c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
+                       c->on_ready_timeout != ON_TIMEOUT_STOP;
     cfg_free(cfg);
     return 0;
 }

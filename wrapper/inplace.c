@@ -40,19 +40,21 @@ static bool has_workers(void)
 }
 
 /*
- * The readiness wait matters when someone asked for it: a spec given anywhere but by default,
- * or its timeout, which stops the application. Asked-for none, and exit without a timeout
- * given, have nothing to wait for when no hook follows.
+ * The readiness wait matters when someone asked for it: a spec given anywhere but by default
+ * (a file's own defaults do not count), or its timeout, which stops the application.
+ * Asked-for none, and exit without a timeout given, have nothing to wait for.
  */
 static char *readiness_follows(const struct config *c, const struct follow_query *q)
 {
-    bool asked = strcmp(q->ready_from, "default") != 0 || c->readiness_set || q->ready_options;
+    bool from_file = c->ready_origin && strcmp(q->ready_from, c->ready_origin) == 0,
+         asked = (strcmp(q->ready_from, "default") != 0 && !from_file) || c->readiness_set ||
+                 q->ready_options;
 
     if (!asked || strcmp(q->ready, "none") == 0)
         return NULL;
     if (strcmp(q->ready, "exit") == 0 && !q->ready_options && !c->readiness_set)
         return NULL;
-    if (strcmp(q->ready_from, "default") != 0)
+    if (strcmp(q->ready_from, "default") != 0 && (!from_file || strcmp(q->ready, "tcp") != 0))
         return xasprintf("readiness is asked for (%s, from %s): ccwrap waits for it", q->ready,
                          q->ready_from);
     return xasprintf("a readiness timeout is set (%s): ccwrap waits for readiness (%s)",
