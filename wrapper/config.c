@@ -354,7 +354,7 @@ static int prescan(char *buf, const char *display)
 static char *slurp(const char *path, const char *display)
 {
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, cap;
     ssize_t n;
     struct stat st;
     /* O_NONBLOCK: a FIFO named as the configuration must be refused, not waited on. */
@@ -372,8 +372,10 @@ static char *slurp(const char *path, const char *display)
         log_error("%s: not a regular file; name the configuration file itself", display);
         goto fail;
     }
-    buf = xmalloc(CONFIG_MAX + 1);
-    while (len < CONFIG_MAX && (n = read(fd, buf + len, CONFIG_MAX - len)) != 0) {
+    /* Sized by the file, grown if it grows (or is a device): no 1 MiB mapping for 200 bytes. */
+    cap = st.st_size > 0 && st.st_size < CONFIG_MAX ? (size_t)st.st_size + 1 : 4096;
+    buf = xmalloc(cap + 1);
+    while (len < CONFIG_MAX && (n = read(fd, buf + len, cap - len)) != 0) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -381,6 +383,10 @@ static char *slurp(const char *path, const char *display)
             goto fail;
         }
         len += (size_t)n;
+        if (len == cap && cap < CONFIG_MAX) {
+            cap = cap * 2 > CONFIG_MAX ? CONFIG_MAX : cap * 2;
+            buf = xrealloc(buf, cap + 1);
+        }
     }
     if (len == CONFIG_MAX) {
         log_error("%s: larger than 1 MiB; is it the configuration file?", display);
