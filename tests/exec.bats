@@ -231,3 +231,11 @@ TERM 1"
     run --separate-stderr "$CCWRAP" -v run -- true
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: a readiness timeout is set (ready_timeout or on_ready_timeout in the config): ccwrap waits for readiness (tcp)"
 }
+
+@test "as PID 1 ccwrap stays to reap orphans: no exec in place" {
+    unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid needs root"
+    run --separate-stderr unshare --pid --fork --mount-proc "$CCWRAP" -v build -- sh -c 'echo $$'
+    assert_success
+    assert_output 2
+    assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: ccwrap is PID 1: it stays to reap orphans"
+}
