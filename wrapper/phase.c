@@ -94,13 +94,13 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
     int err = 0, rc = 0;
 
     command_req(x, argv, var, env, &req, shell_argv, &line);
-    if (spawn(&req, p, &err) == 0)
+    if (spawn(&req, p, &err) == 0) {
         events_emit("command_start", "scommand", req.argv[req.exec_path ? 2 : 0], "ipid",
                     (int64_t)p->pid, EV_END);
-    else
-        rc = -1;
-    if (rc < 0)
+    } else {
         exec_failed(&req, var, err, o);
+        rc = -1;
+    }
     free(line);
     return rc;
 }
