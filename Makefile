@@ -17,10 +17,13 @@ WARN = -Wall -Wextra -Wpedantic -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissin
 HARDEN = -fstack-protector-strong -D_FORTIFY_SOURCE=2
 HARDEN_LD = -Wl,-z,relro,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell pkg-config $(if $(STATIC),--static) --libs $(PKGS) 2>/dev/null || \
-             echo -lconfuse -ljansson)
-# STATIC=1: one self-contained static-pie binary; it starts faster and uses less memory (see
-# the README's benchmark table). glibc still loads NSS modules for host names in readiness specs.
+SHARED_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lconfuse -ljansson)
+# libconfuse and jansson are linked in (the loader has two libraries fewer to map and bind at
+# each start) and glibc stays shared (NSS for user and host names); see the README's benchmark
+# table. DYNAMIC=1 links them as shared libraries too. STATIC=1: one static-pie binary, which
+# starts faster still; glibc then loads NSS modules for host names in readiness specs.
+PKG_LIBS = $(if $(STATIC),$(shell pkg-config --static --libs $(PKGS)),$(if $(DYNAMIC),$(SHARED_LIBS),\
+             -Wl,-Bstatic $(SHARED_LIBS) -Wl,-Bdynamic))
 STATIC_LD = $(if $(STATIC),-static-pie)
 ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLIBEXECDIR='"$(LIBEXECDIR)"' \
                $(CPPFLAGS)
@@ -31,7 +34,7 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
-       wrapper/cache.c wrapper/storespec.c
+       wrapper/cache.c wrapper/storespec.c wrapper/inplace.c
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive and libcurl, so that ccwrap
 # without a cache starts as fast as before.
@@ -50,7 +53,11 @@ ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 ccwrap: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(STATIC_LD) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS) $(LDLIBS)
 
-# The static variant for the benchmark, built beside the ordinary one.
+# The benchmark's variants, built beside the ordinary one: shared libraries, static-pie.
+build-dynamic/ccwrap: $(OBJS)
+	@mkdir -p build-dynamic
+	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(SHARED_LIBS) $(LDLIBS)
+
 build-static/ccwrap: $(SRCS) wrapper/ccwrap.h
 	@mkdir -p build-static
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIE $(HARDEN_LD) -static-pie $(LDFLAGS) -o $@ $(SRCS) \
@@ -100,7 +107,7 @@ SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-san
 build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
-	    $(PKG_LIBS)
+	    $(SHARED_LIBS)
 
 # Beside build-asan/ccwrap, which looks for its helper next to itself first.
 build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
@@ -117,7 +124,7 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) wrapper/ccwrap.h
 	@mkdir -p build-fuzz
 	clang $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_SRCS) \
-	    $(PKG_LIBS)
+	    $(SHARED_LIBS)
 
 fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 	@for f in $(FUZZERS); do \
@@ -168,7 +175,7 @@ lint:
 
 clean:
 	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) .sysconfdir
-	rm -rf build-asan build-fuzz build-static
+	rm -rf build-asan build-fuzz build-static build-dynamic
 	rm -rf build-deb
 
 .PHONY: FORCE all deps check check-hardening demo install uninstall format lint fuzz bench clean

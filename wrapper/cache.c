@@ -248,14 +248,20 @@ static char *shown_store(const char *store)
     return t;
 }
 
-void cache_save(const struct ctx *x)
+bool cache_disabled(void)
 {
     const char *off = getenv("CC_DISABLE_BUILD_CACHE_UPLOAD");
+
+    return off && strcmp(off, "true") == 0;
+}
+
+void cache_save(const struct ctx *x)
+{
     struct key k;
     char res[256], keep[24], *shown;
     int rc;
 
-    if (off && strcmp(off, "true") == 0) {
+    if (cache_disabled()) {
         /* Said with -v (and by plan): every build in a suite or CI would say it otherwise. */
         log_detail("build cache: no archive: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
         events_emit("cache_save", "bsaved", 0, "sreason", "disabled", EV_END);
@@ -322,11 +328,10 @@ int cache_command(const struct ctx *x, const char *action, long keep)
 
 char *cache_plan(const char *root, const struct config *c)
 {
-    const char *off = getenv("CC_DISABLE_BUILD_CACHE_UPLOAD");
     struct key k;
     char *shown, *text;
 
-    if (off && strcmp(off, "true") == 0)
+    if (cache_disabled())
         return xstrdup("none: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
     key_resolve(root, c, &k);
     shown = shown_store(k.store);

@@ -80,6 +80,8 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Opens FILE for appending events; 0 or -1 after reporting. NULL: no event log. */
 int events_open(const char *path);
 void events_close(void);
+/* Whether an event log is being written. */
+bool events_enabled(void);
 /*
  * One event: a type and key/value pairs, the value's kind given by the key's first character:
  * 's' string, 'i' integer (int64_t), 'b' boolean (int). Terminated by EV_END.
@@ -149,6 +151,8 @@ struct config {
     char *cache_store; /* cache: the build cache store, NULL for the default folder */
     char *cache_key;   /* cache_key: the app's name in the store, NULL: APP_ID or the root */
     long cache_keep;   /* cache_keep: archives kept per app, 0 = all */
+    bool readiness_set; /* the file's ready, ready_timeout or on_ready_timeout: no default */
+    bool exec_in_place; /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
 };
 
 /*
@@ -423,6 +427,13 @@ int notify_send(const char *addr, const char *msg);
 int signals_init(void);
 /* For posix_spawn: the signal mask and dispositions ccwrap inherited; adds to *flags. */
 void signals_spawn_attr(posix_spawnattr_t *attr, short *flags);
+/* Whether orphans below ccwrap are re-parented to it (PR_SET_CHILD_SUBREAPER). */
+void signals_subreaper(bool on);
+/*
+ * false: the signal mask and SIGPIPE's disposition ccwrap inherited, for it to become the
+ * command; true: back to ccwrap's own, when it could not.
+ */
+void signals_restore(bool blocked);
 /*
  * Dies of SIG exactly as the child did: default action, no core dump, unblocked, raised.
  * Returns only where that cannot work (PID 1); the caller then exits 128+SIG.
@@ -512,6 +523,14 @@ int stop_requested(void);
  * were left behind. Costs one waitid when ccwrap has no child left.
  */
 size_t sweep_leftovers(int64_t grace_ms);
+/*
+ * Replaces ccwrap with WHAT ("command") as R names it (argv, exec_path, dir, env_set as for
+ * spawn), once the signals ccwrap received are handled: the signal mask and SIGPIPE as
+ * inherited, no longer a subreaper. Returns only when it does not: -1 with *err 0 when ccwrap
+ * must supervise after all (a stop was received, a process the hooks left behind is ccwrap's
+ * child), else the exec errno.
+ */
+int spawn_in_place(const struct spawn_req *r, const char *what, int *err);
 /* "exited"/"killed"/"dumped" and the status text of SPEC §3 for a wait status. */
 const char *status_code(int wstatus);
 char *status_text(int wstatus);
@@ -634,6 +653,30 @@ void workers_start(const struct ctx *x);
 int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until);
 void workers_stop(void);
 
+/* ---- inplace.c: whether anything follows the command (README: exec in place) ---- */
+
+/* What a phase holds besides its hooks that may have to happen after its command. */
+struct follow_query {
+    bool run;               /* the run phase; else build */
+    bool events;            /* an event log is written */
+    bool notify;            /* ccwrap's own NOTIFY_SOCKET: READY=1 to send */
+    const char *ready;      /* run: the readiness spec in force */
+    const char *ready_from; /* where it came from (config_ready's *from) */
+    bool ready_options;     /* --ready-timeout or --keep-on-timeout */
+};
+
+/*
+ * NULL when nothing has to happen after the command, so ccwrap may replace itself with it;
+ * else why ccwrap stays ("post-build hooks follow the command"), allocated. The one rule for
+ * exec in place: plan and the phases ask it, later steps (the cache archive) extend it.
+ */
+char *nothing_follows(const char *root, const struct config *c, const struct follow_query *q);
+/*
+ * NULL when the command can take ccwrap's place: COMMAND given (argv), or VAR's value is one
+ * simple command the shell replaces itself with (shell_exec_form). Else why not, allocated.
+ */
+char *in_place_form(char **argv, const char *var);
+
 /* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
 
 /* Prints the plan of WHICH ("build", "run", or NULL for both). 0, or -1 on a system error. */
@@ -646,6 +689,8 @@ int check_print(const char *root, const struct config *c);
 /* --cache, when given: it comes before $CCWRAP_CACHE and the cache setting. */
 extern const char *cache_option;
 
+/* CC_DISABLE_BUILD_CACHE_UPLOAD=true: no archive is made. */
+bool cache_disabled(void);
 /* After successful post-build hooks: the archive saved. A failure only warns. */
 void cache_save(const struct ctx *x);
 /* --from-cache after pre-build: true when the archive for the key was restored. */

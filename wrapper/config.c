@@ -24,6 +24,7 @@ static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
 static const char *const on_timeout_words[] = {"stop", "keep", NULL};
 static const char *const misplaced_words[] = {"skip", "run", NULL};
 static const char *const leftovers_words[] = {"stop", "keep", NULL};
+static const char *const bool_words[] = {"false", "true", NULL};
 
 #define CONFIG_MAX (1 << 20)
 
@@ -108,7 +109,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers, trusted_users, cache, cache_key and cache_keep",
+                  "leftovers, exec_in_place, trusted_users, cache, cache_key and cache_keep",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -160,6 +161,11 @@ static int validate_on_timeout(cfg_t *cfg, cfg_opt_t *opt)
 static int validate_leftovers(cfg_t *cfg, cfg_opt_t *opt)
 {
     return validate_word(cfg, opt, leftovers_words, "stop, keep");
+}
+
+static int validate_bool(cfg_t *cfg, cfg_opt_t *opt)
+{
+    return validate_word(cfg, opt, bool_words, "true, false");
 }
 
 /* Numbers are read as strings and parsed here: libconfuse takes 0x10 and 010 (eight). */
@@ -416,7 +422,7 @@ static int prescan(char *buf, const char *display)
 static char *slurp(const char *path, const char *display)
 {
     char *buf = NULL;
-    size_t len = 0;
+    size_t len = 0, cap;
     ssize_t n;
     struct stat st;
     /* O_NONBLOCK: a FIFO named as the configuration must be refused, not waited on. */
@@ -434,8 +440,10 @@ static char *slurp(const char *path, const char *display)
         log_error("%s: not a regular file; name the configuration file itself", display);
         goto fail;
     }
-    buf = xmalloc(CONFIG_MAX + 1);
-    while (len < CONFIG_MAX && (n = read(fd, buf + len, CONFIG_MAX - len)) != 0) {
+    /* Sized by the file, grown if it grows (or is a device): no 1 MiB mapping for 200 bytes. */
+    cap = st.st_size > 0 && st.st_size < CONFIG_MAX ? (size_t)st.st_size + 1 : 4096;
+    buf = xmalloc(cap + 1);
+    while (len < CONFIG_MAX && (n = read(fd, buf + len, cap - len)) != 0) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -443,6 +451,10 @@ static char *slurp(const char *path, const char *display)
             goto fail;
         }
         len += (size_t)n;
+        if (len == cap && cap < CONFIG_MAX) {
+            cap = cap * 2 > CONFIG_MAX ? CONFIG_MAX : cap * 2;
+            buf = xrealloc(buf, cap + 1);
+        }
     }
     if (len == CONFIG_MAX) {
         log_error("%s: larger than 1 MiB; is it the configuration file?", display);
@@ -524,6 +536,7 @@ static void set_defaults(struct config *c)
     c->on_ready_timeout = ON_TIMEOUT_STOP;
     c->leftovers = LEFTOVERS_STOP;
     c->cache_keep = 2;
+    c->exec_in_place = true;
 }
 
 static long seconds(cfg_t *cfg, const char *name)
@@ -558,6 +571,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("ready_timeout", "60", CFGF_NONE),
         CFG_STR("on_ready_timeout", "stop", CFGF_NONE),
         CFG_STR("leftovers", "stop", CFGF_NONE),
+        CFG_STR("exec_in_place", "true", CFGF_NONE),
         CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
         CFG_STR("cache", "", CFGF_NONE),
         CFG_STR("cache_key", "", CFGF_NONE),
@@ -586,6 +600,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "legacy_misplaced", validate_misplaced);
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
+    cfg_set_validate_func(cfg, "exec_in_place", validate_bool);
     cfg_set_validate_func(cfg, "ready", note_ready);
     cfg_set_validate_func(cfg, "cache", validate_cache);
     cfg_set_validate_func(cfg, "cache_keep", validate_keep);
@@ -639,6 +654,10 @@ int config_parse(struct config *c, char *buf, const char *file)
     free(c->cache_key);
     c->cache_key = *cfg_getstr(cfg, "cache_key") ? xstrdup(cfg_getstr(cfg, "cache_key")) : NULL;
     parse_long(cfg_getstr(cfg, "cache_keep"), 0, 10000, &c->cache_keep);
+    c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
+    /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
+    c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
+                       c->on_ready_timeout != ON_TIMEOUT_STOP;
     cfg_free(cfg);
     return 0;
 }
@@ -813,6 +832,26 @@ static int env_trusted_users(struct config *c)
     return 0;
 }
 
+/* $CCWRAP_EXEC_IN_PLACE replaces the file's exec_in_place (environment > file). */
+static int env_exec_in_place(struct config *c)
+{
+    const char *env = getenv("CCWRAP_EXEC_IN_PLACE");
+    int i;
+
+    if (!env)
+        return 0;
+    i = word_index(bool_words, env);
+    if (i < 0) {
+        char *shown = shown_text(env);
+
+        log_error("CCWRAP_EXEC_IN_PLACE: give true or false, not '%s'", shown);
+        free(shown);
+        return -1;
+    }
+    c->exec_in_place = i == 1;
+    return 0;
+}
+
 int config_load(struct config *c, const char *explicit_file, const char *root)
 {
     const char *named_by;
@@ -821,13 +860,14 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
 
     set_defaults(c);
     if (!file)
-        return env_trusted_users(c);
+        return env_trusted_users(c) < 0 || env_exec_in_place(c) < 0 ? -1 : 0;
     c->file = file;
     if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0)
+    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0 ||
+        env_exec_in_place(c) < 0)
         return -1;
     merge_dirs(c, root);
     return 0;

@@ -127,6 +127,11 @@ int events_open(const char *path)
     return 0;
 }
 
+bool events_enabled(void)
+{
+    return events_fd >= 0;
+}
+
 void events_close(void)
 {
     if (events_fd >= 0)

@@ -268,6 +268,37 @@ static void plan_cache(const char *root, const struct config *c, int width, cons
     free(shown);
 }
 
+/*
+ * When ccwrap would become the command once the pre-hooks are done (README: exec in place), a
+ * line says so; otherwise there is none, and -v tells why at run time.
+ */
+static void plan_in_place(const char *root, const struct config *c, bool run, int width,
+                          const struct style *st)
+{
+    const char *events = getenv("CCWRAP_EVENTS"),
+               *var = run ? "CC_RUN_COMMAND" : "CC_BUILD_COMMAND", *value = getenv(var);
+    struct follow_query q = {
+        .run = run, .events = events && *events, .notify = getenv("NOTIFY_SOCKET")};
+    char *why, *text, *shown;
+
+    q.ready = config_ready(c, NULL, &q.ready_from);
+    why = nothing_follows(root, c, &q);
+    if (why) {
+        free(why);
+        return;
+    }
+    if (value && value[strspn(value, " \t\n")] && (why = in_place_form(NULL, var)))
+        text = xasprintf("with COMMAND only: %s", why);
+    else
+        text = xasprintf("yes: nothing follows the %s, it takes ccwrap's pid",
+                         run ? "application" : "command");
+    shown = shown_text(text);
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, "exec in place", st->off, shown);
+    free(why);
+    free(text);
+    free(shown);
+}
+
 static int plan_phases(const struct plan *pl, const char *root, const struct config *c, bool build,
                        bool run)
 {
@@ -282,6 +313,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         if (plan_point(pl, PT_POST_BUILD, c, width, &st) < 0)
             return -1;
         plan_cache(root, c, width, &st);
+        plan_in_place(root, c, false, width, &st);
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
@@ -293,6 +325,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
             plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
+        plan_in_place(root, c, true, width, &st);
     }
     return 0;
 }

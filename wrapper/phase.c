@@ -61,53 +61,105 @@ static int command_trusted(const struct ctx *x, const char *var)
 }
 
 /*
- * Starts COMMAND (argv, looked up in PATH, in ccwrap's working directory), or without one the
- * variable VAR's value through the hook shell from the root. A value that is one simple
+ * How COMMAND (argv, looked up in PATH, in ccwrap's working directory) runs, or without one
+ * the variable VAR's value through the hook shell from the root. A value that is one simple
  * command is exec'd by the shell, so the program is ccwrap's child: its signals and its status
- * are its own, as if given after `--`. -1 with *o set when it cannot be executed.
+ * are its own, as if given after `--`. *line, when set, is the shell's line, to free.
  */
+static void command_req(const struct ctx *x, char **argv, const char *var, char *const *env,
+                        struct spawn_req *req, char *shell_argv[4], char **line)
+{
+    *req = (struct spawn_req){.env_set = env, .lead = true};
+    *line = NULL;
+    if (!argv || !argv[0]) {
+        *line = shell_exec_form(getenv(var));
+        shell_argv[0] = x->cfg->shell;
+        shell_argv[1] = "-c";
+        shell_argv[2] = *line ? *line : getenv(var);
+        shell_argv[3] = NULL;
+        req->argv = shell_argv;
+        req->exec_path = x->cfg->shell;
+        req->dir = x->root;
+        log_detail("running %s: %s -c %s", var, x->cfg->shell, shell_argv[2]);
+    } else {
+        req->argv = argv;
+    }
+}
+
+/* The command could not be executed (ERR): the message, and *o 125, 126 or 127. */
+static void exec_failed(const struct spawn_req *req, const char *var, int err, struct outcome *o)
+{
+    char *why;
+
+    if ((why = spawn_no_process(err)) != NULL) {
+        log_error("%s: cannot start a process: %s", req->exec_path ? var : req->argv[0], why);
+        free(why);
+        *o = exit_with(EXIT_CCWRAP);
+    } else if (err == ENOENT) {
+        log_error("%s: command not found", req->exec_path ? req->exec_path : req->argv[0]);
+        *o = exit_with(EXIT_NOTFOUND);
+    } else {
+        log_error("%s: %s", req->exec_path ? req->exec_path : req->argv[0], strerror(err));
+        *o = exit_with(EXIT_NOEXEC);
+    }
+}
+
+/* Starts the command as ccwrap's child (command_req). -1 with *o set when it cannot be executed. */
 static int start_command(const struct ctx *x, char **argv, const char *var, char *const *env,
                          struct proc *p, struct outcome *o)
 {
-    struct spawn_req req = {.env_set = env, .lead = true};
-    char *shell_argv[4], *line = NULL, *why;
-    int err = 0;
+    struct spawn_req req;
+    char *shell_argv[4], *line;
+    int err = 0, rc = 0;
 
     if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
         *o = exit_with(EXIT_NOEXEC);
         return -1;
     }
-    if (!argv || !argv[0]) {
-        line = shell_exec_form(getenv(var));
-        shell_argv[0] = x->cfg->shell;
-        shell_argv[1] = "-c";
-        shell_argv[2] = line ? line : getenv(var);
-        shell_argv[3] = NULL;
-        req.argv = shell_argv;
-        req.exec_path = x->cfg->shell;
-        req.dir = x->root;
-        log_detail("running %s: %s -c %s", var, x->cfg->shell, shell_argv[2]);
-    } else {
-        req.argv = argv;
-    }
+    command_req(x, argv, var, env, &req, shell_argv, &line);
     if (spawn(&req, p, &err) == 0) {
         events_emit("command_start", "scommand", req.argv[req.exec_path ? 2 : 0], "ipid",
                     (int64_t)p->pid, EV_END);
-        free(line);
-        return 0;
-    }
-    if ((why = spawn_no_process(err)) != NULL) {
-        log_error("%s: cannot start a process: %s", req.exec_path ? var : req.argv[0], why);
-        free(why);
-        *o = exit_with(EXIT_CCWRAP);
-    } else if (err == ENOENT) {
-        log_error("%s: command not found", req.exec_path ? req.exec_path : req.argv[0]);
-        *o = exit_with(EXIT_NOTFOUND);
     } else {
-        log_error("%s: %s", req.exec_path ? req.exec_path : req.argv[0], strerror(err));
-        *o = exit_with(EXIT_NOEXEC);
+        exec_failed(&req, var, err, o);
+        rc = -1;
     }
     free(line);
+    return rc;
+}
+
+/*
+ * Exec in place (README): when nothing has to happen after the command, ccwrap becomes it, the
+ * process its caller started. Returns only when it does not: 0 to start the command as a child
+ * after all, -1 with *o set when it cannot be executed or a stop was received.
+ */
+static int exec_in_place(const struct ctx *x, char **argv, const char *var,
+                         const struct follow_query *q, struct outcome *o)
+{
+    char *why = nothing_follows(x->root, x->cfg, q), *shell_argv[4], *line;
+    struct spawn_req req;
+    int err;
+
+    if (!why)
+        why = in_place_form(argv, var);
+    if (why) {
+        log_detail("not exec in place: %s", why);
+        free(why);
+        return 0;
+    }
+    /* What runs in place is held to the same trust rule as what runs as a child. */
+    if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
+        *o = exit_with(EXIT_NOEXEC);
+        return -1;
+    }
+    command_req(x, argv, var, NULL, &req, shell_argv, &line);
+    /* The run's private folder goes now: nobody would remove it once ccwrap is gone. */
+    envfile_cleanup();
+    spawn_in_place(&req, q->run ? "application" : "command", &err);
+    free(line);
+    if (err == 0)
+        return stopping(q->run ? "the application" : "the build command", o) ? -1 : 0;
+    exec_failed(&req, var, err, o);
     return -1;
 }
 
@@ -128,6 +180,7 @@ static void wait_for(struct proc *p)
 
 static struct outcome build_steps(const struct ctx *x, char **argv, bool from_cache)
 {
+    struct follow_query follow = {.events = events_enabled(), .notify = x->notify_socket};
     struct outcome o;
     struct proc cmd;
     int status, sig = 0;
@@ -150,7 +203,8 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
     if (stopping("the build command", &o))
         return o;
-    if (start_command(x, argv, "CC_BUILD_COMMAND", NULL, &cmd, &o) < 0)
+    if (exec_in_place(x, argv, "CC_BUILD_COMMAND", &follow, &o) < 0 ||
+        start_command(x, argv, "CC_BUILD_COMMAND", NULL, &cmd, &o) < 0)
         return o;
     wait_for(&cmd);
     events_emit("command_end", "ipid", (int64_t)cmd.pid, "istatus",
@@ -437,6 +491,18 @@ static int64_t wake_at(const struct run *r)
     return until;
 }
 
+/* exec_in_place for the run phase: what follows the application, from its options. */
+static int in_place(struct run *r, char **argv, const struct run_opts *o, struct outcome *out)
+{
+    struct follow_query q = {.run = true,
+                             .events = events_enabled(),
+                             .notify = r->x->notify_socket,
+                             .ready_options = o->ready_timeout >= 0 || o->keep_on_timeout};
+
+    q.ready = config_ready(r->x->cfg, o->ready, &q.ready_from);
+    return exec_in_place(r->x, argv, "CC_RUN_COMMAND", &q, out);
+}
+
 static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opts *o, struct run *r)
 {
     struct outcome out;
@@ -459,6 +525,8 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
 
     /* 2. The application starts; if it cannot be executed: run-failed, 126/127. */
     if (stopping("the application", &out))
+        return out;
+    if (in_place(r, argv, o, &out) < 0)
         return out;
     ready_precheck(&r->rd);
     if (start_app(r, argv, &out) < 0) {

@@ -50,8 +50,7 @@ int signals_init(void)
         log_error("cannot create a signalfd: %s", strerror(errno));
         return -1;
     }
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-        log_detail("cannot become a child subreaper: %s", strerror(errno));
+    signals_subreaper(true);
     return fd;
 }
 
@@ -67,6 +66,27 @@ void signals_spawn_attr(posix_spawnattr_t *attr, short *flags)
         sigaddset(&dfl, SIGPIPE);
         posix_spawnattr_setsigdefault(attr, &dfl);
         *flags |= POSIX_SPAWN_SETSIGDEF;
+    }
+}
+
+void signals_subreaper(bool on)
+{
+    if (prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0) < 0)
+        log_detail("cannot %s a child subreaper: %s", on ? "become" : "stop being",
+                   strerror(errno));
+}
+
+void signals_restore(bool blocked)
+{
+    static sigset_t taken;
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+
+    if (!blocked) {
+        sigprocmask(SIG_SETMASK, &inherited_mask, &taken);
+        sigaction(SIGPIPE, &inherited_pipe, NULL);
+    } else {
+        sigaction(SIGPIPE, &ign, NULL);
+        sigprocmask(SIG_SETMASK, &taken, NULL);
     }
 }
 

@@ -554,6 +554,76 @@ size_t sweep_leftovers(int64_t grace_ms)
     return n;
 }
 
+/*
+ * execvp's search without its fallback: a file without "#!" fails with ENOEXEC, as with
+ * posix_spawnp, so that the command runs alike supervised and in place. Returns the errno.
+ */
+static int exec_search(const char *file, char *const *argv, char *const *envp)
+{
+    const char *path = getenv("PATH"), *p, *end;
+    bool denied = false;
+
+    if (!*file)
+        return ENOENT;
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        return errno;
+    }
+    for (p = path ? path : "/bin:/usr/bin";; p = end + 1) {
+        char *full;
+
+        end = strchrnul(p, ':');
+        full = end == p ? xstrdup(file) : xasprintf("%.*s/%s", (int)(end - p), p, file);
+        execve(full, argv, envp);
+        free(full);
+        if (errno == EACCES)
+            denied = true;
+        else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                 errno != ETIMEDOUT)
+            return errno;
+        if (!*end)
+            return denied ? EACCES : ENOENT;
+    }
+}
+
+int spawn_in_place(const struct spawn_req *r, const char *what, int *err)
+{
+    char **envp;
+    int e;
+
+    *err = 0;
+    /* What ccwrap received until now is handled as it would be: HUP, INT, QUIT, TERM stop. */
+    if (loop_step(NULL, now_ms()) < 0 || stop_requested())
+        return -1;
+    /* What the hooks left behind was re-parented to ccwrap: the command must not inherit it. */
+    signals_subreaper(false);
+    if (has_children()) {
+        signals_subreaper(true);
+        log_detail("not exec in place: processes the hooks left behind are ccwrap's children");
+        return -1;
+    }
+    log_detail("exec in place: nothing follows the %s, it takes ccwrap's pid %d", what,
+               (int)getpid());
+    if (r->dir && chdir(r->dir) < 0) {
+        *err = errno;
+        return -1;
+    }
+    envp = child_env(r);
+    fflush(NULL);
+    /* A signal that arrives from here on meets the disposition the command inherits. */
+    signals_restore(false);
+    if (r->exec_path) {
+        execve(r->exec_path, r->argv, envp);
+        e = errno;
+    } else {
+        e = exec_search(r->argv[0], r->argv, envp);
+    }
+    signals_restore(true);
+    free(envp);
+    *err = e;
+    return -1;
+}
+
 const char *status_code(int wstatus)
 {
     if (WIFSIGNALED(wstatus))

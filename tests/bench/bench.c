@@ -211,6 +211,13 @@ static int cmd_siglat(int argc, char **argv)
     return 0;
 }
 
+/* bench exec CMD...: only execvp, the limit of any wrapper that gets out of the way. */
+static int cmd_exec(char **argv)
+{
+    execvp(argv[0], argv);
+    return 127;
+}
+
 int main(int argc, char **argv)
 {
     const char *base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -227,7 +234,9 @@ int main(int argc, char **argv)
         return cmd_sigapp(argv + 2);
     if (argc >= 4 && strcmp(argv[1], "siglat") == 0)
         return cmd_siglat(argc - 2, argv + 2);
+    if (argc >= 3 && strcmp(argv[1], "exec") == 0)
+        return cmd_exec(argv + 2);
     fprintf(stderr, "usage: bench time N CMD [:: CMD]... | rss CMD | listen PORT MS FILE | "
-                    "sigapp FD | siglat N CMD\n");
+                    "sigapp FD | siglat N CMD | exec CMD\n");
     return 2;
 }

@@ -1,0 +1,119 @@
+/*
+ * inplace.c — whether anything has to happen after the command. When nothing does, ccwrap
+ * runs the pre-hooks and then becomes the command (exec in place): the process its caller
+ * started, with the caller's signals and status by construction, and no process in between.
+ */
+#include "ccwrap.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Whether point P has a hook that would run (a broken one fails the point: it counts). */
+static bool has_hooks(enum point p, const char *root, const struct config *c)
+{
+    struct problems warnings = {0};
+    struct hooklist l;
+    bool any;
+
+    /* What cannot be read may hold hooks: ccwrap stays to run or report them. */
+    any = hooks_collect(p, root, c, &l, &warnings) < 0;
+    for (size_t i = 0; i < l.n && !any; i++)
+        any = l.v[i].kind == HOOK_SHELL || l.v[i].kind == HOOK_EXEC || l.v[i].kind == HOOK_BROKEN;
+    hooklist_free(&l);
+    problems_free(&warnings);
+    return any;
+}
+
+static bool has_workers(void)
+{
+    struct problems errors = {0}, warnings = {0};
+    struct worker_conf wc;
+    bool any;
+
+    worker_conf_read(&wc, &errors, &warnings);
+    any = wc.n > 0 || errors.n > 0;
+    worker_conf_free(&wc);
+    problems_free(&errors);
+    problems_free(&warnings);
+    return any;
+}
+
+/*
+ * The readiness wait matters when someone asked for it: a spec given anywhere but by default
+ * (a file's own defaults do not count), or its timeout, which stops the application.
+ * Asked-for none, and exit without a timeout given, have nothing to wait for.
+ */
+static char *readiness_follows(const struct config *c, const struct follow_query *q)
+{
+    bool from_file = c->ready_origin && strcmp(q->ready_from, c->ready_origin) == 0,
+         asked = (strcmp(q->ready_from, "default") != 0 && !from_file) || c->readiness_set ||
+                 q->ready_options;
+
+    if (!asked || strcmp(q->ready, "none") == 0)
+        return NULL;
+    if (strcmp(q->ready, "exit") == 0 && !q->ready_options && !c->readiness_set)
+        return NULL;
+    if (strcmp(q->ready_from, "default") != 0 && (!from_file || strcmp(q->ready, "tcp") != 0))
+        return xasprintf("readiness is asked for (%s, from %s): ccwrap waits for it", q->ready,
+                         q->ready_from);
+    return xasprintf("a readiness timeout is set (%s): ccwrap waits for readiness (%s)",
+                     q->ready_options ? "--ready-timeout or --keep-on-timeout"
+                                      : "ready_timeout or on_ready_timeout in the config",
+                     q->ready);
+}
+
+/* What follows the command in its phase, NULL when nothing does. */
+static char *phase_follows(const char *root, const struct config *c, const struct follow_query *q)
+{
+    if (q->events)
+        return xstrdup("an event log is written: ccwrap stays to log the command's end");
+    /* A --from-cache build that gets here restored nothing: it builds in full (SPEC §10). */
+    if (!q->run && has_hooks(PT_POST_BUILD, root, c))
+        return xstrdup("post-build hooks follow the command");
+    if (!q->run && !cache_disabled())
+        return xstrdup("the build cache archive follows the command "
+                       "(CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)");
+    if (!q->run)
+        return NULL;
+    if (q->notify)
+        return xstrdup("NOTIFY_SOCKET is set: ccwrap stays to send READY=1 there");
+    if (has_hooks(PT_RUN_SUCCEEDED, root, c))
+        return xstrdup("run-succeeded hooks follow the application");
+    if (has_hooks(PT_RUN_FAILED, root, c))
+        return xstrdup("run-failed hooks may follow the application");
+    if (has_workers())
+        return xstrdup("workers run beside the application");
+    return readiness_follows(c, q);
+}
+
+char *nothing_follows(const char *root, const struct config *c, const struct follow_query *q)
+{
+    const char *env = getenv("CCWRAP_EXEC_IN_PLACE");
+    char *why;
+
+    if (!c->exec_in_place)
+        return env ? xstrdup("CCWRAP_EXEC_IN_PLACE=false")
+                   : xasprintf("exec_in_place = false in %s", c->file ? c->file : "the config");
+    if (getpid() == 1)
+        return xstrdup("ccwrap is PID 1: it stays to reap orphans");
+    why = phase_follows(root, c, q);
+    if (!why && c->leftovers == LEFTOVERS_STOP)
+        why = xstrdup("leftovers = \"stop\": ccwrap stays to stop what the command leaves "
+                      "behind (leftovers = \"keep\" allows exec in place)");
+    return why;
+}
+
+char *in_place_form(char **argv, const char *var)
+{
+    char *line;
+
+    if (argv && argv[0])
+        return NULL;
+    line = shell_exec_form(getenv(var));
+    if (line) {
+        free(line);
+        return NULL;
+    }
+    return xasprintf("%s is shell syntax, not one simple command: the shell stays in between", var);
+}
