@@ -207,6 +207,25 @@ target/classes/"
     assert_equal "$(members "$STORE/myapp/c1.tar.zst" | tr '\n' ' ')" "target/ target/app.jar target/classes/ target/tmp/ target/tmp/junk "
 }
 
+@test "a folder store inside the root is not archived into itself" {
+    make_tree
+    CCWRAP_CACHE=$APP/.cache/ccwrap run --separate-stderr "$CCWRAP" build -- true
+    assert_success
+    # The tree's 7 entries and .cache/, which the save created: not the store below it.
+    assert_regex "$stderr" "^ccwrap: build cache: saved 8 files, [0-9.]+ (bytes|KiB) to $APP/\.cache/ccwrap/myapp/c1\.tar\.zst in "
+    run members "$APP/.cache/ccwrap/myapp/c1.tar.zst"
+    assert_line ".cache/"
+    refute_output --partial ".cache/ccwrap"
+    # Named with a trailing slash and the user's own ignore list: both kept.
+    echo x >"$APP/skip.txt"
+    CCWRAP_CACHE=$APP/.cache/ccwrap/ CC_IGNORE_FROM_BUILDCACHE=skip.txt run --separate-stderr "$CCWRAP" build -- true
+    assert_success
+    run members "$APP/.cache/ccwrap/myapp/c1.tar.zst"
+    refute_output --partial ".cache/ccwrap"
+    refute_output --partial "skip.txt"
+    assert_line "start.sh"
+}
+
 @test "sockets and named pipes are left out with a note" {
     mkfifo "$APP/fifo"
     python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$APP/app.sock"

@@ -181,23 +181,29 @@ TERM 1"
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: readiness is asked for (tcp:9, from --ready): ccwrap waits for it"
     NOTIFY_SOCKET=@nowhere run --separate-stderr "$CCWRAP" -v run -- true
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: NOTIFY_SOCKET is set: ccwrap stays to send READY=1 there"
+    # The build cache archive follows a build (SPEC §10): ccwrap stays to write it.
+    CC_DISABLE_BUILD_CACHE_UPLOAD= run --separate-stderr "$CCWRAP" -v build --cache "$BATS_FILE_TMPDIR/store" -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: the build cache archive follows the command (CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)"
+    assert_equal "${stderr_lines[1]%% files, *}" "ccwrap: build cache: saved 1"
     rm ccwrap.conf
     run --separate-stderr "$CCWRAP" -v build -- true
-    assert_equal "$stderr" 'ccwrap: not exec in place: leftovers = "stop": ccwrap stays to stop what the command leaves behind (leftovers = "keep" allows exec in place)'
+    assert_equal "${stderr_lines[0]}" 'ccwrap: not exec in place: leftovers = "stop": ccwrap stays to stop what the command leaves behind (leftovers = "keep" allows exec in place)'
 }
 
 @test "plan says whether ccwrap becomes the command" {
     run "$CCWRAP" plan build
     assert_success
-    assert_line --index 6 "  exec in place                    yes: nothing follows the command, it takes ccwrap's pid"
+    assert_line --index 6 "  cache archive                    none: CC_DISABLE_BUILD_CACHE_UPLOAD=true"
+    assert_line --index 7 "  exec in place                    yes: nothing follows the command, it takes ccwrap's pid"
     CC_TASK=true run "$CCWRAP" plan run
     assert_line --index 9 "  exec in place                    yes: nothing follows the application, it takes ccwrap's pid"
     CC_BUILD_COMMAND='make && make install' run "$CCWRAP" plan build
-    assert_line --index 6 "  exec in place                    with COMMAND only: CC_BUILD_COMMAND is shell syntax, not one simple command: the shell stays in between"
+    assert_line --index 7 "  exec in place                    with COMMAND only: CC_BUILD_COMMAND is shell syntax, not one simple command: the shell stays in between"
     # No line when ccwrap stays: -v says why at run time.
     CCWRAP_EXEC_IN_PLACE=false run "$CCWRAP" plan build
     assert_success
-    assert_equal "${#lines[@]}" 6
+    assert_equal "${#lines[@]}" 7
     refute_output --partial "exec in place"
     hook post-build 10-post true
     run "$CCWRAP" plan build

@@ -171,6 +171,26 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     assert_output "$BATS_TEST_TMPDIR/theirsh: owned by nobody (uid 65534), not by root; chown root $BATS_TEST_TMPDIR/theirsh, $FIX_OWNER"
 }
 
+@test "exec in place holds CC_BUILD_COMMAND and CC_RUN_COMMAND to the same rule" {
+    script bin/start 'echo "start $*" >>"$LOG"'
+    chmod 777 bin/start
+    # leftovers = "keep" and nothing after the command: ccwrap would become it.
+    printf 'leftovers = "keep"\n' >ccwrap.conf
+    CC_BUILD_COMMAND="bin/start build" ccw -v build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    CC_RUN_COMMAND="./bin/start run" ccw -v run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
+    [ ! -e "$LOG" ] || [ ! -s "$LOG" ]
+    chmod 755 bin/start
+    CC_RUN_COMMAND="./bin/start run" ccw -v run --ready none
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: running CC_RUN_COMMAND: /bin/sh -c exec ./bin/start run"
+    [[ ${stderr_lines[1]} == "ccwrap: exec in place: nothing follows the application, it takes ccwrap's pid "[0-9]* ]]
+    assert_equal "$(cat "$LOG")" "start run"
+}
+
 @test "CC_BUILD_COMMAND and CC_RUN_COMMAND naming a script: held to the rule like a hook's; check and plan say so" {
     script bin/start 'echo "start $*" >>"$LOG"'
     chmod 777 bin/start

@@ -248,6 +248,36 @@ static char *shown_store(const char *store)
     return t;
 }
 
+/*
+ * A local store inside the root (--cache .cache/ccwrap) is not archived into itself: its path
+ * joins CC_IGNORE_FROM_BUILDCACHE for the helper, as if the user had named it there.
+ */
+static void ignore_store_inside(const char *root, const char *store)
+{
+    struct store_spec s;
+    char err[256], *real = realpath(root, NULL);
+    const char *base[2] = {root, real};
+
+    if (store_spec_parse(store, &s, err, sizeof err) < 0) {
+        free(real);
+        return;
+    }
+    for (int i = 0; i < 2 && s.kind == STORE_LOCAL; i++) {
+        size_t n = base[i] ? strlen(base[i]) : 0;
+        const char *old = getenv("CC_IGNORE_FROM_BUILDCACHE");
+        char *list;
+
+        if (!n || strncmp(s.dir, base[i], n) != 0 || s.dir[n] != '/' || !s.dir[n + 1])
+            continue;
+        list = old && *old ? xasprintf("%s:%s", old, s.dir + n + 1) : xstrdup(s.dir + n + 1);
+        setenv("CC_IGNORE_FROM_BUILDCACHE", list, 1);
+        free(list);
+        break;
+    }
+    store_spec_free(&s);
+    free(real);
+}
+
 bool cache_disabled(void)
 {
     const char *off = getenv("CC_DISABLE_BUILD_CACHE_UPLOAD");
@@ -268,6 +298,7 @@ void cache_save(const struct ctx *x)
         return;
     }
     key_resolve(x->root, x->cfg, &k);
+    ignore_store_inside(x->root, k.store);
     snprintf(keep, sizeof keep, "%ld", x->cfg->cache_keep);
     rc = run_helper(x, (const char *[]){"save", x->root, k.store, k.app, k.commit, keep, NULL}, res,
                     sizeof res);
