@@ -182,7 +182,7 @@ TERM 1"
     NOTIFY_SOCKET=@nowhere run --separate-stderr "$CCWRAP" -v run -- true
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: NOTIFY_SOCKET is set: ccwrap stays to send READY=1 there"
     # The build cache archive follows a build (SPEC §10): ccwrap stays to write it.
-    CC_DISABLE_BUILD_CACHE_UPLOAD= run --separate-stderr "$CCWRAP" -v build --cache "$BATS_FILE_TMPDIR/store" -- true
+    CC_DISABLE_BUILD_CACHE_UPLOAD='' run --separate-stderr "$CCWRAP" -v build --cache "$BATS_FILE_TMPDIR/store" -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: the build cache archive follows the command (CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)"
     assert_equal "${stderr_lines[1]%% files, *}" "ccwrap: build cache: saved 1"
