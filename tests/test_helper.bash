@@ -115,6 +115,8 @@ kill_background() {
     [ -z "${WATCHDOG:-}" ] || kill "$WATCHDOG" 2>/dev/null || true
     [ -f "$f" ] || return 0
     while read -r pid; do
+        # Out of the test shell's jobs first: bash would report the SIGKILL ("Killed").
+        disown "$pid" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
     done <"$f"
     rm -f "$f"

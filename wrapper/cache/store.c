@@ -363,10 +363,24 @@ char *store_where(const struct store *s, const char *name)
     return t;
 }
 
+/* The server answered CODE to METHOD of NAME and it was not what was asked: say so. */
+static void refused(struct store *s, struct body *b, long code, const char *method,
+                    const char *name)
+{
+    char why[160], *shown;
+
+    if (code <= 0)
+        return;
+    http_problem(b, code, why, sizeof why);
+    shown = store_where(s, name);
+    fail("%s: %s refused: %s", shown, method, why);
+    free(shown);
+}
+
 int store_fetch(struct store *s, const char *name, int *fd)
 {
     struct body b = {.out = -1, .in = -1};
-    char why[160], *shown;
+    char *shown;
     long code;
 
     if (s->spec.kind == STORE_LOCAL) {
@@ -393,12 +407,7 @@ int store_fetch(struct store *s, const char *name, int *fd)
     close(b.out);
     if (code == 404)
         return 1;
-    if (code > 0) {
-        http_problem(&b, code, why, sizeof why);
-        shown = store_where(s, name);
-        fail("%s: GET refused: %s", shown, why);
-        free(shown);
-    }
+    refused(s, &b, code, "GET", name);
     return -1;
 }
 
@@ -428,7 +437,7 @@ int store_commit(struct store *s, int fd, const char *name)
 {
     struct body b = {.out = -1, .in = fd};
     struct stat st;
-    char why[160], *shown;
+    char *shown;
     long code;
 
     if (s->spec.kind == STORE_LOCAL) {
@@ -455,19 +464,14 @@ int store_commit(struct store *s, int fd, const char *name)
     close(fd);
     if (code >= 200 && code < 300)
         return 0;
-    if (code > 0) {
-        http_problem(&b, code, why, sizeof why);
-        shown = store_where(s, name);
-        fail("%s: PUT refused: %s", shown, why);
-        free(shown);
-    }
+    refused(s, &b, code, "PUT", name);
     return -1;
 }
 
 int store_remove(struct store *s, const char *name)
 {
     struct body b = {.out = -1, .in = -1};
-    char why[160], *shown;
+    char *shown;
     long code;
 
     if (s->spec.kind == STORE_LOCAL) {
@@ -481,12 +485,7 @@ int store_remove(struct store *s, const char *name)
     code = request(s, "DELETE", name, &b, 0);
     if ((code >= 200 && code < 300) || code == 404)
         return 0;
-    if (code > 0) {
-        http_problem(&b, code, why, sizeof why);
-        shown = store_where(s, name);
-        fail("%s: DELETE refused: %s", shown, why);
-        free(shown);
-    }
+    refused(s, &b, code, "DELETE", name);
     return -1;
 }
 
