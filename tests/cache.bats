@@ -120,6 +120,24 @@ hooks.d/post-build/10-gen"
     refute_output --partial .ccwrap-restore
 }
 
+@test "a restore drops set-user-ID and set-group-ID bits of files, and says so; the archive keeps them" {
+    mkdir -p "$APP/bin" "$APP/shared"
+    printf '#!/bin/sh\n' >"$APP/bin/tool"
+    chmod 6755 "$APP/bin/tool"
+    chmod 2775 "$APP/shared"
+    run "$CCWRAP" build -- true
+    assert_success
+    run bash -c "zstd -dc '$STORE/myapp/c1.tar.zst' | bsdtar -tvf -"
+    assert_line --regexp '^-rwsr-sr-x .* bin/tool$'
+    rm -rf "$APP/bin" "$APP/shared"
+    run --separate-stderr "$CCWRAP" build --from-cache -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: bin/tool restored without its set-user-ID and set-group-ID bits"
+    assert_equal "$(stat -c %a "$APP/bin/tool")" 755
+    # A folder's set-group-ID bit (files made there take its group) is no privilege: kept.
+    assert_equal "$(stat -c %a "$APP/shared")" 2775
+}
+
 @test "--from-cache without an archive for the key: says why and builds in full, saving one" {
     logging_hook post-build 10-after
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'

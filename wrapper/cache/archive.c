@@ -435,6 +435,21 @@ static int guard_entry(struct guard *g, struct archive_entry *e)
     return 0;
 }
 
+/*
+ * A store is trusted with files, not with privileges: whoever can write to it must not plant
+ * a set-user-ID root program in every instance's tree. Regular files lose those two bits.
+ */
+static void strip_set_id(struct archive_entry *e)
+{
+    mode_t perm = archive_entry_perm(e);
+
+    if (archive_entry_filetype(e) != AE_IFREG || !(perm & (S_ISUID | S_ISGID)))
+        return;
+    archive_entry_set_perm(e, perm & ~(mode_t)(S_ISUID | S_ISGID));
+    say("build cache: %s restored without its set-user-ID and set-group-ID bits",
+        archive_entry_pathname(e));
+}
+
 static int extract(struct archive *a, struct archive *disk, int stagefd, struct tally *t)
 {
     struct guard g = {.links = NULL, .stagefd = stagefd};
@@ -449,6 +464,7 @@ static int extract(struct archive *a, struct archive *disk, int stagefd, struct 
 
         if (guard_entry(&g, e) < 0)
             goto out;
+        strip_set_id(e);
         if (archive_write_header(disk, e) < ARCHIVE_WARN) {
             fail("archive entry '%s': refused: %s", path, archive_error_string(disk));
             goto out;
