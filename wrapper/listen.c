@@ -103,6 +103,22 @@ static void add_listener(struct listener **v, size_t *n, const struct inet_diag_
     (*v)[(*n)++] = l;
 }
 
+/* NLMSG_OK and NLMSG_NEXT, without their comparisons of a signed and an unsigned length. */
+static bool msg_fits(const struct nlmsghdr *h, size_t left)
+{
+    return left >= sizeof *h && h->nlmsg_len >= sizeof *h && h->nlmsg_len <= left;
+}
+
+static struct nlmsghdr *msg_next(struct nlmsghdr *h, size_t *left)
+{
+    size_t step = NLMSG_ALIGN(h->nlmsg_len);
+
+    if (step > *left)
+        step = *left;
+    *left -= step;
+    return (struct nlmsghdr *)((char *)h + step);
+}
+
 /*
  * The listening sockets on PORT of FAMILY, from sock_diag: the kernel walks its listening
  * table only, where reading /proc/net/tcp walks every connection bucket of the host (2.5 ms a
@@ -132,14 +148,14 @@ static int diag_family(int family, int port, struct listener **v, size_t *n)
         goto out;
     for (;;) {
         ssize_t got = recv(fd, buf, sizeof buf, 0);
-        int left = (int)got;
+        size_t left = got > 0 ? (size_t)got : 0;
 
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
             goto out;
-        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, left);
-             h = NLMSG_NEXT(h, left)) {
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; msg_fits(h, left);
+             h = msg_next(h, &left)) {
             const struct inet_diag_msg *m = NLMSG_DATA(h);
 
             if (h->nlmsg_type == NLMSG_DONE) {

@@ -22,6 +22,9 @@
 int verbosity = 1;
 
 static void emit(const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void emit(const char *prefix, const char *fmt, va_list ap)
 {
     char text[1024];
 
