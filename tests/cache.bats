@@ -129,7 +129,7 @@ hooks.d/post-build/10-gen"
     assert_success
     run bash -c "zstd -dc '$STORE/myapp/c1.tar.zst' | bsdtar -tvf -"
     assert_line --regexp '^-rwsr-sr-x .* bin/tool$'
-    rm -rf "$APP/bin" "$APP/shared"
+    rm -rf "${APP:?}/bin" "$APP/shared"
     run --separate-stderr "$CCWRAP" build --from-cache -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: build cache: bin/tool restored without its set-user-ID and set-group-ID bits"
