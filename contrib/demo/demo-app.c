@@ -22,6 +22,28 @@ static void on_term(int sig)
     stopping = 1;
 }
 
+/* Reads from C until the blank line that ends an HTTP request head (or LEN bytes, or EOF). */
+static int read_request(int c, char *buf, size_t len)
+{
+    size_t got = 0;
+
+    while (got < len - 1) {
+        ssize_t n = read(c, buf + got, len - 1 - got);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        got += (size_t)n;
+        buf[got] = '\0';
+        if (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n"))
+            break;
+    }
+    return 0;
+}
+
 int main(void)
 {
     const char *port_text = getenv("PORT"), *greeting = getenv("DEMO_GREETING");
@@ -55,7 +77,11 @@ int main(void)
         c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0)
             continue;
-        if (read(c, req, sizeof req) < 0) {
+        /*
+         * The whole request before the answer: a close with unread bytes would be a reset,
+         * which can take the answer with it.
+         */
+        if (read_request(c, req, sizeof req) < 0) {
             close(c);
             continue;
         }
@@ -63,6 +89,7 @@ int main(void)
                      greeting ? greeting : "hello from the ccwrap demo");
         if (write(c, resp, (size_t)n) < 0)
             perror("demo-app: write");
+        shutdown(c, SHUT_WR);
         close(c);
     }
     printf("demo-app: SIGTERM received, stopping cleanly\n");
