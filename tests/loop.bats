@@ -134,6 +134,12 @@ limits_work() {
         chmod o+x "$d"
         d=$(dirname "$d")
     done
+    # A tree below a private folder (/root/ccwrap, as tests/fresh-root has it): that uid cannot
+    # reach the binary, so it runs a copy in the test's folder.
+    if ! setpriv --reuid="$LIMITED_UID" --regid="$LIMITED_UID" --clear-groups -- test -x "$CCWRAP"; then
+        cp "$CCWRAP" "$BATS_TEST_TMPDIR/ccwrap"
+        CCWRAP=$BATS_TEST_TMPDIR/ccwrap
+    fi
 }
 
 FORK_WHY="Resource temporarily unavailable; the process limit (ulimit -u, a cgroup's pids.max) is reached, or memory is short"

@@ -308,19 +308,16 @@ static bool group_reached(pid_t pid)
 /*
  * A stop reaches the whole service, as a service manager's stop does: every process below
  * ccwrap, the real program behind a shell or npm and the daemons that escaped with setsid
- * included. The first child is signalled first, so its latency is a single kill(2).
+ * included. TREE was read before the registered children were signalled: a shell that dies
+ * of the signal at once would take the way down to its children with it (they are being
+ * re-parented to ccwrap), and the sweep would then find them "left behind".
  */
-static void relay_to_tree(int sig, bool resuming)
+static void relay_to_tree(const struct pidset *tree, int sig, bool resuming)
 {
-    struct pidset tree = {0};
     char name[64];
 
-    if (!has_children() || tree_descendants(getpid(), &tree) < 0) {
-        pidset_free(&tree);
-        return;
-    }
-    for (size_t i = 0; i < tree.n; i++) {
-        pid_t d = tree.v[i];
+    for (size_t i = 0; i < tree->n; i++) {
+        pid_t d = tree->v[i];
 
         if (registered(d) || group_reached(d))
             continue;
@@ -330,7 +327,6 @@ static void relay_to_tree(int sig, bool resuming)
         log_detail("relayed SIG%s to %d (%s)", signal_name(sig), (int)d,
                    proc_name(d, name, sizeof name));
     }
-    pidset_free(&tree);
 }
 
 /*
@@ -343,6 +339,11 @@ static void relay_to_tree(int sig, bool resuming)
  */
 static void relay(int sig, bool from_job, bool resuming)
 {
+    bool to_tree = !from_job && (is_stop_signal(sig) || resuming);
+    struct pidset tree = {0};
+
+    if (to_tree && has_children() && tree_descendants(getpid(), &tree) < 0)
+        tree.n = 0;
     for (int i = 0; i < MAX_PROCS; i++) {
         struct proc *p = procs[i];
 
@@ -356,8 +357,9 @@ static void relay(int sig, bool from_job, bool resuming)
         events_emit("signal", "ssignal", signal_name(sig), "ipid", (int64_t)p->pid, EV_END);
         log_detail("relayed SIG%s to %d", signal_name(sig), (int)p->pid);
     }
-    if (!from_job && (is_stop_signal(sig) || resuming))
-        relay_to_tree(sig, resuming);
+    if (to_tree)
+        relay_to_tree(&tree, sig, resuming);
+    pidset_free(&tree);
     if (is_stop_signal(sig) && !stop_sig)
         stop_sig = sig;
 }
