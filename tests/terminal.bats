@@ -274,12 +274,8 @@ EOF
     assert_regex "$bare" $'still-reading\n'
 }
 
-unshare_works() {
-    unshare --pid --fork --mount-proc true 2>/dev/null
-}
-
 @test "ccwrap as PID 1 on a terminal (docker run -it) running bash: job control works inside" {
-    unshare_works || skip "unshare --pid --fork --mount-proc is not permitted here (needs root)"
+    unshare_why_not || skip "$UNSHARE_WHY_NOT"
     play pid1 unshare --pid --fork --mount-proc setsid --ctty sh -c 'exec $W env "PS1=PROMPT> " bash --norc --noprofile -i' <<'EOF'
 expect PROMPT> 
 type echo "pid=$$"
@@ -310,7 +306,7 @@ EOF
 }
 
 @test "ccwrap as PID 1 on a terminal running tac: it reads; ^C ends it with 130, as outside a container" {
-    unshare_works || skip "unshare --pid --fork --mount-proc is not permitted here (needs root)"
+    unshare_why_not || skip "$UNSHARE_WHY_NOT"
     play pid1-tac unshare --pid --fork --mount-proc setsid --ctty sh -c 'exec $W tac' <<'EOF'
 reading tac
 type one
