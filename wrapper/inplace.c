@@ -90,18 +90,17 @@ static char *phase_follows(const char *root, const struct config *c, const struc
 char *nothing_follows(const char *root, const struct config *c, const struct follow_query *q)
 {
     const char *env = getenv("CCWRAP_EXEC_IN_PLACE");
-    char *why;
 
     if (!c->exec_in_place)
         return env ? xstrdup("CCWRAP_EXEC_IN_PLACE=false")
                    : xasprintf("exec_in_place = false in %s", c->file ? c->file : "the config");
     if (getpid() == 1)
         return xstrdup("ccwrap is PID 1: it stays to reap orphans");
-    why = phase_follows(root, c, q);
-    if (!why && c->leftovers == LEFTOVERS_STOP)
-        why = xstrdup("leftovers = \"stop\": ccwrap stays to stop what the command leaves "
-                      "behind (leftovers = \"keep\" allows exec in place)");
-    return why;
+    /* The default, decided without reading the hook folders again (each point reads its own). */
+    if (c->leftovers == LEFTOVERS_STOP)
+        return xstrdup("leftovers = \"stop\": ccwrap stays to stop what the command leaves "
+                       "behind (leftovers = \"keep\" allows exec in place)");
+    return phase_follows(root, c, q);
 }
 
 char *in_place_form(char **argv, const char *var)
