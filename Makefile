@@ -36,9 +36,11 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c
 OBJS = $(SRCS:.c=.o)
-# The build cache helper (SPEC §10): only it links libarchive and libcurl, so that ccwrap
-# without a cache starts as fast as before.
+# The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
+# starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
+# helper only for an http(s) or s3 store.
 CACHE_PKGS = libarchive libcurl
+CACHE_LIBS = $$(pkg-config --libs libarchive) -ldl
 CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
              wrapper/storespec.c
 CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h
@@ -48,7 +50,7 @@ all: ccwrap ccwrap-cache
 
 ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $$(pkg-config --cflags $(CACHE_PKGS)) $(HARDEN_LD) \
-	    $(LDFLAGS) -o $@ $(CACHE_SRCS) $$(pkg-config --libs $(CACHE_PKGS)) $(LDLIBS)
+	    $(LDFLAGS) -o $@ $(CACHE_SRCS) $(CACHE_LIBS) $(LDLIBS)
 
 ccwrap: $(OBJS)
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(STATIC_LD) $(LDFLAGS) -o $@ $(OBJS) $(PKG_LIBS) $(LDLIBS)
@@ -113,7 +115,7 @@ build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
 build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(SAN_FLAGS) $$(pkg-config --cflags \
-	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $$(pkg-config --libs $(CACHE_PKGS))
+	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $(CACHE_LIBS)
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
 FUZZERS = ready envline numbers legacy dropin config http

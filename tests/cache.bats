@@ -483,7 +483,20 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     run ldd "$CCWRAP"
     refute_output --partial libarchive
     refute_output --partial libcurl
+    # The helper links libarchive; libcurl it loads only for an http(s) or s3 store.
     run ldd "$TOP/ccwrap-cache"
     assert_output --partial libarchive
-    assert_output --partial libcurl
+    refute_output --partial libcurl
+    mkdir -m 700 "$BATS_TEST_TMPDIR/store"
+    LD_DEBUG=libs LD_DEBUG_OUTPUT=$BATS_TEST_TMPDIR/local \
+        run "$TOP/ccwrap-cache" -q list "$BATS_TEST_TMPDIR/store" app
+    assert_success
+    run cat "$BATS_TEST_TMPDIR"/local.*
+    assert_output --partial libarchive.so.13
+    refute_output --partial libcurl
+    LD_DEBUG=libs LD_DEBUG_OUTPUT=$BATS_TEST_TMPDIR/remote \
+        run "$TOP/ccwrap-cache" -q list http://127.0.0.1:9/c app
+    assert_failure
+    run cat "$BATS_TEST_TMPDIR"/remote.*
+    assert_output --partial libcurl.so.4
 }

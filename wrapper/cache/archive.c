@@ -9,6 +9,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <search.h>
 #include <stdio.h>
@@ -95,82 +97,220 @@ static const char *kind_name(mode_t type)
     }
 }
 
-/* One path of the root (a file or a whole tree) into the archive W. */
-static int add_tree(struct archive *w, struct archive_entry_linkresolver *links, const char *top,
-                    const struct paths *ignore, struct tally *t)
-{
-    struct archive *disk = archive_read_disk_new();
-    struct archive_entry *e = archive_entry_new();
-    int rc = 0;
+/*
+ * The walk that feeds the archive. It reads the tree itself rather than with
+ * archive_read_disk: each file is opened once, without following a symbolic link, and what is
+ * archived is the fstat of what was opened, so a file swapped between two calls is never
+ * confused with another; a small file takes one open, fstat, read and close.
+ */
+struct walk {
+    struct archive *w;
+    struct archive_entry_linkresolver *links;
+    struct archive_entry *e;
+    const struct paths *ignore;
+    struct tally *t;
+    char *buf;
+    size_t bufsize;
+    char path[PATH_MAX]; /* the entry's path relative to the root */
+    struct {
+        unsigned id;
+        bool group;
+        char name[64];
+    } names[16];
+    unsigned nnames;
+};
 
-    if (!disk || !e)
-        abort();
-    archive_read_disk_set_symlink_physical(disk);
-    archive_read_disk_set_standard_lookup(disk);
-    archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL |
-                                             ARCHIVE_READDISK_NO_FFLAGS |
-                                             ARCHIVE_READDISK_NO_SPARSE);
-    if (archive_read_disk_open(disk, top) != ARCHIVE_OK) {
-        fail("%s: %s", top, archive_error_string(disk));
+#define WALK_BUF ((size_t)256 * 1024)
+
+/* The user or group name of ID, looked up once ("" when it has none). */
+static const char *owner_name(struct walk *k, unsigned id, bool group)
+{
+    char tmp[4096];
+    const char *name = NULL;
+    unsigned slot;
+
+    for (unsigned i = 0; i < k->nnames; i++)
+        if (k->names[i].id == id && k->names[i].group == group)
+            return k->names[i].name;
+    if (group) {
+        struct group gr, *g = NULL;
+
+        if (getgrgid_r((gid_t)id, &gr, tmp, sizeof tmp, &g) == 0 && g)
+            name = g->gr_name;
+    } else {
+        struct passwd pw, *u = NULL;
+
+        if (getpwuid_r((uid_t)id, &pw, tmp, sizeof tmp, &u) == 0 && u)
+            name = u->pw_name;
+    }
+    slot = k->nnames < 16 ? k->nnames++ : id % 16;
+    k->names[slot].id = id;
+    k->names[slot].group = group;
+    snprintf(k->names[slot].name, sizeof k->names[slot].name, "%s",
+             name && strlen(name) < sizeof k->names[slot].name ? name : "");
+    return k->names[slot].name;
+}
+
+/* The LEFT bytes of the open file FD, as its header said; a file that shrank is padded. */
+static int copy_data(struct walk *k, int fd, la_int64_t left)
+{
+    while (left > 0) {
+        size_t want = left < (la_int64_t)k->bufsize ? (size_t)left : k->bufsize;
+        ssize_t n = read(fd, k->buf, want);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            fail("%s: %s", k->path, strerror(errno));
+            return -1;
+        }
+        if (n == 0)
+            break;
+        if (archive_write_data(k->w, k->buf, (size_t)n) < 0) {
+            fail("%s: %s", k->path, archive_error_string(k->w));
+            return -1;
+        }
+        left -= n;
+    }
+    return 0;
+}
+
+static int walk_dir(struct walk *k, int fd, size_t len);
+
+/*
+ * The entry NAME of the folder DIRFD, its path in K->path (LEN bytes), and everything below it.
+ * TYPE is readdir's d_type (DT_UNKNOWN when not known).
+ */
+/* NOLINTNEXTLINE(misc-no-recursion) */
+static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char type, size_t len)
+{
+    struct archive_entry *out, *spare = NULL;
+    struct stat st;
+    int fd = -1, rc = 0;
+
+    if (path_under(k->path, k->ignore))
+        return 0;
+    if (type == DT_REG || type == DT_DIR) {
+        fd = openat(dirfd, name,
+                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                        (type == DT_DIR ? O_DIRECTORY : 0));
+        if (fd < 0 && errno != ELOOP && errno != ENOTDIR && errno != ENXIO) {
+            fail("%s: %s", k->path, strerror(errno));
+            return -1;
+        }
+    }
+    if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) /* gone since the folder was read */
+            return 0;
+        fail("%s: %s", k->path, strerror(errno));
         rc = -1;
         goto out;
     }
-    for (;;) {
-        struct archive_entry *out, *spare = NULL;
-        int r = archive_read_next_header2(disk, e);
-        const char *path;
-        mode_t type;
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        say("build cache: %s left out: a %s", k->path, kind_name(st.st_mode & S_IFMT));
+        k->t->skipped++;
+        goto out;
+    }
+    if (fd < 0 && !S_ISLNK(st.st_mode)) { /* readdir could not tell: open it now, and check */
+        struct stat again;
 
-        if (r == ARCHIVE_EOF)
-            break;
-        if (r < ARCHIVE_WARN) {
-            fail("%s: %s", top, archive_error_string(disk));
+        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &again) < 0 || again.st_ino != st.st_ino ||
+            again.st_dev != st.st_dev) {
+            fail("%s: %s", k->path, fd < 0 ? strerror(errno) : "changed while it was read");
             rc = -1;
-            break;
-        }
-        path = archive_entry_pathname(e);
-        if (path_under(path, ignore))
-            continue;
-        type = archive_entry_filetype(e);
-        if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-            say("build cache: %s left out: a %s", path, kind_name(type));
-            t->skipped++;
-            continue;
-        }
-        if (type == AE_IFDIR)
-            archive_read_disk_descend(disk);
-        out = e;
-        archive_entry_linkify(links, &out, &spare);
-        if (out && archive_write_header(w, out) < ARCHIVE_WARN) {
-            fail("%s: %s", path, archive_error_string(w));
-            rc = -1;
-            break;
-        }
-        t->files++;
-        if (out && type == AE_IFREG && !archive_entry_hardlink(out) &&
-            archive_entry_size(out) > 0) {
-            const void *buf;
-            size_t size;
-            la_int64_t off;
-
-            while ((r = archive_read_data_block(disk, &buf, &size, &off)) == ARCHIVE_OK)
-                if (archive_write_data(w, buf, size) < 0) {
-                    fail("%s: %s", path, archive_error_string(w));
-                    rc = -1;
-                    goto out;
-                }
-            if (r != ARCHIVE_EOF) {
-                fail("%s: %s", path, archive_error_string(disk));
-                rc = -1;
-                goto out;
-            }
+            goto out;
         }
     }
+    archive_entry_clear(k->e);
+    archive_entry_copy_stat(k->e, &st);
+    archive_entry_copy_pathname(k->e, k->path);
+    archive_entry_copy_uname(k->e, owner_name(k, st.st_uid, false));
+    archive_entry_copy_gname(k->e, owner_name(k, st.st_gid, true));
+    if (S_ISLNK(st.st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
+
+        if (n < 0) {
+            fail("%s: %s", k->path, strerror(errno));
+            rc = -1;
+            goto out;
+        }
+        target[n] = '\0';
+        archive_entry_copy_symlink(k->e, target);
+        archive_entry_set_size(k->e, 0);
+    } else if (S_ISDIR(st.st_mode)) {
+        archive_entry_set_size(k->e, 0);
+    }
+    out = k->e;
+    archive_entry_linkify(k->links, &out, &spare);
+    if (out && archive_write_header(k->w, out) < ARCHIVE_WARN) {
+        fail("%s: %s", k->path, archive_error_string(k->w));
+        rc = -1;
+        goto out;
+    }
+    k->t->files++;
+    if (out && S_ISREG(st.st_mode) && !archive_entry_hardlink(out) && st.st_size > 0)
+        rc = copy_data(k, fd, st.st_size);
+    else if (S_ISDIR(st.st_mode)) {
+        rc = walk_dir(k, fd, len);
+        fd = -1;
+    }
 out:
-    archive_entry_free(e);
-    archive_read_close(disk);
-    archive_read_free(disk);
+    if (fd >= 0)
+        close(fd);
     return rc;
+}
+
+/* The entries of the open folder FD (closed here), whose path is K->path (LEN bytes). */
+static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recursion) */
+{
+    DIR *d = fdopendir(fd);
+    struct dirent *de;
+    int rc = 0;
+
+    if (!d) {
+        fail("%s: %s", k->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    while (rc == 0 && (errno = 0, de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (len + 1 + n >= sizeof k->path) {
+            k->path[len] = '\0';
+            fail("%s/%s: the path is longer than %d bytes; name it in CC_IGNORE_FROM_BUILDCACHE",
+                 k->path, de->d_name, PATH_MAX - 1);
+            rc = -1;
+            break;
+        }
+        k->path[len] = '/';
+        memcpy(k->path + len + 1, de->d_name, n + 1);
+        rc = walk_entry(k, dirfd(d), de->d_name, de->d_type, len + 1 + n);
+    }
+    if (rc == 0 && errno) {
+        k->path[len] = '\0';
+        fail("%s: %s", k->path, strerror(errno));
+        rc = -1;
+    }
+    k->path[len] = '\0';
+    closedir(d);
+    return rc;
+}
+
+/* One path of the root (a file or a whole tree) into the archive. */
+static int add_tree(struct walk *k, int rootfd, const char *top)
+{
+    size_t len = strlen(top);
+
+    if (len >= sizeof k->path) {
+        fail("%.64s…: the path is longer than %d bytes", top, PATH_MAX - 1);
+        return -1;
+    }
+    memcpy(k->path, top, len + 1);
+    return walk_entry(k, rootfd, top, DT_UNKNOWN, len);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -227,11 +367,14 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     struct archive *w = archive_write_new();
     struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
     struct paths tops = {0}, ignore = {0};
+    struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t, .bufsize = WALK_BUF};
     struct stat st;
     char threads[16];
     int rc = 0;
 
-    if (!w || !links)
+    k.e = archive_entry_new();
+    k.buf = malloc(k.bufsize);
+    if (!w || !links || !k.e || !k.buf)
         abort();
     if (set("IGNORE_FROM_BUILDCACHE")) {
         warn("IGNORE_FROM_BUILDCACHE is deprecated; name it CC_IGNORE_FROM_BUILDCACHE");
@@ -262,7 +405,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
             warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", tops.v[i], strerror(errno));
             continue;
         }
-        rc = add_tree(w, links, tops.v[i], &ignore, t);
+        rc = add_tree(&k, rootfd, tops.v[i]);
     }
     if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
         fail("archive: %s", archive_error_string(w));
@@ -270,6 +413,8 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     }
     archive_write_free(w);
     archive_entry_linkresolver_free(links);
+    archive_entry_free(k.e);
+    free(k.buf);
     paths_free(&tops);
     paths_free(&ignore);
     if (rc == 0 && fstat(fd, &st) == 0)
