@@ -255,6 +255,25 @@ target/classes/"
     assert_equal "$(members "$STORE/myapp/c1.tar.zst")" "file"
 }
 
+@test "a path longer than 4095 bytes: one line that names its folder and the fix; the build keeps status 0" {
+    # 21 folders of 200 bytes: 4221 bytes, more than PATH_MAX, made one level at a time.
+    python3 -c 'import os, sys
+os.chdir(sys.argv[1])
+for _ in range(21):
+    os.mkdir("d" * 200); os.chdir("d" * 200)
+open("f", "w").close()' "$APP"
+    touch "$APP/file"
+    run --separate-stderr "$CCWRAP" build -- true
+    assert_success
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: d{96}…d{96}: a path below it is longer than 4095 bytes; name this folder or one above it in CC_IGNORE_FROM_BUILDCACHE\$"
+    assert_equal "${stderr_lines[1]}" "ccwrap: warning: build cache: no archive saved; the build itself succeeded"
+    assert [ ! -e "$STORE/myapp/c1.tar.zst" ]
+    CC_IGNORE_FROM_BUILDCACHE=$(printf 'd%.0s' $(seq 200)) run --separate-stderr "$CCWRAP" build -- true
+    assert_success
+    assert_equal "$(members "$STORE/myapp/c1.tar.zst")" "file"
+}
+
 @test "a corrupt or truncated archive: says why, leaves the root as it was, builds in full" {
     mkdir -p "$STORE/myapp"
     chmod 700 "$STORE" "$STORE/myapp"
@@ -499,4 +518,24 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert_failure
     run cat "$BATS_TEST_TMPDIR"/remote.*
     assert_output --partial libcurl.so.4
+}
+
+@test "without libcurl, a remote store says what to install and the build goes on as with an unreachable one" {
+    [ "$(id -u)" = 0 ] || skip "hiding libcurl.so.4 takes a private mount namespace (root)"
+    lib=$(ldconfig -p | awk '/libcurl\.so\.4 / { print $NF; exit }')
+    [ -n "$lib" ] || skip "libcurl.so.4 is not installed"
+    unshare -m true 2>/dev/null || skip "unshare -m is refused here"
+    echo source >"$APP/src.txt"
+    # libcurl.so.4 replaced by an empty file, in this command's mount namespace only.
+    CCWRAP_CACHE=http://127.0.0.1:9/c run --separate-stderr unshare -m sh -c \
+        'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
+        "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
+    assert_success
+    why="ccwrap: build cache: http://127.0.0.1:9/c/: cannot load libcurl.so.4 ($lib: file too short); install libcurl4 for http(s) and s3 stores"
+    assert_equal "${stderr_lines[0]}" "$why"
+    assert_equal "${stderr_lines[1]}" "ccwrap: build cache: nothing restored; building in full"
+    assert_equal "${stderr_lines[2]}" "$why"
+    assert_equal "${stderr_lines[3]}" "ccwrap: warning: build cache: no archive saved; the build itself succeeded"
+    assert_equal "${#stderr_lines[@]}" 4
+    assert_equal "$(cat "$LOG")" command
 }

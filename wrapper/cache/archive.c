@@ -118,9 +118,24 @@ struct walk {
         char name[64];
     } names[16];
     unsigned nnames;
+    char shown[256];
 };
 
 #define WALK_BUF ((size_t)256 * 1024)
+
+/*
+ * K->path as a message shows it: a path longer than a message line is cut in its middle, so
+ * that the reason after it is still read.
+ */
+static const char *shown(struct walk *k)
+{
+    size_t n = strlen(k->path);
+
+    if (n < 200)
+        return k->path;
+    snprintf(k->shown, sizeof k->shown, "%.96s…%s", k->path, k->path + n - 96);
+    return k->shown;
+}
 
 /* The user or group name of ID, looked up once ("" when it has none). */
 static const char *owner_name(struct walk *k, unsigned id, bool group)
@@ -161,13 +176,13 @@ static int copy_data(struct walk *k, int fd, la_int64_t left)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail("%s: %s", k->path, strerror(errno));
+            fail("%s: %s", shown(k), strerror(errno));
             return -1;
         }
         if (n == 0)
             break;
         if (archive_write_data(k->w, k->buf, (size_t)n) < 0) {
-            fail("%s: %s", k->path, archive_error_string(k->w));
+            fail("%s: %s", shown(k), archive_error_string(k->w));
             return -1;
         }
         left -= n;
@@ -195,19 +210,19 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
                     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
                         (type == DT_DIR ? O_DIRECTORY : 0));
         if (fd < 0 && errno != ELOOP && errno != ENOTDIR && errno != ENXIO) {
-            fail("%s: %s", k->path, strerror(errno));
+            fail("%s: %s", shown(k), strerror(errno));
             return -1;
         }
     }
     if (fd >= 0 ? fstat(fd, &st) < 0 : fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT) /* gone since the folder was read */
             return 0;
-        fail("%s: %s", k->path, strerror(errno));
+        fail("%s: %s", shown(k), strerror(errno));
         rc = -1;
         goto out;
     }
     if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
-        say("build cache: %s left out: a %s", k->path, kind_name(st.st_mode & S_IFMT));
+        say("build cache: %s left out: a %s", shown(k), kind_name(st.st_mode & S_IFMT));
         k->t->skipped++;
         goto out;
     }
@@ -217,7 +232,7 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
         fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (fd < 0 || fstat(fd, &again) < 0 || again.st_ino != st.st_ino ||
             again.st_dev != st.st_dev) {
-            fail("%s: %s", k->path, fd < 0 ? strerror(errno) : "changed while it was read");
+            fail("%s: %s", shown(k), fd < 0 ? strerror(errno) : "changed while it was read");
             rc = -1;
             goto out;
         }
@@ -232,7 +247,7 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
         ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
 
         if (n < 0) {
-            fail("%s: %s", k->path, strerror(errno));
+            fail("%s: %s", shown(k), strerror(errno));
             rc = -1;
             goto out;
         }
@@ -245,7 +260,7 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     out = k->e;
     archive_entry_linkify(k->links, &out, &spare);
     if (out && archive_write_header(k->w, out) < ARCHIVE_WARN) {
-        fail("%s: %s", k->path, archive_error_string(k->w));
+        fail("%s: %s", shown(k), archive_error_string(k->w));
         rc = -1;
         goto out;
     }
@@ -270,7 +285,7 @@ static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recurs
     int rc = 0;
 
     if (!d) {
-        fail("%s: %s", k->path, strerror(errno));
+        fail("%s: %s", shown(k), strerror(errno));
         close(fd);
         return -1;
     }
@@ -281,8 +296,9 @@ static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recurs
             continue;
         if (len + 1 + n >= sizeof k->path) {
             k->path[len] = '\0';
-            fail("%s/%s: the path is longer than %d bytes; name it in CC_IGNORE_FROM_BUILDCACHE",
-                 k->path, de->d_name, PATH_MAX - 1);
+            fail("%s: a path below it is longer than %d bytes; name this folder or one above it "
+                 "in CC_IGNORE_FROM_BUILDCACHE",
+                 shown(k), PATH_MAX - 1);
             rc = -1;
             break;
         }
@@ -292,7 +308,7 @@ static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recurs
     }
     if (rc == 0 && errno) {
         k->path[len] = '\0';
-        fail("%s: %s", k->path, strerror(errno));
+        fail("%s: %s", shown(k), strerror(errno));
         rc = -1;
     }
     k->path[len] = '\0';
