@@ -274,6 +274,30 @@ open("f", "w").close()' "$APP"
     assert_equal "$(members "$STORE/myapp/c1.tar.zst")" "file"
 }
 
+@test "a tree as deep as PATH_MAX allows (2040 folders) is archived and restored whole" {
+    # One open folder per level: the walk needs more descriptors than the depth.
+    [ "$(ulimit -n)" -ge 4096 ] || ulimit -n 4096 2>/dev/null ||
+        skip "the open-file limit is $(ulimit -n) and cannot be raised to 4096"
+    python3 -c 'import os, sys
+os.chdir(sys.argv[1])
+for _ in range(2040):
+    os.mkdir("a"); os.chdir("a")
+open("f", "w").write("bottom\n")
+os.symlink("f", "link")' "$APP"
+    run --separate-stderr "$CCWRAP" build -- true
+    assert_success
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: saved 2042 files, "
+    rm -rf "$APP/a"
+    run --separate-stderr "$CCWRAP" build --from-cache -- false
+    assert_success
+    bottom=$(cd "$APP" && python3 -c 'import os
+for _ in range(2040):
+    os.chdir("a")
+print(open("f").read(), end="")
+print(os.readlink("link"))')
+    assert_equal "$bottom" "$(printf 'bottom\nf')"
+}
+
 @test "a corrupt or truncated archive: says why, leaves the root as it was, builds in full" {
     mkdir -p "$STORE/myapp"
     chmod 700 "$STORE" "$STORE/myapp"

@@ -103,15 +103,20 @@ static const char *kind_name(mode_t type)
  * archived is the fstat of what was opened, so a file swapped between two calls is never
  * confused with another; a small file takes one open, fstat, read and close.
  */
+#define WALK_BUF ((size_t)256 * 1024)
+/* An entry of the tree is opened as this: never through a link, never waiting for a FIFO. */
+#define WALK_OPEN (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
+
 struct walk {
     struct archive *w;
     struct archive_entry_linkresolver *links;
     struct archive_entry *e;
     const struct paths *ignore;
     struct tally *t;
-    char *buf;
-    size_t bufsize;
-    char path[PATH_MAX]; /* the entry's path relative to the root */
+    char *buf;             /* WALK_BUF bytes: a file's data on its way to the archive */
+    char path[PATH_MAX];   /* the entry's path relative to the root */
+    char target[PATH_MAX]; /* a symbolic link's target (here, not on the stack of a walk
+                              as deep as PATH_MAX allows) */
     struct {
         unsigned id;
         bool group;
@@ -120,8 +125,6 @@ struct walk {
     unsigned nnames;
     char shown[256];
 };
-
-#define WALK_BUF ((size_t)256 * 1024)
 
 /*
  * K->path as a message shows it: a path longer than a message line is cut in its middle, so
@@ -170,7 +173,7 @@ static const char *owner_name(struct walk *k, unsigned id, bool group)
 static int copy_data(struct walk *k, int fd, la_int64_t left)
 {
     while (left > 0) {
-        size_t want = left < (la_int64_t)k->bufsize ? (size_t)left : k->bufsize;
+        size_t want = left < (la_int64_t)WALK_BUF ? (size_t)left : WALK_BUF;
         ssize_t n = read(fd, k->buf, want);
 
         if (n < 0 && errno == EINTR)
@@ -206,9 +209,7 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     if (path_under(k->path, k->ignore))
         return 0;
     if (type == DT_REG || type == DT_DIR) {
-        fd = openat(dirfd, name,
-                    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-                        (type == DT_DIR ? O_DIRECTORY : 0));
+        fd = openat(dirfd, name, WALK_OPEN | (type == DT_DIR ? O_DIRECTORY : 0));
         if (fd < 0 && errno != ELOOP && errno != ENOTDIR && errno != ENXIO) {
             fail("%s: %s", shown(k), strerror(errno));
             return -1;
@@ -229,7 +230,7 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     if (fd < 0 && !S_ISLNK(st.st_mode)) { /* readdir could not tell: open it now, and check */
         struct stat again;
 
-        fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        fd = openat(dirfd, name, WALK_OPEN);
         if (fd < 0 || fstat(fd, &again) < 0 || again.st_ino != st.st_ino ||
             again.st_dev != st.st_dev) {
             fail("%s: %s", shown(k), fd < 0 ? strerror(errno) : "changed while it was read");
@@ -243,16 +244,15 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     archive_entry_copy_uname(k->e, owner_name(k, st.st_uid, false));
     archive_entry_copy_gname(k->e, owner_name(k, st.st_gid, true));
     if (S_ISLNK(st.st_mode)) {
-        char target[PATH_MAX];
-        ssize_t n = readlinkat(dirfd, name, target, sizeof target - 1);
+        ssize_t n = readlinkat(dirfd, name, k->target, sizeof k->target - 1);
 
         if (n < 0) {
             fail("%s: %s", shown(k), strerror(errno));
             rc = -1;
             goto out;
         }
-        target[n] = '\0';
-        archive_entry_copy_symlink(k->e, target);
+        k->target[n] = '\0';
+        archive_entry_copy_symlink(k->e, k->target);
         archive_entry_set_size(k->e, 0);
     } else if (S_ISDIR(st.st_mode)) {
         archive_entry_set_size(k->e, 0);
@@ -383,13 +383,13 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     struct archive *w = archive_write_new();
     struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
     struct paths tops = {0}, ignore = {0};
-    struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t, .bufsize = WALK_BUF};
+    struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t};
     struct stat st;
     char threads[16];
     int rc = 0;
 
     k.e = archive_entry_new();
-    k.buf = malloc(k.bufsize);
+    k.buf = malloc(WALK_BUF);
     if (!w || !links || !k.e || !k.buf)
         abort();
     if (set("IGNORE_FROM_BUILDCACHE")) {
