@@ -122,6 +122,12 @@ kill_background() {
     rm -f "$f"
 }
 
+# The default teardown: ends the test's watchdog and what it started in the background, so a
+# suite run alone costs its own time (a suite with its own teardown calls kill_background).
+teardown() {
+    kill_background
+}
+
 remember_pid() {
     echo "$1" >>"$BATS_TEST_TMPDIR/bg.pids"
 }
