@@ -76,12 +76,10 @@ readme_plan() {
     want=$(readme_plan)
     [ -n "$want" ]
     # Installed under a prefix of the test's own: the readiness source names its ccwrap.conf.
-    [ "$CCWRAP" = "$TOP/ccwrap" ] || skip "make install builds the plain ccwrap, not $CCWRAP"
+    plain_build_only "make install"
     src=$BATS_TEST_TMPDIR/src
     inst=$BATS_TEST_TMPDIR/inst
-    mkdir -p "$src"
-    tar -C "$TOP" --exclude=./.git --exclude='./build-*' --exclude='*.o' --exclude=./ccwrap \
-        --exclude=./.sysconfdir --exclude=./tests/fixtures/testapp -cf - . | tar -C "$src" -xf -
+    copy_tree "$src"
     run timeout 120 make -C "$src" -s -j2 install PREFIX="$inst" 3>&-
     assert_success
     cd "$TOP" || return 1
@@ -130,11 +128,9 @@ make check"
 }
 
 @test "make STATIC=1 prints exactly the three linker warnings the README explains" {
-    [ "$CCWRAP" = "$TOP/ccwrap" ] || skip "the static build does not depend on $CCWRAP"
+    plain_build_only "make STATIC=1"
     src=$BATS_TEST_TMPDIR/src
-    mkdir -p "$src"
-    tar -C "$TOP" --exclude=./.git --exclude='./build-*' --exclude='*.o' --exclude=./ccwrap \
-        --exclude=./.sysconfdir --exclude=./tests/fixtures/testapp -cf - . | tar -C "$src" -xf -
+    copy_tree "$src"
     run timeout 300 make -C "$src" -s -j2 STATIC=1 3>&-
     assert_success
     run grep -o -E "warning: Using '[a-z]+' in statically linked applications requires at runtime the shared libraries from the glibc version used for linking" <<<"$output"

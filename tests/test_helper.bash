@@ -64,6 +64,21 @@ wait_for() {
     done
 }
 
+# copy_tree DEST: the working tree without .git and without anything built, so that a build
+# in DEST never touches the binary the other suites test.
+copy_tree() {
+    mkdir -p "$1"
+    tar -C "$TOP" --exclude=./.git --exclude='./build-*' --exclude='*.o' --exclude=./ccwrap \
+        --exclude=./.sysconfdir --exclude=./tests/fixtures/testapp -cf - . | tar -C "$1" -xf -
+}
+
+# plain_build_only WHAT: skips a test that builds ccwrap from the sources itself (make install,
+# make demo, a static build) when the suite runs against another binary (tests/sanitize): the
+# same build would only be made a second time.
+plain_build_only() {
+    [ "$CCWRAP" = "$TOP/ccwrap" ] || skip "$1 builds the plain ccwrap; checked once, in the suite's plain run"
+}
+
 # A free TCP port, reserved against the suites running beside this one (fixtures/free-port.py).
 free_port() {
     "$TOP/tests/fixtures/free-port.py"
