@@ -262,6 +262,9 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     }
     archive_entry_clear(k->e);
     archive_entry_copy_stat(k->e, &st);
+    /* The mtime to the nanosecond, alone: access and change times are not the tree's. */
+    archive_entry_unset_atime(k->e);
+    archive_entry_unset_ctime(k->e);
     archive_entry_copy_pathname(k->e, k->path);
     archive_entry_copy_uname(k->e, owner_name(k, st.st_uid, false));
     archive_entry_copy_gname(k->e, owner_name(k, st.st_gid, true));
@@ -429,7 +432,8 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     else if (top_entries(rootfd, root, &tops) < 0)
         rc = -1;
     snprintf(threads, sizeof threads, "%ld", zstd_threads());
-    archive_write_set_format_pax_restricted(w);
+    /* pax, not pax_restricted: only pax records carry the mtime's sub-second part. */
+    archive_write_set_format_pax(w);
     archive_entry_linkresolver_set_strategy(links, archive_format(w));
     archive_write_add_filter_zstd(w);
     archive_write_set_filter_option(w, "zstd", "threads", threads);
@@ -552,17 +556,23 @@ struct restore {
     } ids[16];
     unsigned nids;
     char shown[256];
+    char prefix[256];
 };
 
-/* NAME as a message shows it: one longer than a line is cut in its middle. */
+/* The first N bytes of S in BUF, cut in their middle when longer than a message line. */
+static const char *cut_into(char *buf, size_t len, const char *s, size_t n)
+{
+    if (n < 200)
+        snprintf(buf, len, "%.*s", (int)n, s);
+    else
+        snprintf(buf, len, "%.96s…%.96s", s, s + n - 96);
+    return buf;
+}
+
+/* NAME as a message shows it. */
 static const char *cut(struct restore *r, const char *name)
 {
-    size_t n = strlen(name);
-
-    if (n < 200)
-        return name;
-    snprintf(r->shown, sizeof r->shown, "%.96s…%s", name, name + n - 96);
-    return r->shown;
+    return cut_into(r->shown, sizeof r->shown, name, strlen(name));
 }
 
 static void refuse(struct restore *r, const char *name, const char *fmt, ...)
@@ -715,9 +725,10 @@ fail:
 static int folder_refused(struct restore *r, const char *name, const char *dir, size_t bad)
 {
     if (errno == ELOOP && bad)
-        refuse(r, name, "Cannot extract through symlink %.*s", (int)(bad < 200 ? bad : 200), dir);
+        refuse(r, name, "Cannot extract through symlink %s",
+               cut_into(r->prefix, sizeof r->prefix, dir, bad));
     else if (errno == ENOTDIR && bad)
-        refuse(r, name, "%.*s is not a folder", (int)(bad < 200 ? bad : 200), dir);
+        refuse(r, name, "%s is not a folder", cut_into(r->prefix, sizeof r->prefix, dir, bad));
     else
         fail("%s: %s", cut(r, name), strerror(errno));
     return -1;
@@ -1046,8 +1057,8 @@ static int restore_hardlink(struct restore *r, const char *target, int pfd, cons
     tfd = tlen ? open_below(r->stagefd, r->to, tlen, false, &bad) : r->stagefd;
     if (tfd < 0) {
         if (errno == ELOOP && bad)
-            refuse(r, name, "its hard link target goes through symlink %.*s",
-                   (int)(bad < 200 ? bad : 200), r->to);
+            refuse(r, name, "its hard link target goes through symlink %s",
+                   cut_into(r->prefix, sizeof r->prefix, r->to, bad));
         else
             refuse(r, name, "its hard link target is not in the archive before it");
         return -1;
