@@ -1170,7 +1170,7 @@ static int restore_entry(struct restore *r, struct archive_entry *e)
         }
     }
     if (perm & SPECIAL_BITS) {
-        note_stripped(r, name, perm);
+        note_stripped(r, r->path, perm);
         perm &= ~SPECIAL_BITS;
     }
     slash = strrchr(r->path, '/');
