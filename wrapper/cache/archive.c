@@ -521,6 +521,12 @@ static void remove_stale(int rootfd)
 #define DIR_OPEN     (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 #define SPECIAL_BITS ((mode_t)(S_ISUID | S_ISGID | S_ISVTX))
 
+/*
+ * An entry's path may be longer than PATH_MAX (it is walked a component at a time), not than
+ * this: ccwrap's own archives never hold one longer than PATH_MAX.
+ */
+#define NAME_CAP ((size_t)64 * 1024)
+
 /* A folder's owner, mode and times, set once everything in it is made. */
 struct dirfix {
     char *path;
@@ -536,14 +542,12 @@ struct restore {
     int stagefd;
     const char *keep_top; /* the root's entry that holds the store: never the archive's */
     bool keep_noted;
-    bool owners; /* root: entries keep their owners */
-    char *path;  /* the entry's path, normalized */
-    size_t cap;
-    char *to; /* a hard link's target, normalized */
-    size_t tocap;
-    char *parent; /* the folder last opened for an entry, and its descriptor: entries come
-                     in tree order, so most reuse it */
-    size_t plen, pcap;
+    bool owners;           /* root: entries keep their owners */
+    char path[NAME_CAP];   /* the entry's path, normalized */
+    char to[NAME_CAP];     /* a hard link's target, normalized */
+    char parent[NAME_CAP]; /* the folder last opened for an entry, and its descriptor: entries
+                              come in tree order, so most reuse it */
+    size_t plen;
     int parentfd;
     struct dirfix *fix;
     size_t nfix, capfix;
@@ -589,25 +593,16 @@ static void refuse(struct restore *r, const char *name, const char *fmt, ...)
     fail("archive entry '%s': refused: %s", cut(r, name), why);
 }
 
-static void grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return;
-    *cap = need + 256;
-    *buf = realloc(*buf, *cap);
-    if (!*buf)
-        abort();
-}
-
 /*
- * PATH without "./", empty components and a trailing '/', in *OUT ("" for the root itself).
- * 0; 1 for an absolute path; 2 for one with "..".
+ * PATH without "./", empty components and a trailing '/', in OUT (NAME_CAP bytes; "" for the
+ * root itself). 0; 1 for an absolute path; 2 for one with ".."; 3 for one too long.
  */
-static int normalize(const char *path, char **out, size_t *cap)
+static int normalize(const char *path, char *out)
 {
     size_t n = 0;
 
-    grow(out, cap, strlen(path) + 1);
+    if (strlen(path) >= NAME_CAP)
+        return 3;
     if (path[0] == '/')
         return 1;
     for (const char *p = path; *p;) {
@@ -617,15 +612,15 @@ static int normalize(const char *path, char **out, size_t *cap)
             return 2;
         if (l && !(l == 1 && p[0] == '.')) {
             if (n)
-                (*out)[n++] = '/';
-            memcpy(*out + n, p, l);
+                out[n++] = '/';
+            memcpy(out + n, p, l);
             n += l;
         }
         p += l;
         if (*p)
             p++;
     }
-    (*out)[n] = '\0';
+    out[n] = '\0';
     return 0;
 }
 
@@ -747,7 +742,6 @@ static int parent_fd(struct restore *r, size_t plen, const char *name)
     if (r->parentfd >= 0)
         close(r->parentfd);
     r->parentfd = -1;
-    grow(&r->parent, &r->pcap, plen + 1);
     memcpy(r->parent, r->path, plen);
     r->parent[plen] = '\0';
     fd = open_below(r->stagefd, r->parent, plen, true, &bad);
@@ -1034,15 +1028,18 @@ static int restore_hardlink(struct restore *r, const char *target, int pfd, cons
 {
     const char *tleaf;
     char *slash;
-    size_t bad, tlen;
+    size_t bad = 0, tlen;
     int tfd, rc = -1;
 
-    switch (normalize(target, &r->to, &r->tocap)) {
+    switch (normalize(target, r->to)) {
     case 1:
         refuse(r, name, "its hard link target %s is absolute", cut(r, target));
         return -1;
     case 2:
         refuse(r, name, "its hard link target %s contains '..'", cut(r, target));
+        return -1;
+    case 3:
+        refuse(r, name, "its hard link target is longer than %zu bytes", NAME_CAP - 1);
         return -1;
     }
     if (!r->to[0]) {
@@ -1086,7 +1083,7 @@ out:
 /* One line for the first entry that loses special bits; the others are counted. */
 static void note_stripped(struct restore *r, const char *name, mode_t perm)
 {
-    const char *bits[3];
+    const char *bits[3] = {"", "", ""};
     int n = 0;
 
     if (r->stripped++ > 0)
@@ -1142,12 +1139,15 @@ static int restore_entry(struct restore *r, struct archive_entry *e)
              (unsigned long long)r->max_entries);
         return -1;
     }
-    switch (normalize(name, &r->path, &r->cap)) {
+    switch (normalize(name, r->path)) {
     case 1:
         refuse(r, name, "Path is absolute");
         return -1;
     case 2:
         refuse(r, name, "Path contains '..'");
+        return -1;
+    case 3:
+        refuse(r, name, "the path is longer than %zu bytes", NAME_CAP - 1);
         return -1;
     }
     if (!r->path[0]) /* "." or "./": the root itself, whose place is not the archive's */
@@ -1391,17 +1391,19 @@ static int limit(const char *var, const char *setting, uint64_t dflt, uint64_t *
 
 int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t)
 {
-    struct restore r = {.t = t, .stagefd = -1, .parentfd = -1, .owners = geteuid() == 0};
+    struct restore *r = calloc(1, sizeof *r); /* its paths are too long for the stack */
     int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
     char stage[64] = "";
     char *keep = NULL;
     mode_t mask = umask(0); /* the archive's modes as they are, less the bits dropped */
 
-    r.a = archive_read_new();
-    if (!r.a)
+    if (!r || !(r->a = archive_read_new()))
         abort();
-    if (limit("CCWRAP_CACHE_MAX_BYTES", "cache_max_bytes", CACHE_MAX_BYTES, &r.max_bytes) < 0 ||
-        limit("CCWRAP_CACHE_MAX_ENTRIES", "cache_max_entries", CACHE_MAX_ENTRIES, &r.max_entries) <
+    r->t = t;
+    r->stagefd = r->parentfd = -1;
+    r->owners = geteuid() == 0;
+    if (limit("CCWRAP_CACHE_MAX_BYTES", "cache_max_bytes", CACHE_MAX_BYTES, &r->max_bytes) < 0 ||
+        limit("CCWRAP_CACHE_MAX_ENTRIES", "cache_max_entries", CACHE_MAX_ENTRIES, &r->max_entries) <
             0)
         goto out;
     if (rootfd < 0) {
@@ -1410,44 +1412,42 @@ int archive_restore(const char *root, int fd, const char *store_dir, struct tall
     }
     remove_stale(rootfd);
     keep = store_top(root, store_dir);
-    r.keep_top = keep;
-    r.stagefd = make_staging(rootfd, root, stage, sizeof stage);
-    if (r.stagefd < 0) {
+    r->keep_top = keep;
+    r->stagefd = make_staging(rootfd, root, stage, sizeof stage);
+    if (r->stagefd < 0) {
         stage[0] = '\0';
         goto out;
     }
-    archive_read_support_format_tar(r.a);
-    archive_read_support_filter_zstd(r.a);
-    if (archive_read_open_fd(r.a, fd, (size_t)128 * 1024) != ARCHIVE_OK) {
-        fail("the archive is corrupt: %s", archive_error_string(r.a));
+    archive_read_support_format_tar(r->a);
+    archive_read_support_filter_zstd(r->a);
+    if (archive_read_open_fd(r->a, fd, (size_t)128 * 1024) != ARCHIVE_OK) {
+        fail("the archive is corrupt: %s", archive_error_string(r->a));
         goto out;
     }
-    if (extract(&r) < 0)
+    if (extract(r) < 0)
         goto out;
-    if (r.parentfd >= 0)
-        close(r.parentfd);
-    r.parentfd = -1;
-    if (move_into_place(rootfd, r.stagefd, root) < 0)
+    if (r->parentfd >= 0)
+        close(r->parentfd);
+    r->parentfd = -1;
+    if (move_into_place(rootfd, r->stagefd, root) < 0)
         goto out;
     rc = 0;
 out:
-    archive_read_free(r.a);
-    if (r.parentfd >= 0)
-        close(r.parentfd);
-    if (r.stagefd >= 0) {
-        empty_folder(r.stagefd);
-        close(r.stagefd);
+    archive_read_free(r->a);
+    if (r->parentfd >= 0)
+        close(r->parentfd);
+    if (r->stagefd >= 0) {
+        empty_folder(r->stagefd);
+        close(r->stagefd);
         if (stage[0])
             unlinkat(rootfd, stage, AT_REMOVEDIR);
     }
     if (rootfd >= 0)
         close(rootfd);
-    for (size_t i = 0; i < r.nfix; i++)
-        free(r.fix[i].path);
-    free(r.fix);
-    free(r.path);
-    free(r.to);
-    free(r.parent);
+    for (size_t i = 0; i < r->nfix; i++)
+        free(r->fix[i].path);
+    free(r->fix);
+    free(r);
     free(keep);
     umask(mask);
     return rc;
