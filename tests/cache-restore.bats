@@ -264,3 +264,28 @@ EOF
     run grep -c '"event":"cache_restore","restored":true,.*"files":3,' "$BATS_TEST_TMPDIR/events"
     assert_output 1
 }
+
+@test "owners are kept when ccwrap is root (names first, else numbers); a set-group-ID root is no obstacle" {
+    [ "$(id -u)" = 0 ] || skip "owners are restored only by root"
+    mkdir -p "$APP/d"
+    echo x >"$APP/d/f"
+    echo y >"$APP/g"
+    echo z >"$APP/r"
+    ln -s g "$APP/s"
+    chown nobody:nogroup "$APP/d" "$APP/d/f"
+    chown 4242:4343 "$APP/g"
+    chown -h nobody "$APP/s"
+    run "$CCWRAP" build -- true
+    assert_success
+    want=$(cd "$APP" && stat -c '%n %U:%G %u:%g %a' d d/f g r s)
+    rm -rf "$APP/d" "$APP/g" "$APP/r" "$APP/s"
+    # The root's group and set-group-ID bit reach the staging folder; r stays root's.
+    chgrp nogroup "$APP"
+    chmod g+s "$APP"
+    run --separate-stderr "$CCWRAP" build --from-cache -- false
+    assert_success
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: restored 3 files, 1 folder, 1 symlink, "
+    assert_equal "$(cd "$APP" && stat -c '%n %U:%G %u:%g %a' d d/f g r s)" "$want"
+    run ls -A "$APP"
+    refute_output --partial .ccwrap-restore
+}

@@ -542,7 +542,9 @@ struct restore {
     int stagefd;
     const char *keep_top; /* the root's entry that holds the store: never the archive's */
     bool keep_noted;
-    bool owners;           /* root: entries keep their owners */
+    bool owners; /* root: entries keep their owners */
+    uid_t euid;  /* the owner of what the restore makes, before any fchown */
+    gid_t egid;
     char path[NAME_CAP];   /* the entry's path, normalized */
     char to[NAME_CAP];     /* a hard link's target, normalized */
     char parent[NAME_CAP]; /* the folder last opened for an entry, and its descriptor: entries
@@ -914,7 +916,9 @@ static int set_owner_times(struct restore *r, struct archive_entry *e, int fd, i
 
     if (r->owners) {
         entry_owner(r, e, &uid, &gid);
-        if ((fd >= 0 ? fchown(fd, uid, gid) : fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) <
+        /* What ccwrap makes is its own already: most trees are root's, and this is per file. */
+        if ((uid != r->euid || gid != r->egid) &&
+            (fd >= 0 ? fchown(fd, uid, gid) : fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) <
                 0 &&
             errno != EPERM && errno != EINVAL && errno != EOPNOTSUPP)
             return write_failed(r, name, errno);
@@ -1340,8 +1344,13 @@ static int make_staging(int rootfd, const char *root, char *name, size_t len)
         }
     }
     fd = openat(rootfd, name, DIR_OPEN);
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 07777) != 0700 ||
-        st.st_nlink != 2) {
+    /*
+     * Ours: made by this user with mode 0700, and it is a folder (O_DIRECTORY). In a root with
+     * the set-group-ID bit it inherited that bit, which is cleared: what is made in it then
+     * gets ccwrap's group, as set_owner_times expects.
+     */
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0777) != 0700 ||
+        ((st.st_mode & 07000) && fchmod(fd, 0700) < 0)) {
         fail("%s/%s: the staging folder was replaced while it was made; nothing restored", root,
              name);
         if (fd >= 0)
@@ -1402,6 +1411,8 @@ int archive_restore(const char *root, int fd, const char *store_dir, struct tall
     r->t = t;
     r->stagefd = r->parentfd = -1;
     r->owners = geteuid() == 0;
+    r->euid = geteuid();
+    r->egid = getegid();
     if (limit("CCWRAP_CACHE_MAX_BYTES", "cache_max_bytes", CACHE_MAX_BYTES, &r->max_bytes) < 0 ||
         limit("CCWRAP_CACHE_MAX_ENTRIES", "cache_max_entries", CACHE_MAX_ENTRIES, &r->max_entries) <
             0)
