@@ -654,25 +654,46 @@ static int openat2_beneath(int dirfd, const char *path)
 }
 
 /*
- * The folder PATH (LEN bytes, normalized, not empty, NUL-ended) below the staging folder
- * STAGEFD, through no symbolic link; with CREATE, missing folders are made (0755, as tar
- * does). A new descriptor; or -1 with errno, and *BAD the length of the prefix that is a
- * symbolic link (ELOOP) or no folder (ENOTDIR).
+ * The folder PATH (LEN bytes, normalized, not empty, NUL-ended) below the folder DIRFD (the
+ * staging folder or one in it), through no symbolic link; with CREATE, missing folders are
+ * made (0755, as tar does). A new descriptor; or -1 with errno, and *BAD the length of the
+ * prefix of PATH that is a symbolic link (ELOOP) or no folder (ENOTDIR).
  */
-static int open_below(int stagefd, const char *path, size_t len, bool create, size_t *bad)
+static int open_below(int dirfd, const char *path, size_t len, bool create, size_t *bad)
 {
-    char comp[NAME_MAX + 1];
-    int cur = -1, base = stagefd;
+    char chunk[PATH_MAX], comp[NAME_MAX + 1];
+    int cur = -1, base = dirfd;
+    size_t i = 0;
 
     *bad = 0;
-    if (len < PATH_MAX) {
-        int fd = openat2_beneath(stagefd, path);
+    /*
+     * openat2 takes at most PATH_MAX bytes: a longer path is opened a piece at a time, each
+     * beneath the last, so any entry costs at most NAME_CAP / PATH_MAX calls, not one per
+     * component (an archive 30,000 folders deep must not take hours).
+     */
+    while (i < len && have_openat2 >= 0) {
+        size_t end = len - i < PATH_MAX ? len : i + PATH_MAX - 1;
+        int fd;
 
-        if (fd >= 0 || (errno != ENOSYS && errno != ENOENT && errno != ELOOP && errno != ENOTDIR &&
-                        errno != EXDEV && errno != EAGAIN))
-            return fd;
+        while (end < len && end > i && path[end] != '/')
+            end--;
+        if (end == i)
+            break;
+        memcpy(chunk, path + i, end - i);
+        chunk[end - i] = '\0';
+        fd = openat2_beneath(base, chunk);
+        if (fd < 0) {
+            if (errno != ENOSYS && errno != ENOENT && errno != ELOOP && errno != ENOTDIR &&
+                errno != EXDEV && errno != EAGAIN)
+                goto fail;
+            break; /* one component at a time from here: it says which, or makes it */
+        }
+        if (cur >= 0)
+            close(cur);
+        base = cur = fd;
+        i = end < len ? end + 1 : len;
     }
-    for (size_t i = 0; i < len;) {
+    while (i < len) {
         size_t l = strcspn(path + i, "/");
         int next;
 
@@ -741,14 +762,28 @@ static int parent_fd(struct restore *r, size_t plen, const char *name)
         return r->stagefd;
     if (r->parentfd >= 0 && r->plen == plen && memcmp(r->parent, r->path, plen) == 0)
         return r->parentfd;
-    if (r->parentfd >= 0)
+    if (r->parentfd >= 0 && r->plen < plen && r->path[r->plen] == '/' &&
+        memcmp(r->parent, r->path, r->plen) == 0) {
+        /* Below the last folder (tree order): only the rest of the path is opened. */
+        size_t from = r->plen + 1;
+
+        memcpy(r->parent, r->path, plen);
+        r->parent[plen] = '\0';
+        fd = open_below(r->parentfd, r->parent + from, plen - from, true, &bad);
         close(r->parentfd);
-    r->parentfd = -1;
-    memcpy(r->parent, r->path, plen);
-    r->parent[plen] = '\0';
-    fd = open_below(r->stagefd, r->parent, plen, true, &bad);
-    if (fd < 0)
-        return folder_refused(r, name, r->parent, bad);
+        r->parentfd = -1;
+        if (fd < 0)
+            return folder_refused(r, name, r->parent, bad ? from + bad : 0);
+    } else {
+        if (r->parentfd >= 0)
+            close(r->parentfd);
+        r->parentfd = -1;
+        memcpy(r->parent, r->path, plen);
+        r->parent[plen] = '\0';
+        fd = open_below(r->stagefd, r->parent, plen, true, &bad);
+        if (fd < 0)
+            return folder_refused(r, name, r->parent, bad);
+    }
     r->parentfd = fd;
     r->plen = plen;
     return fd;
