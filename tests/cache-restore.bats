@@ -289,3 +289,25 @@ EOF
     run ls -A "$APP"
     refute_output --partial .ccwrap-restore
 }
+
+@test "an entry that cannot take its place: those already moved go back, the root is as it was" {
+    mkdir -p "$BATS_TEST_TMPDIR/src"
+    for n in a b c d e; do
+        echo "new $n" >"$BATS_TEST_TMPDIR/src/$n"
+        echo "old $n" >"$APP/$n"
+    done
+    # An immutable file cannot be renamed: whichever order the staging folder is read in,
+    # some entries are already in place when c fails.
+    chattr +i "$APP/c" 2>/dev/null || skip "chattr +i is refused here"
+    mkdir -p "$STORE/myapp"
+    chmod 700 "$STORE" "$STORE/myapp"
+    tar -I zstd -cf "$STORE/myapp/c1.tar.zst" -C "$BATS_TEST_TMPDIR/src" a b c d e
+    CC_DISABLE_BUILD_CACHE_UPLOAD=true run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
+    chattr -i "$APP/c"
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: $APP/c: cannot put it in place: Operation not permitted"
+    assert_equal "${stderr_lines[1]}" "ccwrap: build cache: nothing restored; building in full"
+    assert_equal "$(cat "$LOG")" command
+    assert_equal "$(cat "$APP"/a "$APP"/b "$APP"/c "$APP"/d "$APP"/e | tr '\n' ' ')" "old a old b old c old d old e "
+    assert_equal "$(ls -A "$APP" | tr '\n' ' ')" "a b c d e "
+}
