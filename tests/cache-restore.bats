@@ -309,5 +309,5 @@ EOF
     assert_equal "${stderr_lines[1]}" "ccwrap: build cache: nothing restored; building in full"
     assert_equal "$(cat "$LOG")" command
     assert_equal "$(cat "$APP"/a "$APP"/b "$APP"/c "$APP"/d "$APP"/e | tr '\n' ' ')" "old a old b old c old d old e "
-    assert_equal "$(ls -A "$APP" | tr '\n' ' ')" "a b c d e "
+    assert_equal "$(find "$APP" -mindepth 1 -printf "%f\n" | sort | tr "\n" " ")" "a b c d e "
 }
