@@ -79,7 +79,7 @@ assert_restores() {
     rm -rf "$APP/node_modules"
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
     assert_success
-    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: restored 4 files, [0-9.]+ MiB from $1 in [0-9.]+ s$"
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from $1 in [0-9.]+ s$"
     assert_equal "$(cat "$LOG")" ""
     assert_equal "$(sha256sum <"$APP/node_modules/pkg/blob.bin")" "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
 }
@@ -89,9 +89,9 @@ assert_restores() {
     export CCWRAP_CACHE=http://127.0.0.1:$NGINX_PORT/cache
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "$stderr" "^ccwrap: build cache: saved 4 files, [0-9.]+ MiB to http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
+    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
     zstd -q -t "$NGX/www/cache/myapp/c1.tar.zst"
-    assert_regex "$(cat "$NGX/www/cache/myapp/index")" '^c1 [0-9]+ [0-9]+ 4$'
+    assert_regex "$(cat "$NGX/www/cache/myapp/index")" '^c1 [0-9]+ [0-9]+ 2$'
     assert_restores "http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst"
 }
 
@@ -107,7 +107,7 @@ assert_restores() {
     run --separate-stderr "$CCWRAP" cache list
     assert_success
     assert_equal "${lines[0]}" "http://127.0.0.1:$NGINX_PORT/cache/myapp/"
-    assert_regex "${lines[1]}" '^  c2 .* 4 files$'
+    assert_regex "${lines[1]}" '^  c2 .* 2 files$'
     assert_equal "${#lines[@]}" 2
 }
 
@@ -153,7 +153,7 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     export CCWRAP_CONFIG=$BATS_TEST_TMPDIR/ccwrap.conf
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "$stderr" "^ccwrap: build cache: saved 4 files, [0-9.]+ MiB to s3://builds/ci/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
+    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to s3://builds/ci/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
     assert [ -f "$S3DIR/builds/ci/cache/myapp/c1.tar.zst._S3rver_object" ]
     assert_restores "s3://builds/ci/cache/myapp/c1\.tar\.zst"
     COMMIT_ID=c2 run "$CCWRAP" build -- true
@@ -191,7 +191,7 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
         mkdir -p "$BATS_TEST_TMPDIR/instance$inst"
         run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance$inst" build --from-cache -- false
         assert_success
-        assert_regex "${stderr_lines[0]}" '^ccwrap: build cache: restored 4 files, [0-9.]+ MiB from s3://builds/fleet/myapp/c1\.tar\.zst in'
+        assert_regex "${stderr_lines[0]}" '^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from s3://builds/fleet/myapp/c1\.tar\.zst in'
         assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/instance$inst/node_modules/pkg/blob.bin")" \
             "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
     done

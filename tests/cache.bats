@@ -37,7 +37,7 @@ members() {
     make_tree
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "$stderr" "^ccwrap: build cache: saved 7 files, [0-9.]+ (bytes|KiB) to $STORE/myapp/c1\.tar\.zst in [0-9]+\.[0-9]{3} s$"
+    assert_regex "$stderr" "^ccwrap: build cache: saved 3 files, 3 folders, 1 symlink, [0-9.]+ (bytes|KiB) to $STORE/myapp/c1\.tar\.zst in [0-9]+\.[0-9]{3} s$"
     assert_equal "$(members "$STORE/myapp/c1.tar.zst")" "empty/
 main.js
 node_modules/
@@ -107,7 +107,7 @@ hooks.d/post-build/10-gen"
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
     assert_success
     assert_equal "$(cat "$LOG")" "pre-build/10-before"
-    assert_regex "${stderr_lines[2]}" "^ccwrap: build cache: restored 7 files, [0-9.]+ (bytes|KiB) from $STORE/myapp/c1\.tar\.zst in [0-9.]+ s$"
+    assert_regex "${stderr_lines[2]}" "^ccwrap: build cache: restored 3 files, 3 folders, 1 symlink, [0-9.]+ (bytes|KiB) from $STORE/myapp/c1\.tar\.zst in [0-9.]+ s$"
     assert_equal "${stderr_lines[3]}" "ccwrap: build cache: build command and post-build hooks skipped (--from-cache)"
     assert_equal "$(cat "$APP/node_modules/pkg/index.js")" 'module.exports = 1'
     assert_equal "$(readlink "$APP/main.js")" node_modules/pkg/index.js
@@ -120,7 +120,7 @@ hooks.d/post-build/10-gen"
     refute_output --partial .ccwrap-restore
 }
 
-@test "a restore drops set-user-ID and set-group-ID bits of files, and says so; the archive keeps them" {
+@test "a restore drops set-user-ID, set-group-ID and sticky bits, and says so; the archive keeps them" {
     mkdir -p "$APP/bin" "$APP/shared"
     printf '#!/bin/sh\n' >"$APP/bin/tool"
     chmod 6755 "$APP/bin/tool"
@@ -133,9 +133,10 @@ hooks.d/post-build/10-gen"
     run --separate-stderr "$CCWRAP" build --from-cache -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: build cache: bin/tool restored without its set-user-ID and set-group-ID bits"
+    assert_equal "${stderr_lines[1]}" "ccwrap: build cache: 1 more entry restored without set-user-ID, set-group-ID or sticky bits"
     assert_equal "$(stat -c %a "$APP/bin/tool")" 755
-    # A folder's set-group-ID bit (files made there take its group) is no privilege: kept.
-    assert_equal "$(stat -c %a "$APP/shared")" 2775
+    # A folder's set-group-ID bit gives its group to whoever writes there: dropped too.
+    assert_equal "$(stat -c %a "$APP/shared")" 775
 }
 
 @test "--from-cache without an archive for the key: says why and builds in full, saving one" {
@@ -230,7 +231,7 @@ target/classes/"
     CCWRAP_CACHE=$APP/.cache/ccwrap run --separate-stderr "$CCWRAP" build -- true
     assert_success
     # The tree's 7 entries and .cache/, which the save created: not the store below it.
-    assert_regex "$stderr" "^ccwrap: build cache: saved 8 files, [0-9.]+ (bytes|KiB) to $APP/\.cache/ccwrap/myapp/c1\.tar\.zst in "
+    assert_regex "$stderr" "^ccwrap: build cache: saved 3 files, 4 folders, 1 symlink, [0-9.]+ (bytes|KiB) to $APP/\.cache/ccwrap/myapp/c1\.tar\.zst in "
     run members "$APP/.cache/ccwrap/myapp/c1.tar.zst"
     assert_line ".cache/"
     refute_output --partial ".cache/ccwrap"
@@ -286,7 +287,7 @@ open("f", "w").write("bottom\n")
 os.symlink("f", "link")' "$APP"
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: saved 2042 files, "
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: saved 1 file, 2040 folders, 1 symlink, "
     rm -rf "$APP/a"
     run --separate-stderr "$CCWRAP" build --from-cache -- false
     assert_success

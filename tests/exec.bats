@@ -185,7 +185,7 @@ TERM 1"
     CC_DISABLE_BUILD_CACHE_UPLOAD='' run --separate-stderr "$CCWRAP" -v build --cache "$BATS_FILE_TMPDIR/store" -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: the build cache archive follows the command (CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)"
-    assert_equal "${stderr_lines[1]%% files, *}" "ccwrap: build cache: saved 1"
+    assert_equal "${stderr_lines[1]%%, *}" "ccwrap: build cache: saved 1 file"
     rm ccwrap.conf
     run --separate-stderr "$CCWRAP" -v build -- true
     assert_equal "${stderr_lines[0]}" 'ccwrap: not exec in place: leftovers = "stop": ccwrap stays to stop what the command leaves behind (leftovers = "keep" allows exec in place)'

@@ -165,14 +165,19 @@ static const char *verbosity_flag(void)
  */
 static int run_helper(const struct ctx *x, const char *const *args, char *res, size_t reslen)
 {
-    char *argv[12], *path = helper_path();
-    char *env[] = {"CCWRAP_CACHE_RESULT=3", NULL};
+    char *argv[12], *path = helper_path(), caps[2][64];
+    char *env[] = {"CCWRAP_CACHE_RESULT=3", caps[0], caps[1], NULL};
     struct spawn_req req = {.argv = argv, .null_stdin = true, .env_set = env};
     struct proc p;
     int fds[2], err = 0, n = 0;
     ssize_t got = 0;
 
     res[0] = '\0';
+    /* The restore's caps reach the helper as they reach ccwrap: by its environment. */
+    snprintf(caps[0], sizeof caps[0], "CCWRAP_CACHE_MAX_BYTES=%llu",
+             (unsigned long long)x->cfg->cache_max_bytes);
+    snprintf(caps[1], sizeof caps[1], "CCWRAP_CACHE_MAX_ENTRIES=%llu",
+             (unsigned long long)x->cfg->cache_max_entries);
     if (!path) {
         log_warn("build cache: ccwrap-cache is neither beside ccwrap nor in %s/ccwrap; "
                  "reinstall ccwrap",
@@ -214,7 +219,6 @@ static int run_helper(const struct ctx *x, const char *const *args, char *res, s
     res[got] = '\0';
     close(fds[0]);
     free(path);
-    (void)x;
     return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
 }
 

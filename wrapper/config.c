@@ -109,7 +109,8 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers, exec_in_place, trusted_users, cache, cache_key and cache_keep",
+                  "leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, "
+                  "cache_max_bytes and cache_max_entries",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -212,6 +213,37 @@ static int validate_keep(cfg_t *cfg, cfg_opt_t *opt)
     if (parse_long(v, 0, 10000, &n) < 0) {
         cfg_error(cfg,
                   "cache_keep must be a whole number of archives from 0 (all) to 10000, "
+                  "not %s",
+                  shown_value(cfg, v));
+        return -1;
+    }
+    return 0;
+}
+
+/* cache_max_bytes: "64G", "500M", "1073741824". */
+static int validate_max_bytes(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = last_value(opt);
+    uint64_t n;
+
+    if (cache_size_parse(v, &n) < 0 || n == 0) {
+        cfg_error(cfg,
+                  "cache_max_bytes must be a whole number of bytes from 1, with K, M, G or T for "
+                  "KiB, MiB, GiB or TiB, at most 1024T, not %s",
+                  shown_value(cfg, v));
+        return -1;
+    }
+    return 0;
+}
+
+static int validate_max_entries(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = last_value(opt);
+    long n;
+
+    if (parse_long(v, 1, (long)CACHE_MAX_ENTRIES_LIMIT, &n) < 0) {
+        cfg_error(cfg,
+                  "cache_max_entries must be a whole number of entries from 1 to 1000000000, "
                   "not %s",
                   shown_value(cfg, v));
         return -1;
@@ -536,6 +568,8 @@ static void set_defaults(struct config *c)
     c->on_ready_timeout = ON_TIMEOUT_STOP;
     c->leftovers = LEFTOVERS_STOP;
     c->cache_keep = 2;
+    c->cache_max_bytes = CACHE_MAX_BYTES;
+    c->cache_max_entries = CACHE_MAX_ENTRIES;
     c->exec_in_place = true;
 }
 
@@ -576,6 +610,8 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("cache", "", CFGF_NONE),
         CFG_STR("cache_key", "", CFGF_NONE),
         CFG_STR("cache_keep", "2", CFGF_NONE),
+        CFG_STR("cache_max_bytes", "64G", CFGF_NONE),
+        CFG_STR("cache_max_entries", "10000000", CFGF_NONE),
         CFG_END(),
     };
     cfg_t *cfg;
@@ -604,6 +640,8 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "ready", note_ready);
     cfg_set_validate_func(cfg, "cache", validate_cache);
     cfg_set_validate_func(cfg, "cache_keep", validate_keep);
+    cfg_set_validate_func(cfg, "cache_max_bytes", validate_max_bytes);
+    cfg_set_validate_func(cfg, "cache_max_entries", validate_max_entries);
 
     current_file = file;
     reported = false;
@@ -654,6 +692,13 @@ int config_parse(struct config *c, char *buf, const char *file)
     free(c->cache_key);
     c->cache_key = *cfg_getstr(cfg, "cache_key") ? xstrdup(cfg_getstr(cfg, "cache_key")) : NULL;
     parse_long(cfg_getstr(cfg, "cache_keep"), 0, 10000, &c->cache_keep);
+    cache_size_parse(cfg_getstr(cfg, "cache_max_bytes"), &c->cache_max_bytes);
+    {
+        long n = (long)CACHE_MAX_ENTRIES;
+
+        parse_long(cfg_getstr(cfg, "cache_max_entries"), 1, (long)CACHE_MAX_ENTRIES_LIMIT, &n);
+        c->cache_max_entries = (uint64_t)n;
+    }
     c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
     /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
     c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
@@ -852,6 +897,44 @@ static int env_exec_in_place(struct config *c)
     return 0;
 }
 
+/*
+ * $CCWRAP_CACHE_MAX_BYTES and $CCWRAP_CACHE_MAX_ENTRIES replace the file's caps on what a
+ * restore writes (environment > file), as $CCWRAP_CACHE replaces its cache.
+ */
+static int env_cache_caps(struct config *c)
+{
+    const char *bytes = getenv("CCWRAP_CACHE_MAX_BYTES"),
+               *entries = getenv("CCWRAP_CACHE_MAX_ENTRIES");
+    uint64_t n;
+    long e;
+
+    if (bytes && *bytes) {
+        if (cache_size_parse(bytes, &n) < 0 || n == 0) {
+            char *shown = shown_text(bytes);
+
+            log_error("CCWRAP_CACHE_MAX_BYTES: give a whole number of bytes from 1, with K, M, "
+                      "G or T for KiB, MiB, GiB or TiB, at most 1024T, not '%s'",
+                      shown);
+            free(shown);
+            return -1;
+        }
+        c->cache_max_bytes = n;
+    }
+    if (entries && *entries) {
+        if (parse_long(entries, 1, (long)CACHE_MAX_ENTRIES_LIMIT, &e) < 0) {
+            char *shown = shown_text(entries);
+
+            log_error("CCWRAP_CACHE_MAX_ENTRIES: give a whole number of entries from 1 to "
+                      "1000000000, not '%s'",
+                      shown);
+            free(shown);
+            return -1;
+        }
+        c->cache_max_entries = (uint64_t)e;
+    }
+    return 0;
+}
+
 int config_load(struct config *c, const char *explicit_file, const char *root)
 {
     const char *named_by;
@@ -860,14 +943,15 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
 
     set_defaults(c);
     if (!file)
-        return env_trusted_users(c) < 0 || env_exec_in_place(c) < 0 ? -1 : 0;
+        return env_trusted_users(c) < 0 || env_exec_in_place(c) < 0 || env_cache_caps(c) < 0 ? -1
+                                                                                             : 0;
     c->file = file;
     if (named_by && stat(file, &st) < 0 && errno == ENOENT) {
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
     if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0 ||
-        env_exec_in_place(c) < 0)
+        env_exec_in_place(c) < 0 || env_cache_caps(c) < 0)
         return -1;
     merge_dirs(c, root);
     return 0;

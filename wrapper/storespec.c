@@ -4,6 +4,7 @@
  */
 #include "storespec.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +155,32 @@ char *store_name(const char *s)
     }
     *o = '\0';
     return out;
+}
+
+int cache_size_parse(const char *s, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    unsigned long long n;
+    const char *u;
+    char *end;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    n = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return -1;
+    if (*end) {
+        if (end[1] || !(u = strchr(units, *end)))
+            return -1;
+        for (long i = u - units + 1; i > 0; i--) {
+            if (n > CACHE_MAX_BYTES_LIMIT / 1024)
+                return -1;
+            n *= 1024;
+        }
+    }
+    if (n > CACHE_MAX_BYTES_LIMIT)
+        return -1;
+    *out = n;
+    return 0;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum store_kind { STORE_LOCAL, STORE_HTTP, STORE_S3 };
 
@@ -32,5 +33,17 @@ void store_spec_free(struct store_spec *s);
  * [A-Za-z0-9._-] and a leading '.' become ~XX. Allocated.
  */
 char *store_name(const char *s);
+
+/* The restore's caps (cache_max_bytes, cache_max_entries) when nothing sets them. */
+#define CACHE_MAX_BYTES   ((uint64_t)64 << 30)
+#define CACHE_MAX_ENTRIES ((uint64_t)10000000)
+/* The largest value either cap may have (1 PiB; a thousand million entries). */
+#define CACHE_MAX_BYTES_LIMIT   ((uint64_t)1 << 50)
+#define CACHE_MAX_ENTRIES_LIMIT ((uint64_t)1000000000)
+/*
+ * S, a whole number with an optional K, M, G or T (KiB … TiB), in *OUT: 0; -1 when it is not
+ * one or is above CACHE_MAX_BYTES_LIMIT.
+ */
+int cache_size_parse(const char *s, uint64_t *out);
 
 #endif

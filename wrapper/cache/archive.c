@@ -1,6 +1,7 @@
 /*
- * archive.c — the build cache archive: the root written as tar+zstd with libarchive, and
- * extracted with its secure flags into a staging folder that replaces entries once complete.
+ * archive.c — the build cache archive: the root written as tar+zstd with libarchive, and read
+ * back with libarchive into a staging folder that ccwrap fills itself, entry by entry, then
+ * puts in place of the root's entries once complete.
  */
 #include "helper.h"
 
@@ -12,11 +13,14 @@
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
-#include <search.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define STAGING_PREFIX ".ccwrap-restore."
@@ -169,6 +173,24 @@ static const char *owner_name(struct walk *k, unsigned id, bool group)
     return k->names[slot].name;
 }
 
+/*
+ * libarchive's message for A, with the system's words for its error when it has one: its
+ * "Write error" alone does not say that the disk is full.
+ */
+static const char *la_error(struct archive *a)
+{
+    static char text[512];
+    const char *msg = archive_error_string(a);
+    int err = archive_errno(a);
+
+    if (!msg)
+        msg = "unknown error";
+    if (err <= 0 || err >= 4096 || strstr(msg, strerror(err)))
+        return msg;
+    snprintf(text, sizeof text, "%s: %s", msg, strerror(err));
+    return text;
+}
+
 /* The LEFT bytes of the open file FD, as its header said; a file that shrank is padded. */
 static int copy_data(struct walk *k, int fd, la_int64_t left)
 {
@@ -185,7 +207,7 @@ static int copy_data(struct walk *k, int fd, la_int64_t left)
         if (n == 0)
             break;
         if (archive_write_data(k->w, k->buf, (size_t)n) < 0) {
-            fail("%s: %s", shown(k), archive_error_string(k->w));
+            fail("%s: %s", shown(k), la_error(k->w));
             return -1;
         }
         left -= n;
@@ -240,6 +262,9 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     }
     archive_entry_clear(k->e);
     archive_entry_copy_stat(k->e, &st);
+    /* The mtime to the nanosecond, alone: access and change times are not the tree's. */
+    archive_entry_unset_atime(k->e);
+    archive_entry_unset_ctime(k->e);
     archive_entry_copy_pathname(k->e, k->path);
     archive_entry_copy_uname(k->e, owner_name(k, st.st_uid, false));
     archive_entry_copy_gname(k->e, owner_name(k, st.st_gid, true));
@@ -260,11 +285,16 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
     out = k->e;
     archive_entry_linkify(k->links, &out, &spare);
     if (out && archive_write_header(k->w, out) < ARCHIVE_WARN) {
-        fail("%s: %s", shown(k), archive_error_string(k->w));
+        fail("%s: %s", shown(k), la_error(k->w));
         rc = -1;
         goto out;
     }
-    k->t->files++;
+    if (S_ISDIR(st.st_mode))
+        k->t->dirs++;
+    else if (S_ISLNK(st.st_mode))
+        k->t->links++;
+    else
+        k->t->files++;
     if (out && S_ISREG(st.st_mode) && !archive_entry_hardlink(out) && st.st_size > 0)
         rc = copy_data(k, fd, st.st_size);
     else if (S_ISDIR(st.st_mode)) {
@@ -402,7 +432,8 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     else if (top_entries(rootfd, root, &tops) < 0)
         rc = -1;
     snprintf(threads, sizeof threads, "%ld", zstd_threads());
-    archive_write_set_format_pax_restricted(w);
+    /* pax, not pax_restricted: only pax records carry the mtime's sub-second part. */
+    archive_write_set_format_pax(w);
     archive_entry_linkresolver_set_strategy(links, archive_format(w));
     archive_write_add_filter_zstd(w);
     archive_write_set_filter_option(w, "zstd", "threads", threads);
@@ -424,7 +455,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         rc = add_tree(&k, rootfd, tops.v[i]);
     }
     if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
-        fail("archive: %s", archive_error_string(w));
+        fail("archive: %s", la_error(w));
         rc = -1;
     }
     archive_write_free(w);
@@ -481,40 +512,107 @@ static void remove_stale(int rootfd)
 }
 
 /*
- * libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS checks every component of every path on disk,
- * five system calls a file. The staging folder is fresh and ccwrap's alone, so the only
- * symbolic links in it are those the archive made: remembering them checks the same with
- * none (and the memory this takes grows with the links, not with the files).
+ * The restore. libarchive reads the archive; ccwrap itself makes each entry, below a staging
+ * folder it holds by descriptor, every path component opened without following a symbolic
+ * link whatever the path's length (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, else one
+ * O_NOFOLLOW openat per component). Only files, folders, symbolic links and hard links to
+ * what the archive made are created; nothing gets a set-user-ID, set-group-ID or sticky bit.
  */
-struct guard {
-    void *links; /* tsearch tree of the normalized paths of links made so far */
-    int stagefd;
+#define DIR_OPEN     (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define SPECIAL_BITS ((mode_t)(S_ISUID | S_ISGID | S_ISVTX))
+
+/*
+ * An entry's path may be longer than PATH_MAX (it is walked a component at a time), not than
+ * this: ccwrap's own archives never hold one longer than PATH_MAX.
+ */
+#define NAME_CAP ((size_t)64 * 1024)
+
+/* A folder's owner, mode and times, set once everything in it is made. */
+struct dirfix {
+    char *path;
+    mode_t perm;
+    uid_t uid;
+    gid_t gid;
+    struct timespec ts[2];
 };
 
-static int cmp_path(const void *a, const void *b)
+struct restore {
+    struct archive *a;
+    struct tally *t;
+    int stagefd;
+    const char *keep_top; /* the root's entry that holds the store: never the archive's */
+    bool keep_noted;
+    bool owners; /* root: entries keep their owners */
+    uid_t euid;  /* the owner of what the restore makes, before any fchown */
+    gid_t egid;
+    char path[NAME_CAP];   /* the entry's path, normalized */
+    char to[NAME_CAP];     /* a hard link's target, normalized */
+    char parent[NAME_CAP]; /* the folder last opened for an entry, and its descriptor: entries
+                              come in tree order, so most reuse it */
+    size_t plen;
+    int parentfd;
+    struct dirfix *fix;
+    size_t nfix, capfix;
+    uint64_t max_bytes, max_entries, entries, bytes, written, stripped;
+    struct {
+        bool group;
+        char name[64];
+        unsigned id;
+        bool found;
+    } ids[16];
+    unsigned nids;
+    char shown[256];
+    char prefix[256];
+};
+
+/* The first N bytes of S in BUF, cut in their middle when longer than a message line. */
+static const char *cut_into(char *buf, size_t len, const char *s, size_t n)
 {
-    return strcmp(a, b);
+    if (n < 200)
+        snprintf(buf, len, "%.*s", (int)n, s);
+    else
+        snprintf(buf, len, "%.96s…%.96s", s, s + n - 96);
+    return buf;
+}
+
+/* NAME as a message shows it. */
+static const char *cut(struct restore *r, const char *name)
+{
+    return cut_into(r->shown, sizeof r->shown, name, strlen(name));
+}
+
+static void refuse(struct restore *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void refuse(struct restore *r, const char *name, const char *fmt, ...)
+{
+    char why[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    fail("archive entry '%s': refused: %s", cut(r, name), why);
 }
 
 /*
- * PATH without "./", empty components and a trailing '/', in OUT. False for a path libarchive
- * refuses itself (absolute, with ".."), or one too long.
+ * PATH without "./", empty components and a trailing '/', in OUT (NAME_CAP bytes; "" for the
+ * root itself). 0; 1 for an absolute path; 2 for one with ".."; 3 for one too long.
  */
-static bool normalize(const char *path, char *out, size_t len)
+static int normalize(const char *path, char *out)
 {
     size_t n = 0;
 
+    if (strlen(path) >= NAME_CAP)
+        return 3;
     if (path[0] == '/')
-        return false;
+        return 1;
     for (const char *p = path; *p;) {
-        const char *slash = strchr(p, '/');
-        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+        size_t l = strcspn(p, "/");
 
         if (l == 2 && p[0] == '.' && p[1] == '.')
-            return false;
+            return 2;
         if (l && !(l == 1 && p[0] == '.')) {
-            if (n + l + 2 > len)
-                return false;
             if (n)
                 out[n++] = '/';
             memcpy(out + n, p, l);
@@ -525,219 +623,878 @@ static bool normalize(const char *path, char *out, size_t len)
             p++;
     }
     out[n] = '\0';
-    return true;
-}
-
-/* The length of the first proper prefix of PATH that is a link the archive made, or 0. */
-static size_t through_link(void *links, char *path)
-{
-    if (!links)
-        return 0;
-    for (char *s = strchr(path, '/'); s; s = strchr(s + 1, '/')) {
-        bool hit;
-
-        *s = '\0';
-        hit = tfind(path, &links, cmp_path) != NULL;
-        *s = '/';
-        if (hit)
-            return (size_t)(s - path);
-    }
     return 0;
 }
 
-static void remember_link(struct guard *g, const char *path)
+/* 0: not tried yet, 1: works, -1: not here (an old kernel, or a seccomp filter refusing it). */
+static int have_openat2;
+
+static int openat2_beneath(int dirfd, const char *path)
 {
-    char *copy = strdup(path);
+#ifdef SYS_openat2
+    struct open_how how = {
+        .flags = DIR_OPEN,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd;
 
-    if (!copy || !tsearch(copy, &g->links, cmp_path))
-        abort();
-}
-
-/* Refuses (-1, reported) an entry that would write through or replace a link. */
-static int guard_entry(struct guard *g, struct archive_entry *e)
-{
-    const char *name = archive_entry_pathname(e), *target = archive_entry_hardlink(e);
-    char path[PATH_MAX], to[PATH_MAX];
-    bool is_link = archive_entry_filetype(e) == AE_IFLNK && !target;
-    size_t via;
-    struct stat st;
-
-    if (!normalize(name, path, sizeof path))
-        return 0;
-    /* The root's own history is never the archive's to replace. */
-    if (strcmp(path, ".git") == 0 || strncmp(path, ".git/", 5) == 0 ||
-        strncmp(path, STAGING_PREFIX, strlen(STAGING_PREFIX)) == 0) {
-        fail("archive entry '%s': refused: the archive may not write there", name);
-        return -1;
+    if (have_openat2 >= 0) {
+        fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+        if (fd >= 0)
+            have_openat2 = 1;
+        if (fd >= 0 || (errno != ENOSYS && !(errno == EPERM && have_openat2 == 0)))
+            return (int)fd;
+        have_openat2 = -1;
     }
-    if ((via = through_link(g->links, path)) > 0) {
-        fail("archive entry '%s': refused: Cannot extract through symlink %.*s", name, (int)via,
-             path);
-        return -1;
-    }
-    if (target && normalize(target, to, sizeof to)) {
-        if ((via = through_link(g->links, to)) > 0) {
-            fail("archive entry '%s': refused: its hard link target goes through symlink %.*s",
-                 name, (int)via, to);
-            return -1;
-        }
-        is_link = g->links && tfind(to, &g->links, cmp_path);
-    }
-    if (!is_link && g->links && tfind(path, &g->links, cmp_path)) {
-        fail("archive entry '%s': refused: it would replace a symbolic link", name);
-        return -1;
-    }
-    if (is_link && fstatat(g->stagefd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        fail("archive entry '%s': refused: a symbolic link would replace an entry", name);
-        return -1;
-    }
-    if (is_link)
-        remember_link(g, path);
-    return 0;
+#else
+    (void)dirfd, (void)path;
+#endif
+    errno = ENOSYS;
+    return -1;
 }
 
 /*
- * A store is trusted with files, not with privileges: whoever can write to it must not plant
- * a set-user-ID root program in every instance's tree. Regular files lose those two bits.
+ * The folder PATH (LEN bytes, normalized, not empty, NUL-ended) below the folder DIRFD (the
+ * staging folder or one in it), through no symbolic link; with CREATE, missing folders are
+ * made (0755, as tar does). A new descriptor; or -1 with errno, and *BAD the length of the
+ * prefix of PATH that is a symbolic link (ELOOP) or no folder (ENOTDIR).
  */
-static void strip_set_id(struct archive_entry *e)
+static int open_below(int dirfd, const char *path, size_t len, bool create, size_t *bad)
 {
-    mode_t perm = archive_entry_perm(e);
+    char chunk[PATH_MAX], comp[NAME_MAX + 1];
+    int cur = -1, base = dirfd;
+    size_t i = 0;
 
-    if (archive_entry_filetype(e) != AE_IFREG || !(perm & (S_ISUID | S_ISGID)))
-        return;
-    archive_entry_set_perm(e, perm & ~(mode_t)(S_ISUID | S_ISGID));
-    say("build cache: %s restored without its set-user-ID and set-group-ID bits",
-        archive_entry_pathname(e));
+    *bad = 0;
+    /*
+     * openat2 takes at most PATH_MAX bytes: a longer path is opened a piece at a time, each
+     * beneath the last, so any entry costs at most NAME_CAP / PATH_MAX calls, not one per
+     * component (an archive 30,000 folders deep must not take hours).
+     */
+    while (i < len && have_openat2 >= 0) {
+        size_t end = len - i < PATH_MAX ? len : i + PATH_MAX - 1;
+        int fd;
+
+        while (end < len && end > i && path[end] != '/')
+            end--;
+        if (end == i)
+            break;
+        memcpy(chunk, path + i, end - i);
+        chunk[end - i] = '\0';
+        fd = openat2_beneath(base, chunk);
+        if (fd < 0) {
+            if (errno != ENOSYS && errno != ENOENT && errno != ELOOP && errno != ENOTDIR &&
+                errno != EXDEV && errno != EAGAIN)
+                goto fail;
+            break; /* one component at a time from here: it says which, or makes it */
+        }
+        if (cur >= 0)
+            close(cur);
+        base = cur = fd;
+        i = end < len ? end + 1 : len;
+    }
+    while (i < len) {
+        size_t l = strcspn(path + i, "/");
+        int next;
+
+        if (l > NAME_MAX) {
+            errno = ENAMETOOLONG;
+            goto fail;
+        }
+        memcpy(comp, path + i, l);
+        comp[l] = '\0';
+        next = openat(base, comp, DIR_OPEN);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(base, comp, 0755) < 0 && errno != EEXIST)
+                goto fail;
+            next = openat(base, comp, DIR_OPEN);
+        }
+        if (next < 0) {
+            struct stat st;
+
+            if (errno == ELOOP || errno == ENOTDIR) {
+                *bad = i + l;
+                /* O_DIRECTORY may say ENOTDIR of a symbolic link: tell which it is. */
+                errno = fstatat(base, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)
+                            ? ELOOP
+                            : ENOTDIR;
+            }
+            goto fail;
+        }
+        if (cur >= 0)
+            close(cur);
+        base = cur = next;
+        i += l;
+        if (path[i] == '/')
+            i++;
+    }
+    return cur;
+fail:
+    if (cur >= 0) {
+        int err = errno;
+
+        close(cur);
+        errno = err;
+    }
+    return -1;
 }
 
-static int extract(struct archive *a, struct archive *disk, int stagefd, struct tally *t)
+/* Reports why the folder of an entry could not be opened: -1. */
+static int folder_refused(struct restore *r, const char *name, const char *dir, size_t bad)
 {
-    struct guard g = {.links = NULL, .stagefd = stagefd};
-    struct archive_entry *e;
-    int r, rc = -1;
+    if (errno == ELOOP && bad)
+        refuse(r, name, "Cannot extract through symlink %s",
+               cut_into(r->prefix, sizeof r->prefix, dir, bad));
+    else if (errno == ENOTDIR && bad)
+        refuse(r, name, "%s is not a folder", cut_into(r->prefix, sizeof r->prefix, dir, bad));
+    else
+        fail("%s: %s", cut(r, name), strerror(errno));
+    return -1;
+}
 
-    while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-        const char *path = archive_entry_pathname(e);
-        const void *buf;
-        size_t size;
-        la_int64_t off;
+/* The folder of the entry, the first PLEN bytes of r->path: a descriptor that r keeps. */
+static int parent_fd(struct restore *r, size_t plen, const char *name)
+{
+    size_t bad;
+    int fd;
 
-        if (guard_entry(&g, e) < 0)
-            goto out;
-        strip_set_id(e);
-        if (archive_write_header(disk, e) < ARCHIVE_WARN) {
-            fail("archive entry '%s': refused: %s", path, archive_error_string(disk));
-            goto out;
-        }
-        while ((r = archive_read_data_block(a, &buf, &size, &off)) == ARCHIVE_OK)
-            if (archive_write_data_block(disk, buf, size, off) < ARCHIVE_WARN) {
-                fail("%s: %s", path, archive_error_string(disk));
-                goto out;
-            }
-        if (r != ARCHIVE_EOF) {
-            fail("the archive is corrupt: %s", archive_error_string(a));
-            goto out;
-        }
-        if (archive_write_finish_entry(disk) < ARCHIVE_WARN) {
-            fail("%s: %s", path, archive_error_string(disk));
-            goto out;
-        }
-        t->files++;
+    if (plen == 0)
+        return r->stagefd;
+    if (r->parentfd >= 0 && r->plen == plen && memcmp(r->parent, r->path, plen) == 0)
+        return r->parentfd;
+    if (r->parentfd >= 0 && r->plen < plen && r->path[r->plen] == '/' &&
+        memcmp(r->parent, r->path, r->plen) == 0) {
+        /* Below the last folder (tree order): only the rest of the path is opened. */
+        size_t from = r->plen + 1;
+
+        memcpy(r->parent, r->path, plen);
+        r->parent[plen] = '\0';
+        fd = open_below(r->parentfd, r->parent + from, plen - from, true, &bad);
+        close(r->parentfd);
+        r->parentfd = -1;
+        if (fd < 0)
+            return folder_refused(r, name, r->parent, bad ? from + bad : 0);
+    } else {
+        if (r->parentfd >= 0)
+            close(r->parentfd);
+        r->parentfd = -1;
+        memcpy(r->parent, r->path, plen);
+        r->parent[plen] = '\0';
+        fd = open_below(r->stagefd, r->parent, plen, true, &bad);
+        if (fd < 0)
+            return folder_refused(r, name, r->parent, bad);
     }
-    rc = 0;
-out:
-    tdestroy(g.links, free);
-    if (rc < 0)
-        return -1;
-    if (r != ARCHIVE_EOF) {
-        fail("the archive is corrupt: %s", archive_error_string(a));
+    r->parentfd = fd;
+    r->plen = plen;
+    return fd;
+}
+
+/*
+ * The entry LEAF of the folder PFD exists already (the archive names it twice, or made it as
+ * a folder on the way): 1 when a folder meets a folder, 0 when the old one was removed for
+ * the new one, -1 (reported) when the new one may not replace it.
+ */
+static int replace_existing(struct restore *r, int pfd, const char *leaf, mode_t type,
+                            const char *name)
+{
+    struct stat st;
+
+    if (fstatat(pfd, leaf, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        fail("%s: %s", cut(r, name), strerror(errno));
         return -1;
     }
-    if (archive_write_close(disk) < ARCHIVE_WARN) {
-        fail("extracting: %s", archive_error_string(disk));
+    if (S_ISLNK(st.st_mode)) {
+        refuse(r, name, "it would replace a symbolic link");
+        return -1;
+    }
+    if (type == AE_IFLNK) {
+        refuse(r, name, "a symbolic link would replace an entry");
+        return -1;
+    }
+    if (S_ISDIR(st.st_mode) && type == AE_IFDIR)
+        return 1;
+    if (S_ISDIR(st.st_mode) || type == AE_IFDIR) {
+        refuse(r, name, "a folder and a file of the same name");
+        return -1;
+    }
+    if (unlinkat(pfd, leaf, 0) < 0) {
+        fail("%s: %s", cut(r, name), strerror(errno));
         return -1;
     }
     return 0;
 }
 
-/* Each entry of the staging folder takes its place in the root; what it replaced goes. */
+/* A user or group NAME's id on this machine, looked up once; false when it has none. */
+static bool name_id(struct restore *r, const char *name, bool group, unsigned *id)
+{
+    char tmp[4096];
+    unsigned slot;
+    bool found = false;
+
+    if (!name || !*name || strlen(name) >= sizeof r->ids[0].name)
+        return false;
+    for (unsigned i = 0; i < r->nids; i++)
+        if (r->ids[i].group == group && strcmp(r->ids[i].name, name) == 0) {
+            *id = r->ids[i].id;
+            return r->ids[i].found;
+        }
+    if (group) {
+        struct group gr, *g = NULL;
+
+        if (getgrnam_r(name, &gr, tmp, sizeof tmp, &g) == 0 && g)
+            *id = (unsigned)g->gr_gid, found = true;
+    } else {
+        struct passwd pw, *u = NULL;
+
+        if (getpwnam_r(name, &pw, tmp, sizeof tmp, &u) == 0 && u)
+            *id = (unsigned)u->pw_uid, found = true;
+    }
+    slot = r->nids < 16 ? r->nids++ : (unsigned)(r->entries % 16);
+    r->ids[slot].group = group;
+    snprintf(r->ids[slot].name, sizeof r->ids[slot].name, "%s", name);
+    r->ids[slot].id = found ? *id : 0;
+    r->ids[slot].found = found;
+    return found;
+}
+
+/* The owner an entry gets: its user and group names' ids here, else its numbers. */
+static void entry_owner(struct restore *r, struct archive_entry *e, uid_t *uid, gid_t *gid)
+{
+    unsigned id;
+    la_int64_t n;
+
+    if (name_id(r, archive_entry_uname(e), false, &id)) {
+        *uid = (uid_t)id;
+    } else {
+        n = archive_entry_uid(e);
+        *uid = n >= 0 && n < (la_int64_t)UINT32_MAX ? (uid_t)n : 0;
+    }
+    if (name_id(r, archive_entry_gname(e), true, &id)) {
+        *gid = (gid_t)id;
+    } else {
+        n = archive_entry_gid(e);
+        *gid = n >= 0 && n < (la_int64_t)UINT32_MAX ? (gid_t)n : 0;
+    }
+}
+
+/* The entry's access and modification times, to the nanosecond. */
+static void entry_times(struct archive_entry *e, struct timespec ts[2])
+{
+    ts[1].tv_sec = 0;
+    ts[1].tv_nsec = UTIME_OMIT;
+    if (archive_entry_mtime_is_set(e)) {
+        ts[1].tv_sec = archive_entry_mtime(e);
+        ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+    }
+    ts[0] = ts[1];
+    if (archive_entry_atime_is_set(e)) {
+        ts[0].tv_sec = archive_entry_atime(e);
+        ts[0].tv_nsec = archive_entry_atime_nsec(e);
+    }
+    for (int i = 0; i < 2; i++)
+        if (ts[i].tv_nsec != UTIME_OMIT && (ts[i].tv_nsec < 0 || ts[i].tv_nsec > 999999999))
+            ts[i].tv_nsec = 0;
+}
+
+/*
+ * What a failed write says: the error's own words, and for a full disk how much the whole
+ * archive needs (its remaining headers are read for that) beside what was written. -1.
+ */
+static int write_failed(struct restore *r, const char *name, int err)
+{
+    char need[32], done[32];
+    uint64_t total = r->bytes;
+    struct archive_entry *e;
+
+    if (err != ENOSPC && err != EDQUOT && err != EFBIG) {
+        fail("%s: %s", cut(r, name), strerror(err));
+        return -1;
+    }
+    /* The name is the archive's: keep it before reading on. */
+    fail("%s: %s", cut(r, name), strerror(err));
+    while (total <= r->max_bytes && archive_read_next_header(r->a, &e) == ARCHIVE_OK)
+        if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e) &&
+            archive_entry_size(e) > 0)
+            total += (uint64_t)archive_entry_size(e);
+    fail("the restore needs %s for the archive's files and %s were written; free space "
+         "where the root is, or build in full",
+         size_text(total, need, sizeof need), size_text(r->written, done, sizeof done));
+    return -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0) { /* nothing written and no error: the space is gone */
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Owner and times of what FD is (or, FD < 0, of the symbolic link LEAF of PFD). */
+static int set_owner_times(struct restore *r, struct archive_entry *e, int fd, int pfd,
+                           const char *leaf, const char *name)
+{
+    struct timespec ts[2];
+    uid_t uid;
+    gid_t gid;
+
+    if (r->owners) {
+        entry_owner(r, e, &uid, &gid);
+        /* What ccwrap makes is its own already: most trees are root's, and this is per file. */
+        if ((uid != r->euid || gid != r->egid) &&
+            (fd >= 0 ? fchown(fd, uid, gid) : fchownat(pfd, leaf, uid, gid, AT_SYMLINK_NOFOLLOW)) <
+                0 &&
+            errno != EPERM && errno != EINVAL && errno != EOPNOTSUPP)
+            return write_failed(r, name, errno);
+    }
+    entry_times(e, ts);
+    if ((fd >= 0 ? futimens(fd, ts) : utimensat(pfd, leaf, ts, AT_SYMLINK_NOFOLLOW)) < 0)
+        return write_failed(r, name, errno);
+    return 0;
+}
+
+static int restore_file(struct restore *r, struct archive_entry *e, int pfd, const char *leaf,
+                        mode_t perm, const char *name)
+{
+    la_int64_t size = archive_entry_size(e), pos = 0, off;
+    const void *buf;
+    size_t n;
+    int fd, h;
+
+    while ((fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, perm)) <
+           0) {
+        if (errno != EEXIST)
+            return write_failed(r, name, errno);
+        if (replace_existing(r, pfd, leaf, AE_IFREG, name) < 0)
+            return -1;
+    }
+    /* Data as it comes, every write checked; the size is never set ahead of it. */
+    while ((h = archive_read_data_block(r->a, &buf, &n, &off)) == ARCHIVE_OK) {
+        if (off != pos && lseek(fd, off, SEEK_SET) < 0)
+            goto failed;
+        if (write_all(fd, buf, n) < 0)
+            goto failed;
+        pos = off + (la_int64_t)n;
+        r->written += n;
+    }
+    if (h != ARCHIVE_EOF) {
+        fail("the archive is corrupt: %s", archive_error_string(r->a));
+        close(fd);
+        return -1;
+    }
+    /* A sparse file's last hole, once its data is written. */
+    if (pos < size && ftruncate(fd, size) < 0)
+        goto failed;
+    if (set_owner_times(r, e, fd, pfd, leaf, name) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (close(fd) < 0)
+        return write_failed(r, name, errno);
+    r->t->files++;
+    return 0;
+failed:
+    h = errno;
+    close(fd);
+    return write_failed(r, name, h);
+}
+
+static int restore_dir(struct restore *r, struct archive_entry *e, int pfd, const char *leaf,
+                       mode_t perm, const char *name)
+{
+    struct dirfix *f;
+
+    /* 0700 until its content is made: a read-only folder of the archive still gets it. */
+    while (mkdirat(pfd, leaf, 0700) < 0) {
+        int rc;
+
+        if (errno != EEXIST)
+            return write_failed(r, name, errno);
+        rc = replace_existing(r, pfd, leaf, AE_IFDIR, name);
+        if (rc < 0)
+            return -1;
+        if (rc == 1)
+            break;
+    }
+    if (r->nfix == r->capfix) {
+        r->capfix = r->capfix ? r->capfix * 2 : 256;
+        r->fix = realloc(r->fix, r->capfix * sizeof *r->fix);
+        if (!r->fix)
+            abort();
+    }
+    f = &r->fix[r->nfix++];
+    if (!(f->path = strdup(r->path)))
+        abort();
+    f->perm = perm;
+    entry_owner(r, e, &f->uid, &f->gid);
+    entry_times(e, f->ts);
+    r->t->dirs++;
+    return 0;
+}
+
+static int restore_symlink(struct restore *r, struct archive_entry *e, int pfd, const char *leaf,
+                           const char *name)
+{
+    const char *target = archive_entry_symlink(e);
+
+    if (symlinkat(target ? target : "", pfd, leaf) < 0) {
+        if (errno == EEXIST)
+            replace_existing(r, pfd, leaf, AE_IFLNK, name);
+        else
+            write_failed(r, name, errno);
+        return -1;
+    }
+    if (set_owner_times(r, e, -1, pfd, leaf, name) < 0)
+        return -1;
+    r->t->links++;
+    return 0;
+}
+
+/* A hard link to TARGET, an entry the archive made before, found below the staging folder. */
+static int restore_hardlink(struct restore *r, const char *target, int pfd, const char *leaf,
+                            const char *name)
+{
+    const char *tleaf;
+    char *slash;
+    size_t bad = 0, tlen;
+    int tfd, rc = -1;
+
+    switch (normalize(target, r->to)) {
+    case 1:
+        refuse(r, name, "its hard link target %s is absolute", cut(r, target));
+        return -1;
+    case 2:
+        refuse(r, name, "its hard link target %s contains '..'", cut(r, target));
+        return -1;
+    case 3:
+        refuse(r, name, "its hard link target is longer than %zu bytes", NAME_CAP - 1);
+        return -1;
+    }
+    if (!r->to[0]) {
+        refuse(r, name, "its hard link target is the root");
+        return -1;
+    }
+    slash = strrchr(r->to, '/');
+    tlen = slash ? (size_t)(slash - r->to) : 0;
+    tleaf = slash ? slash + 1 : r->to;
+    if (slash)
+        *slash = '\0';
+    tfd = tlen ? open_below(r->stagefd, r->to, tlen, false, &bad) : r->stagefd;
+    if (tfd < 0) {
+        if (errno == ELOOP && bad)
+            refuse(r, name, "its hard link target goes through symlink %s",
+                   cut_into(r->prefix, sizeof r->prefix, r->to, bad));
+        else
+            refuse(r, name, "its hard link target is not in the archive before it");
+        return -1;
+    }
+    while (linkat(tfd, tleaf, pfd, leaf, 0) < 0) {
+        if (errno == ENOENT || errno == EPERM) {
+            refuse(r, name, "its hard link target is not a file the archive made before it");
+            goto out;
+        }
+        if (errno != EEXIST) {
+            write_failed(r, name, errno);
+            goto out;
+        }
+        if (replace_existing(r, pfd, leaf, AE_IFREG, name) < 0)
+            goto out;
+    }
+    r->t->files++;
+    rc = 0;
+out:
+    if (tfd != r->stagefd)
+        close(tfd);
+    return rc;
+}
+
+/* One line for the first entry that loses special bits; the others are counted. */
+static void note_stripped(struct restore *r, const char *name, mode_t perm)
+{
+    const char *bits[3] = {"", "", ""};
+    int n = 0;
+
+    if (r->stripped++ > 0)
+        return;
+    if (perm & S_ISUID)
+        bits[n++] = "set-user-ID";
+    if (perm & S_ISGID)
+        bits[n++] = "set-group-ID";
+    if (perm & S_ISVTX)
+        bits[n++] = "sticky";
+    say("build cache: %s restored without its %s%s%s%s%s bit%s", cut(r, name), bits[0],
+        n == 3   ? ", "
+        : n == 2 ? " and "
+                 : "",
+        n > 1 ? bits[1] : "", n == 3 ? " and " : "", n == 3 ? bits[2] : "", n > 1 ? "s" : "");
+}
+
+/* The root's own history, a restore's staging folder and the store are not the archive's. */
+static int check_top(struct restore *r, const char *name, bool *skip)
+{
+    size_t top = strcspn(r->path, "/");
+
+    *skip = false;
+    if ((top == 4 && strncmp(r->path, ".git", 4) == 0) ||
+        strncmp(r->path, STAGING_PREFIX, strlen(STAGING_PREFIX)) == 0) {
+        refuse(r, name, "the archive may not write there");
+        return -1;
+    }
+    if (r->keep_top && strlen(r->keep_top) == top && strncmp(r->path, r->keep_top, top) == 0) {
+        if (!r->keep_noted)
+            say("build cache: %s left out of the restore: the store is inside it",
+                cut(r, r->keep_top));
+        r->keep_noted = true;
+        *skip = true;
+    }
+    return 0;
+}
+
+/* One entry of the archive, made below the staging folder. 0, or -1 reported. */
+static int restore_entry(struct restore *r, struct archive_entry *e)
+{
+    const char *name = archive_entry_pathname(e), *hard = archive_entry_hardlink(e), *leaf;
+    mode_t type = archive_entry_filetype(e), perm = archive_entry_perm(e) & 07777;
+    char *slash;
+    bool skip;
+    int pfd;
+
+    if (!name)
+        name = "";
+    if (++r->entries > r->max_entries) {
+        fail("the archive holds more than %llu entries (cache_max_entries); raise "
+             "cache_max_entries if it is right",
+             (unsigned long long)r->max_entries);
+        return -1;
+    }
+    switch (normalize(name, r->path)) {
+    case 1:
+        refuse(r, name, "Path is absolute");
+        return -1;
+    case 2:
+        refuse(r, name, "Path contains '..'");
+        return -1;
+    case 3:
+        refuse(r, name, "the path is longer than %zu bytes", NAME_CAP - 1);
+        return -1;
+    }
+    if (!r->path[0]) /* "." or "./": the root itself, whose place is not the archive's */
+        return 0;
+    if (check_top(r, name, &skip) < 0)
+        return -1;
+    if (skip)
+        return 0;
+    if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+        refuse(r, name, "a %s; a restore makes only files, folders and links", kind_name(type));
+        return -1;
+    }
+    if (!hard && type == AE_IFREG && archive_entry_size(e) > 0) {
+        r->bytes += (uint64_t)archive_entry_size(e);
+        if (r->bytes > r->max_bytes) {
+            fail("the archive's files hold more than %llu bytes (cache_max_bytes); raise "
+                 "cache_max_bytes if it is right",
+                 (unsigned long long)r->max_bytes);
+            return -1;
+        }
+    }
+    if (perm & SPECIAL_BITS) {
+        note_stripped(r, r->path, perm);
+        perm &= ~SPECIAL_BITS;
+    }
+    slash = strrchr(r->path, '/');
+    leaf = slash ? slash + 1 : r->path;
+    pfd = parent_fd(r, slash ? (size_t)(slash - r->path) : 0, name);
+    if (pfd < 0)
+        return -1;
+    if (hard)
+        return restore_hardlink(r, hard, pfd, leaf, name);
+    if (type == AE_IFDIR)
+        return restore_dir(r, e, pfd, leaf, perm, name);
+    if (type == AE_IFLNK)
+        return restore_symlink(r, e, pfd, leaf, name);
+    return restore_file(r, e, pfd, leaf, perm, name);
+}
+
+/* Folders' owners, modes and times, the deepest first: made after all that is in them. */
+static int fix_folders(struct restore *r)
+{
+    int rc = 0;
+
+    for (size_t i = r->nfix; i-- > 0;) {
+        struct dirfix *f = &r->fix[i];
+        size_t bad;
+        int fd = open_below(r->stagefd, f->path, strlen(f->path), false, &bad);
+
+        if (fd < 0 ||
+            (r->owners && fchown(fd, f->uid, f->gid) < 0 && errno != EPERM && errno != EINVAL &&
+             errno != EOPNOTSUPP) ||
+            fchmod(fd, f->perm) < 0 || futimens(fd, f->ts) < 0) {
+            rc = write_failed(r, f->path, errno);
+            if (fd >= 0)
+                close(fd);
+            break;
+        }
+        close(fd);
+    }
+    return rc;
+}
+
+static int extract(struct restore *r)
+{
+    struct archive_entry *e;
+    int h;
+
+    while ((h = archive_read_next_header(r->a, &e)) == ARCHIVE_OK)
+        if (restore_entry(r, e) < 0)
+            return -1;
+    if (h != ARCHIVE_EOF) {
+        fail("the archive is corrupt: %s", archive_error_string(r->a));
+        return -1;
+    }
+    if (fix_folders(r) < 0)
+        return -1;
+    if (r->stripped > 1)
+        say("build cache: %llu more entr%s restored without set-user-ID, set-group-ID or "
+            "sticky bits",
+            (unsigned long long)(r->stripped - 1), r->stripped == 2 ? "y" : "ies");
+    return 0;
+}
+
+struct moved {
+    char *name;
+    bool exchanged; /* the root had an entry of that name: it is now in the staging folder */
+};
+
+/*
+ * Each entry of the staging folder takes its place in the root; what it replaced goes into
+ * the staging folder, removed with it. When one cannot, those already moved go back: the root
+ * is as it was.
+ */
 static int move_into_place(int rootfd, int stagefd, const char *root)
 {
-    DIR *d = fdopendir(dup(stagefd));
+    int fd = dup(stagefd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
+    struct moved *m = NULL;
+    size_t n = 0, cap = 0;
     int rc = 0;
 
     if (!d) {
         fail("%s: %s", root, strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
+    rewinddir(d);
     while ((de = readdir(d)) != NULL) {
-        const char *n = de->d_name;
+        const char *name = de->d_name;
+        bool exchanged = false;
 
-        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
             continue;
-        if (renameat2(stagefd, n, rootfd, n, RENAME_NOREPLACE) == 0)
-            continue;
-        if (errno == EEXIST && renameat2(stagefd, n, rootfd, n, RENAME_EXCHANGE) == 0)
-            continue;
-        fail("%s/%s: cannot put it in place: %s", root, n, strerror(errno));
-        rc = -1;
-        break;
+        if (renameat2(stagefd, name, rootfd, name, RENAME_NOREPLACE) < 0) {
+            if (errno != EEXIST || renameat2(stagefd, name, rootfd, name, RENAME_EXCHANGE) < 0) {
+                fail("%s/%s: cannot put it in place: %s", root, name, strerror(errno));
+                rc = -1;
+                break;
+            }
+            exchanged = true;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            m = realloc(m, cap * sizeof *m);
+            if (!m)
+                abort();
+        }
+        if (!(m[n].name = strdup(name)))
+            abort();
+        m[n++].exchanged = exchanged;
     }
+    for (size_t i = n; i-- > 0;) {
+        if (rc < 0)
+            renameat2(rootfd, m[i].name, stagefd, m[i].name,
+                      m[i].exchanged ? RENAME_EXCHANGE : RENAME_NOREPLACE);
+        free(m[i].name);
+    }
+    free(m);
     closedir(d);
     return rc;
 }
 
-int archive_restore(const char *root, int fd, struct tally *t)
+/* Empties the folder FD, following no symbolic link. */
+static void empty_folder(int fd)
 {
-    struct archive *a = archive_read_new(), *disk = archive_write_disk_new();
-    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), stagefd = -1, rc = -1;
-    /* ARCHIVE_EXTRACT_SECURE_SYMLINKS's rule is guard_entry's, at no system call a file. */
-    int flags = ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
-    char *stage = NULL;
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *de;
 
-    if (!a || !disk)
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return;
+    }
+    rewinddir(d);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            remove_tree(fd, de->d_name);
+    closedir(d);
+}
+
+/*
+ * A fresh staging folder in the root, made by ccwrap and from then on used only by its
+ * descriptor: its name is never opened again, so whoever can write the root cannot put
+ * another folder in its place. The descriptor, its name in NAME; or -1 reported.
+ */
+static int make_staging(int rootfd, const char *root, char *name, size_t len)
+{
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char rnd[8];
+    struct stat st;
+    int fd;
+
+    for (int tries = 0;; tries++) {
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+            fail("%s: cannot create a staging folder: %s", root, strerror(errno));
+            return -1;
+        }
+        snprintf(name, len, STAGING_PREFIX "%c%c%c%c%c%c%c%c", digits[rnd[0] % 36],
+                 digits[rnd[1] % 36], digits[rnd[2] % 36], digits[rnd[3] % 36], digits[rnd[4] % 36],
+                 digits[rnd[5] % 36], digits[rnd[6] % 36], digits[rnd[7] % 36]);
+        if (mkdirat(rootfd, name, 0700) == 0)
+            break;
+        if (errno != EEXIST || tries >= 16) {
+            fail("%s: cannot create a staging folder: %s", root, strerror(errno));
+            return -1;
+        }
+    }
+    fd = openat(rootfd, name, DIR_OPEN);
+    /*
+     * Ours: made by this user with mode 0700, and it is a folder (O_DIRECTORY). In a root with
+     * the set-group-ID bit it inherited that bit, which is cleared: what is made in it then
+     * gets ccwrap's group, as set_owner_times expects.
+     */
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0777) != 0700 ||
+        ((st.st_mode & 07000) && fchmod(fd, 0700) < 0)) {
+        fail("%s/%s: the staging folder was replaced while it was made; nothing restored", root,
+             name);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
+ * The root's top-level entry that holds the local store STORE_DIR, or NULL: a restore never
+ * replaces it (the archive of a root with a store inside never holds the store).
+ */
+static char *store_top(const char *root, const char *store_dir)
+{
+    char *rr = store_dir ? realpath(root, NULL) : NULL, *sr = rr ? realpath(store_dir, NULL) : NULL;
+    char *top = NULL;
+    size_t n = rr ? strlen(rr) : 0;
+
+    if (sr && strncmp(sr, rr, n) == 0 && (sr[n] == '/' || (n == 1 && sr[0] == '/')) &&
+        sr[n + (n > 1)]) {
+        const char *p = sr + n + (n > 1);
+
+        top = strndup(p, strcspn(p, "/"));
+    }
+    free(rr);
+    free(sr);
+    return top;
+}
+
+/* A limit from the environment (ccwrap puts the settings there), or DFLT. 0, or -1 reported. */
+static int limit(const char *var, const char *setting, uint64_t dflt, uint64_t *out)
+{
+    const char *v = getenv(var);
+
+    *out = dflt;
+    if (!v || !*v)
+        return 0;
+    if (cache_size_parse(v, out) < 0 || *out == 0) {
+        fail("%s '%s': give a whole number from 1, with K, M, G or T for KiB, MiB, GiB or TiB; "
+             "set %s",
+             var, v, setting);
+        return -1;
+    }
+    return 0;
+}
+
+int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t)
+{
+    struct restore *r = calloc(1, sizeof *r); /* its paths are too long for the stack */
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+    char stage[64] = "";
+    char *keep = NULL;
+    mode_t mask = umask(0); /* the archive's modes as they are, less the bits dropped */
+
+    if (!r || !(r->a = archive_read_new()))
         abort();
+    r->t = t;
+    r->stagefd = r->parentfd = -1;
+    r->owners = geteuid() == 0;
+    r->euid = geteuid();
+    r->egid = getegid();
+    if (limit("CCWRAP_CACHE_MAX_BYTES", "cache_max_bytes", CACHE_MAX_BYTES, &r->max_bytes) < 0 ||
+        limit("CCWRAP_CACHE_MAX_ENTRIES", "cache_max_entries", CACHE_MAX_ENTRIES, &r->max_entries) <
+            0)
+        goto out;
     if (rootfd < 0) {
         fail("%s: %s", root, strerror(errno));
         goto out;
     }
     remove_stale(rootfd);
-    if (asprintf(&stage, "%s/" STAGING_PREFIX "XXXXXX", root) < 0)
-        abort();
-    if (!mkdtemp(stage)) {
-        fail("%s: cannot create a staging folder: %s", root, strerror(errno));
+    keep = store_top(root, store_dir);
+    r->keep_top = keep;
+    r->stagefd = make_staging(rootfd, root, stage, sizeof stage);
+    if (r->stagefd < 0) {
+        stage[0] = '\0';
         goto out;
     }
-    stagefd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (stagefd < 0 || fchdir(stagefd) < 0) {
-        fail("%s: %s", stage, strerror(errno));
+    archive_read_support_format_tar(r->a);
+    archive_read_support_filter_zstd(r->a);
+    if (archive_read_open_fd(r->a, fd, (size_t)128 * 1024) != ARCHIVE_OK) {
+        fail("the archive is corrupt: %s", archive_error_string(r->a));
         goto out;
     }
-    if (geteuid() == 0)
-        flags |= ARCHIVE_EXTRACT_OWNER;
-    archive_write_disk_set_options(disk, flags);
-    archive_write_disk_set_standard_lookup(disk);
-    archive_read_support_format_tar(a);
-    archive_read_support_filter_zstd(a);
-    if (archive_read_open_fd(a, fd, (size_t)128 * 1024) != ARCHIVE_OK) {
-        fail("the archive is corrupt: %s", archive_error_string(a));
+    if (extract(r) < 0)
         goto out;
-    }
-    if (extract(a, disk, stagefd, t) < 0 || move_into_place(rootfd, stagefd, root) < 0)
+    if (r->parentfd >= 0)
+        close(r->parentfd);
+    r->parentfd = -1;
+    if (move_into_place(rootfd, r->stagefd, root) < 0)
         goto out;
     rc = 0;
 out:
-    archive_read_free(a);
-    archive_write_free(disk);
-    if (rootfd >= 0 && fchdir(rootfd) == 0 && stage)
-        remove_tree(rootfd, strrchr(stage, '/') + 1);
-    if (stagefd >= 0)
-        close(stagefd);
+    archive_read_free(r->a);
+    if (r->parentfd >= 0)
+        close(r->parentfd);
+    if (r->stagefd >= 0) {
+        empty_folder(r->stagefd);
+        close(r->stagefd);
+        if (stage[0])
+            unlinkat(rootfd, stage, AT_REMOVEDIR);
+    }
     if (rootfd >= 0)
         close(rootfd);
-    free(stage);
+    for (size_t i = 0; i < r->nfix; i++)
+        free(r->fix[i].path);
+    free(r->fix);
+    free(r);
+    free(keep);
+    umask(mask);
     return rc;
 }

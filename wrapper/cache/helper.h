@@ -19,11 +19,15 @@ void detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int64_t mono_ms(void);
+/* N bytes as messages show them ("1.5 MiB"), in BUF. */
+const char *size_text(uint64_t n, char *buf, size_t len);
 
 /* ---- archive.c: tar+zstd with libarchive --------------------------- */
 
 struct tally {
-    uint64_t files; /* entries written or extracted, folders included */
+    uint64_t files; /* regular files (hard links included) written or extracted */
+    uint64_t dirs;  /* folders */
+    uint64_t links; /* symbolic links */
     uint64_t bytes; /* the archive's size */
     uint64_t skipped;
 };
@@ -35,9 +39,12 @@ struct tally {
 int archive_create(int rootfd, const char *root, int fd, struct tally *t);
 /*
  * Extracts the archive read from FD into a fresh staging folder inside ROOT, then moves each
- * of its top-level entries into place. 0; -1 after reporting, with ROOT as it was.
+ * of its top-level entries into place. STORE_DIR, a local store's folder (or NULL): when it
+ * is inside ROOT, the top-level entry that holds it is left as it is. The caps are
+ * $CCWRAP_CACHE_MAX_BYTES and $CCWRAP_CACHE_MAX_ENTRIES (ccwrap's cache_max_bytes and
+ * cache_max_entries). 0; -1 after reporting, with ROOT as it was.
  */
-int archive_restore(const char *root, int fd, struct tally *t);
+int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t);
 
 /* ---- store.c: the local folder, http(s), s3 ------------------------ */
 

@@ -82,7 +82,7 @@ int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const char *size_text(uint64_t n, char *buf, size_t len)
+const char *size_text(uint64_t n, char *buf, size_t len)
 {
     if (n >= (uint64_t)1024 * 1024)
         snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
@@ -90,6 +90,15 @@ static const char *size_text(uint64_t n, char *buf, size_t len)
         snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
     else
         snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+    return buf;
+}
+
+/* "3 files, 1 folder, 0 symlinks": what an archive holds, each kind counted apart. */
+static const char *counts_text(const struct tally *t, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu file%s, %llu folder%s, %llu symlink%s", (unsigned long long)t->files,
+             t->files == 1 ? "" : "s", (unsigned long long)t->dirs, t->dirs == 1 ? "" : "s",
+             (unsigned long long)t->links, t->links == 1 ? "" : "s");
     return buf;
 }
 
@@ -258,7 +267,7 @@ static int do_save(char **av)
     struct store s;
     struct tally t = {0};
     struct entry e = {0};
-    char *name = archive_name(commit), *enc = store_name(commit), size[32], *where;
+    char *name = archive_name(commit), *enc = store_name(commit), size[32], counts[96], *where;
     int64_t t0 = mono_ms();
     size_t removed = 0;
     long keep;
@@ -288,10 +297,11 @@ static int do_save(char **av)
     e.files = t.files;
     index_update(&s, &e, keep, &removed);
     where = store_where(&s, name);
-    say("build cache: saved %llu files, %s to %s in %.3f s", (unsigned long long)t.files,
+    say("build cache: saved %s, %s to %s in %.3f s", counts_text(&t, counts, sizeof counts),
         size_text(t.bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
     free(where);
-    result("files=%llu bytes=%llu ms=%lld pruned=%zu\n", (unsigned long long)t.files,
+    result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld pruned=%zu\n",
+           (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
            (unsigned long long)t.bytes, (long long)(mono_ms() - t0), removed);
     rc = 0;
 out:
@@ -307,7 +317,7 @@ static int do_restore(char **av)
     const char *root = av[0], *commit = av[3];
     struct store s;
     struct tally t = {0};
-    char *name = archive_name(commit), size[32], *where;
+    char *name = archive_name(commit), size[32], counts[96], *where;
     int64_t t0 = mono_ms();
     off_t bytes;
     int fd = -1, rc = 1, got;
@@ -328,16 +338,17 @@ static int do_restore(char **av)
     }
     bytes = lseek(fd, 0, SEEK_END);
     lseek(fd, 0, SEEK_SET);
-    if (archive_restore(root, fd, &t) < 0) {
+    if (archive_restore(root, fd, s.spec.kind == STORE_LOCAL ? s.spec.dir : NULL, &t) < 0) {
         result("reason=unusable\n");
         goto out;
     }
     where = store_where(&s, name);
-    say("build cache: restored %llu files, %s from %s in %.3f s", (unsigned long long)t.files,
+    say("build cache: restored %s, %s from %s in %.3f s", counts_text(&t, counts, sizeof counts),
         size_text((uint64_t)bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
     free(where);
-    result("files=%llu bytes=%lld ms=%lld\n", (unsigned long long)t.files, (long long)bytes,
-           (long long)(mono_ms() - t0));
+    result("files=%llu folders=%llu symlinks=%llu bytes=%lld ms=%lld\n",
+           (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
+           (long long)bytes, (long long)(mono_ms() - t0));
     rc = 0;
 out:
     if (fd >= 0)
