@@ -378,6 +378,32 @@ static long zstd_threads(void)
     return n < 1 ? 1 : n > 16 ? 16 : n;
 }
 
+/* Where the archive goes: its file, hashed on the way (no second read of it to hash it). */
+struct sink {
+    int fd;
+    void *hash;
+};
+
+static la_ssize_t sink_write(struct archive *a, void *arg, const void *p, size_t n)
+{
+    struct sink *k = arg;
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = write(k->fd, (const char *)p + off, n - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            archive_set_error(a, errno, "%s", strerror(errno));
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    hash_add(k->hash, p, n);
+    return (la_ssize_t)n;
+}
+
 int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 {
     struct archive *w = archive_write_new();
@@ -385,6 +411,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     struct paths tops = {0}, ignore = {0};
     struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t};
     struct stat st;
+    struct sink sink = {.fd = fd, .hash = hash_new()};
     char threads[16];
     int rc = 0;
 
@@ -408,7 +435,8 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     archive_write_set_filter_option(w, "zstd", "threads", threads);
     archive_write_set_bytes_per_block(w, 128 * 1024);
     archive_write_set_bytes_in_last_block(w, 1);
-    if (rc == 0 && (fchdir(rootfd) < 0 || archive_write_open_fd(w, fd) != ARCHIVE_OK)) {
+    if (rc == 0 && (fchdir(rootfd) < 0 ||
+                    archive_write_open2(w, &sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)) {
         fail("%s: %s", root, archive_error_string(w) ? archive_error_string(w) : strerror(errno));
         rc = -1;
     }
@@ -433,6 +461,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     free(k.buf);
     paths_free(&tops);
     paths_free(&ignore);
+    hash_end(sink.hash, t->sha256);
     if (rc == 0 && fstat(fd, &st) == 0)
         t->bytes = (uint64_t)st.st_size;
     return rc;
