@@ -252,7 +252,7 @@ static char *key_problem(const struct config *c, const char *from, const char *p
 
     if (path[0] != '/')
         return xasprintf("%s %s: give the absolute path of a PEM key file", from, path);
-    problem = trust_problem(path, NULL, path, c);
+    problem = trust_problem(path, NULL, NULL, c);
     if (!problem)
         return NULL;
     text = xasprintf("%s %s: %s", from, path, problem);

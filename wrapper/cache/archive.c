@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
@@ -33,11 +34,15 @@ static void paths_free(struct paths *p)
     free(p->v);
 }
 
+#define GLOB_CHARS "*?["
+
 /*
  * The colon-separated paths of variable VAR, relative to the root, without "./" or a trailing
- * '/'. An absolute path or one with ".." leaves the root: warned about and left out.
+ * '/'. An absolute path or one with ".." leaves the root: warned about and left out. With
+ * GLOBS, a path may be a pattern (fnmatch, '*' within one folder); without, a pattern is
+ * warned about and left out, never silently matched as a name.
  */
-static void paths_read(const char *var, struct paths *out)
+static void paths_read(const char *var, struct paths *out, bool globs)
 {
     const char *val = getenv(var);
     char *copy, *save = NULL;
@@ -62,6 +67,11 @@ static void paths_read(const char *var, struct paths *out)
             warn("%s: '%s' is not a path inside the application root; left out", var, w);
             continue;
         }
+        if (!globs && strpbrk(w, GLOB_CHARS)) {
+            warn("%s: '%s' is a pattern, which %s does not expand; name each path; left out", var,
+                 w, var);
+            continue;
+        }
         out->v = realloc(out->v, (out->n + 1) * sizeof *out->v);
         if (!out->v || !(out->v[out->n] = strdup(w)))
             abort();
@@ -70,13 +80,18 @@ static void paths_read(const char *var, struct paths *out)
     free(copy);
 }
 
+/* Whether PATH is one of P or below one (a pattern of P matching it or a folder above it). */
 static bool path_under(const char *path, const struct paths *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         size_t len = strlen(p->v[i]);
 
-        if (strncmp(path, p->v[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+        if (strpbrk(p->v[i], GLOB_CHARS)) {
+            if (fnmatch(p->v[i], path, FNM_PATHNAME | FNM_LEADING_DIR) == 0)
+                return true;
+        } else if (strncmp(path, p->v[i], len) == 0 && (path[len] == '\0' || path[len] == '/')) {
             return true;
+        }
     }
     return false;
 }
@@ -316,17 +331,64 @@ static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recurs
     return rc;
 }
 
-/* One path of the root (a file or a whole tree) into the archive. */
-static int add_tree(struct walk *k, int rootfd, const char *top)
+/*
+ * One path of the root (a file or a whole tree) into the archive. A path of
+ * CC_OVERRIDE_BUILDCACHE ("vendor/bundle") is reached folder by folder beneath the root, never
+ * through a symbolic link: a linked "vendor" would have root archive a folder from elsewhere
+ * on the machine (readable by all once restored). Such a path is left out with a warning.
+ */
+static int add_tree(struct walk *k, int rootfd, const char *top, bool override)
 {
     size_t len = strlen(top);
+    char *parts, *name, *slash;
+    int dirfd = rootfd, rc = 0;
+    struct stat st;
 
     if (len >= sizeof k->path) {
         fail("%.64s…: the path is longer than %d bytes", top, PATH_MAX - 1);
         return -1;
     }
+    parts = strdup(top);
+    if (!parts)
+        abort();
+    name = parts;
+    while ((slash = strchr(name, '/')) != NULL) {
+        int fd;
+
+        *slash = '\0';
+        if (!*name || strcmp(name, ".") == 0) {
+            name = slash + 1;
+            continue;
+        }
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            bool link = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+
+            if (link)
+                warn("CC_OVERRIDE_BUILDCACHE: %s: %.*s is a symbolic link, which the archive "
+                     "never follows; left out (name the folder it points to, inside the root)",
+                     top, (int)(slash - parts), parts);
+            else
+                warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", top, strerror(err));
+            goto out;
+        }
+        if (dirfd != rootfd)
+            close(dirfd);
+        dirfd = fd;
+        name = slash + 1;
+    }
+    if (override && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", top, strerror(errno));
+        goto out;
+    }
     memcpy(k->path, top, len + 1);
-    return walk_entry(k, rootfd, top, DT_UNKNOWN, len);
+    rc = walk_entry(k, dirfd, name, DT_UNKNOWN, len);
+out:
+    if (dirfd != rootfd)
+        close(dirfd);
+    free(parts);
+    return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -421,11 +483,11 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         abort();
     if (set("IGNORE_FROM_BUILDCACHE")) {
         warn("IGNORE_FROM_BUILDCACHE is deprecated; name it CC_IGNORE_FROM_BUILDCACHE");
-        paths_read("IGNORE_FROM_BUILDCACHE", &ignore);
+        paths_read("IGNORE_FROM_BUILDCACHE", &ignore, true);
     }
-    paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore);
+    paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore, true);
     if (set("CC_OVERRIDE_BUILDCACHE"))
-        paths_read("CC_OVERRIDE_BUILDCACHE", &tops);
+        paths_read("CC_OVERRIDE_BUILDCACHE", &tops, false);
     else if (top_entries(rootfd, root, &tops) < 0)
         rc = -1;
     snprintf(threads, sizeof threads, "%ld", zstd_threads());
@@ -440,17 +502,9 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         fail("%s: %s", root, archive_error_string(w) ? archive_error_string(w) : strerror(errno));
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < tops.n; i++) {
-        struct stat ls;
-
-        if (path_under(tops.v[i], &ignore))
-            continue;
-        if (fstatat(rootfd, tops.v[i], &ls, AT_SYMLINK_NOFOLLOW) < 0) {
-            warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", tops.v[i], strerror(errno));
-            continue;
-        }
-        rc = add_tree(&k, rootfd, tops.v[i]);
-    }
+    for (size_t i = 0; rc == 0 && i < tops.n; i++)
+        if (!path_under(tops.v[i], &ignore))
+            rc = add_tree(&k, rootfd, tops.v[i], set("CC_OVERRIDE_BUILDCACHE"));
     if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
         fail("archive: %s", archive_error_string(w));
         rc = -1;
