@@ -27,7 +27,7 @@
 
 /* The record of an archive NAME: NAME.sig (sign.c). */
 #define RECORD_SUFFIX ".sig"
-#define RECORD_MAX    (64 * 1024)
+#define RECORD_MAX    ((size_t)64 * 1024)
 
 static const char *store_spec_env(void)
 {
