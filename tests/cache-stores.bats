@@ -164,6 +164,21 @@ assert_restores() {
     assert_equal "${#lines[@]}" 2
 }
 
+@test "http: prune never sends a DELETE outside the store's path, whatever the index says" {
+    start_nginx
+    export CCWRAP_CACHE=http://127.0.0.1:$NGINX_PORT/cache/deep
+    echo precious >"$NGX/www/cache/x.tar.zst"
+    for c in c1 c2; do COMMIT_ID=$c run "$CCWRAP" build -- true; done
+    printf '../../x 1 1 1\n' >>"$NGX/www/cache/deep/myapp/index"
+    run --separate-stderr "$CCWRAP" cache prune --keep 1
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: the index names '~2E.~2F..~2Fx', not an archive name this store writes; line ignored, nothing deleted"
+    assert_equal "$(cat "$NGX/www/cache/x.tar.zst")" precious
+    assert_equal "$(find "$NGX/www/cache/deep/myapp" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "c2.tar.zst c2.tar.zst.sig index "
+    run grep -c 'DELETE /cache/x' "$NGX/logs/access.log"
+    assert_output 0
+}
+
 @test "http: user:password in the URL authenticates and is never shown; a wrong one warns, status 0" {
     start_nginx
     export CCWRAP_CACHE=http://user:s3cret@127.0.0.1:$NGINX_PORT/private
