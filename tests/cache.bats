@@ -466,8 +466,8 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     run "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev" build --from-cache -- true
     assert_success
     run jq -c 'select(.event | startswith("cache")) | del(.time) | .ms |= (. >= 0) | .bytes |= (. > 0)' "$BATS_TEST_TMPDIR/ev"
-    assert_output "{\"event\":\"cache_save\",\"saved\":true,\"store\":\"$STORE\",\"app\":\"myapp\",\"commit\":\"c1\",\"files\":1,\"bytes\":true,\"ms\":true}
-{\"event\":\"cache_restore\",\"restored\":true,\"store\":\"$STORE\",\"app\":\"myapp\",\"commit\":\"c1\",\"files\":1,\"bytes\":true,\"ms\":true}"
+    assert_output "{\"event\":\"cache_save\",\"saved\":true,\"store\":\"$STORE\",\"app\":\"myapp\",\"commit\":\"c1\",\"files\":1,\"bytes\":true,\"ms\":true,\"signed\":false}
+{\"event\":\"cache_restore\",\"restored\":true,\"store\":\"$STORE\",\"app\":\"myapp\",\"commit\":\"c1\",\"files\":1,\"bytes\":true,\"ms\":true,\"verified\":false}"
     CC_DISABLE_BUILD_CACHE_UPLOAD=true run "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev2" build -- true
     run jq -c 'select(.event == "cache_save") | del(.time)' "$BATS_TEST_TMPDIR/ev2"
     assert_output '{"event":"cache_save","saved":false,"reason":"disabled"}'

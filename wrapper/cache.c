@@ -357,7 +357,7 @@ void cache_save(const struct ctx *x)
     shown = shown_store(k.store);
     events_emit("cache_save", "bsaved", rc == 0, "sstore", shown, "sapp", k.app, "scommit",
                 k.commit, "ifiles", field(res, "files="), "ibytes", field(res, "bytes="), "ims",
-                field(res, "ms="), EV_END);
+                field(res, "ms="), "bsigned", field(res, "signed=") == 1, EV_END);
     free(shown);
     free(k.commit);
 }
@@ -389,7 +389,8 @@ bool cache_restore(const struct ctx *x)
     else
         events_emit("cache_restore", "brestored", rc == 0, "sstore", shown, "sapp", k.app,
                     "scommit", k.commit, "ifiles", field(res, "files="), "ibytes",
-                    field(res, "bytes="), "ims", field(res, "ms="), EV_END);
+                    field(res, "bytes="), "ims", field(res, "ms="), "bverified",
+                    field(res, "verified=") == 1, EV_END);
     if (rc == 0)
         log_info("build cache: build command and post-build hooks skipped (--from-cache)");
     else
