@@ -215,14 +215,19 @@ static size_t index_parse(const char *text, struct entry **out)
         struct entry e;
         const char *nl = strchr(p, '\n');
 
-        if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) == 0 && !store_wrote(e.commit)) {
+        if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) < 0) {
+            p = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (!store_wrote(e.commit)) {
+            /* Shown encoded: the line is the store's, whoever wrote it, not ours to print. */
             char *enc = store_name(e.commit);
 
             say("build cache: the index names '%.64s', not an archive name this store writes; "
                 "line ignored, nothing deleted",
                 enc);
             free(enc);
-        } else if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) == 0) {
+        } else {
             *out = realloc(*out, (n + 1) * sizeof **out);
             if (!*out)
                 abort();
