@@ -75,6 +75,12 @@ size $(stat -c %s "$STORE/myapp/c1.tar.zst")"
     assert_success
     restore
     assert_regex "${stderr_lines[0]}" ", signature verified in "
+    # A remote store: check asks for a verify key, and is content with one.
+    CCWRAP_CACHE=http://127.0.0.1:9/c CCWRAP_CACHE_VERIFY_KEY='' run "$CCWRAP" -c /dev/null check
+    assert_failure 1
+    assert_output "CCWRAP_CACHE: http://127.0.0.1:9/c/ is restored without cache_verify_key: whoever can write the store chooses what this instance runs; sign archives in CI and set cache_verify_key"
+    CCWRAP_CACHE=http://127.0.0.1:9/c run "$CCWRAP" check
+    assert_success
     printf 'cache_verify_key = "keys/verify.pem"\n' >"$BATS_TEST_TMPDIR/ccwrap.conf"
     run "$CCWRAP" plan build
     assert_failure 125
