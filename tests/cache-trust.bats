@@ -281,8 +281,9 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert_equal "${stderr_lines[1]}" "ccwrap: warning: CC_OVERRIDE_BUILDCACHE: vendor/bundle: vendor is a symbolic link, which the archive never follows; left out (name the folder it points to, inside the root)"
     assert_equal "$(zstd -dc "$STORE/myapp/c1.tar.zst" | bsdtar -tf - | sort | tr '\n' ' ')" "dist/ dist/app.js "
     # CC_IGNORE_FROM_BUILDCACHE takes patterns: '*' within one folder.
-    CC_IGNORE_FROM_BUILDCACHE='node_modules/*/index.js:vendor' run --separate-stderr "$CCWRAP" build -- true
+    CC_IGNORE_FROM_BUILDCACHE='node_modules/*/index.js:vendor/bundle/key:vendor' run --separate-stderr "$CCWRAP" build -- true
     assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: CC_IGNORE_FROM_BUILDCACHE: vendor/bundle/key: vendor is a symbolic link, archived as one (its target never is)"
     assert_equal "$(zstd -dc "$STORE/myapp/c1.tar.zst" | bsdtar -tf - | sort | tr '\n' ' ')" "dist/ dist/app.js node_modules/ node_modules/b/ node_modules/pkg/ node_modules/pkg/keep.js "
 }
 

@@ -466,6 +466,37 @@ static la_ssize_t sink_write(struct archive *a, void *arg, const void *p, size_t
     return (la_ssize_t)n;
 }
 
+/*
+ * A path of CC_IGNORE_FROM_BUILDCACHE through a symbolic link ("vendor/bundle", "vendor" a
+ * link) matches nothing the walk meets: it never follows a link, and archives "vendor" as one.
+ * Said, so that no one believes the link's target was in the archive and is now left out.
+ */
+static void note_linked_ignores(int rootfd, const struct paths *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const char *path = p->v[i];
+
+        if (strpbrk(path, GLOB_CHARS))
+            continue;
+        for (const char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+            char *part = strndup(path, (size_t)(slash - path));
+            struct stat st;
+            bool link;
+
+            if (!part)
+                abort();
+            link = fstatat(rootfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            if (link)
+                say("build cache: CC_IGNORE_FROM_BUILDCACHE: %s: %s is a symbolic link, archived "
+                    "as one (its target never is)",
+                    path, part);
+            free(part);
+            if (link)
+                break;
+        }
+    }
+}
+
 int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 {
     struct archive *w = archive_write_new();
@@ -486,6 +517,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         paths_read("IGNORE_FROM_BUILDCACHE", &ignore, true);
     }
     paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore, true);
+    note_linked_ignores(rootfd, &ignore);
     if (set("CC_OVERRIDE_BUILDCACHE"))
         paths_read("CC_OVERRIDE_BUILDCACHE", &tops, false);
     else if (top_entries(rootfd, root, &tops) < 0)
