@@ -298,3 +298,16 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert_equal "$(cat "$BATS_TEST_TMPDIR/x.tar.zst")" precious
     assert_equal "$(cd "$STORE/myapp" && echo ./*.tar.zst*)" "./c2.tar.zst ./c2.tar.zst.sig"
 }
+
+@test "a store that fills up: the save says why in the system's words, and leaves no partial archive" {
+    mkdir -m 700 "$STORE"
+    mount -t tmpfs -o size=64k,mode=700 tmpfs "$STORE" 2>/dev/null || skip "cannot mount a tmpfs here"
+    head -c 3000000 /dev/urandom >"$APP/blob"
+    run --separate-stderr "$CCWRAP" build -- true
+    left=$(find "$STORE" -type f -printf '%f ')
+    umount "$STORE"
+    assert_success
+    assert_equal "$left" ""
+    assert_equal "$stderr" "ccwrap: build cache: archive: No space left on device
+ccwrap: warning: build cache: no archive saved; the build itself succeeded"
+}
