@@ -38,11 +38,11 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
-# helper only for an http(s) or s3 store.
-CACHE_PKGS = libarchive libcurl
-CACHE_LIBS = $$(pkg-config --libs libarchive) -ldl
+# helper only for an http(s) or s3 store. libcrypto (OpenSSL) hashes and signs archives.
+CACHE_PKGS = libarchive libcurl libcrypto
+CACHE_LIBS = $$(pkg-config --libs libarchive libcrypto) -ldl
 CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
-             wrapper/storespec.c
+             wrapper/cache/sign.c wrapper/storespec.c
 CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h
 TESTAPP = tests/fixtures/testapp
 

@@ -74,25 +74,78 @@ start_s3() {
     export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 }
 
-# A second machine: a fresh checkout without node_modules, restoring from the store.
+# An Ed25519 pair as the README makes it: the CI job's private key, the instances' public one.
+make_keys() {
+    KEYS=$BATS_TEST_TMPDIR/keys
+    mkdir -p "$KEYS"
+    chmod 700 "$KEYS"
+    openssl genpkey -algorithm ed25519 -out "$KEYS/sign.pem" 2>/dev/null
+    chmod 600 "$KEYS/sign.pem"
+    openssl pkey -in "$KEYS/sign.pem" -pubout -out "$KEYS/verify.pem"
+}
+
+# A second machine: a fresh checkout without node_modules, restoring from the store; with
+# CCWRAP_CACHE_VERIFY_KEY the signature is verified, without it a warning says it was not.
 assert_restores() {
     rm -rf "$APP/node_modules"
     run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
     assert_success
-    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from $1 in [0-9.]+ s$"
+    if [ -n "${CCWRAP_CACHE_VERIFY_KEY:-}" ]; then
+        assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from $1, signature verified in [0-9.]+ s$"
+    else
+        assert_regex "${stderr_lines[0]}" "^ccwrap: warning: build cache: .*: restored without cache_verify_key: whoever can write the store chooses what this instance runs; sign archives in CI and set cache_verify_key$"
+        assert_regex "${stderr_lines[1]}" "^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from $1 in [0-9.]+ s$"
+    fi
     assert_equal "$(cat "$LOG")" ""
     assert_equal "$(sha256sum <"$APP/node_modules/pkg/blob.bin")" "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
 }
 
-@test "http: the archive is PUT to nginx, listed in the app's index, and restored with GET" {
+@test "http: the archive is PUT to nginx signed, listed in the app's index, restored with GET and verified" {
     start_nginx
+    make_keys
     export CCWRAP_CACHE=http://127.0.0.1:$NGINX_PORT/cache
-    run --separate-stderr "$CCWRAP" build -- true
+    CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
+    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst, signed in [0-9.]+ s$"
     zstd -q -t "$NGX/www/cache/myapp/c1.tar.zst"
     assert_regex "$(cat "$NGX/www/cache/myapp/index")" '^c1 [0-9]+ [0-9]+ 2$'
-    assert_restores "http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst"
+    assert_equal "$(sed -n 4p "$NGX/www/cache/myapp/c1.tar.zst.sig")" "sha256 $(sha256sum <"$NGX/www/cache/myapp/c1.tar.zst" | cut -d' ' -f1)"
+    CCWRAP_CACHE_VERIFY_KEY=$KEYS/verify.pem assert_restores "http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst"
+    # Another key's signature, or a byte changed on the server: refused, a full build.
+    openssl genpkey -algorithm ed25519 -out "$KEYS/other.pem" 2>/dev/null
+    openssl pkey -in "$KEYS/other.pem" -pubout -out "$KEYS/other.pub"
+    : >"$LOG"
+    CCWRAP_CACHE_VERIFY_KEY=$KEYS/other.pub run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: signature does not match: http://127.0.0.1:$NGINX_PORT/cache/myapp/c1.tar.zst is not signed for app myapp, commit c1 by the key of cache_verify_key $KEYS/other.pub"
+    assert_equal "$(cat "$LOG")" command
+    printf 'X' | dd of="$NGX/www/cache/myapp/c1.tar.zst" bs=1 seek=100 conv=notrunc 2>/dev/null
+    : >"$LOG"
+    CCWRAP_CACHE_VERIFY_KEY=$KEYS/verify.pem run --separate-stderr "$CCWRAP" build --from-cache -- sh -c 'echo command >>"$LOG"'
+    assert_success
+    assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: corrupt archive \(sha256 mismatch\): http://127.0.0.1:$NGINX_PORT/cache/myapp/c1\.tar\.zst is "
+    assert_equal "$(cat "$LOG")" command
+}
+
+@test "http, s3: a missing archive, a store never saved to, a missing bucket: each says which" {
+    start_nginx
+    export CCWRAP_CACHE=http://127.0.0.1:$NGINX_PORT/cache CC_DISABLE_BUILD_CACHE_UPLOAD=true
+    run --separate-stderr "$CCWRAP" build --from-cache -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: no archive for commit c1: http://127.0.0.1:$NGINX_PORT/cache/myapp/c1.tar.zst does not exist, nor the app's index: nothing saved there yet, or a wrong store path"
+    COMMIT_ID=c2 CC_DISABLE_BUILD_CACHE_UPLOAD=false run "$CCWRAP" build -- true
+    assert [ -f "$NGX/www/cache/myapp/index" ]
+    run --separate-stderr "$CCWRAP" build --from-cache -- true
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: no archive for commit c1: http://127.0.0.1:$NGINX_PORT/cache/myapp/c1.tar.zst does not exist"
+    start_s3
+    export CCWRAP_CACHE=s3://no-such-bucket/x
+    run --separate-stderr "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev" build --from-cache -- sh -c 'echo command >>"$LOG"'
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: no such bucket: s3://no-such-bucket/x/ (HTTP 404 NoSuchBucket); create the bucket or fix the cache setting"
+    assert_equal "${stderr_lines[1]}" "ccwrap: build cache: nothing restored; building in full"
+    assert_equal "$(cat "$LOG")" command
+    run jq -r 'select(.event == "cache_restore") | .reason' "$BATS_TEST_TMPDIR/ev"
+    assert_output no-store
 }
 
 @test "http: cache_keep prunes with DELETE; ccwrap cache list reads the index" {
@@ -103,12 +156,27 @@ assert_restores() {
     COMMIT_ID=c1 run "$CCWRAP" build -- true
     COMMIT_ID=c2 run "$CCWRAP" build -- true
     assert_success
-    assert_equal "$(find "$NGX/www/cache/myapp" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "c2.tar.zst index "
+    assert_equal "$(find "$NGX/www/cache/myapp" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "c2.tar.zst c2.tar.zst.sig index "
     run --separate-stderr "$CCWRAP" cache list
     assert_success
     assert_equal "${lines[0]}" "http://127.0.0.1:$NGINX_PORT/cache/myapp/"
     assert_regex "${lines[1]}" '^  c2 .* 2 files$'
     assert_equal "${#lines[@]}" 2
+}
+
+@test "http: prune never sends a DELETE outside the store's path, whatever the index says" {
+    start_nginx
+    export CCWRAP_CACHE=http://127.0.0.1:$NGINX_PORT/cache/deep
+    echo precious >"$NGX/www/cache/x.tar.zst"
+    for c in c1 c2; do COMMIT_ID=$c run "$CCWRAP" build -- true; done
+    printf '../../x 1 1 1\n' >>"$NGX/www/cache/deep/myapp/index"
+    run --separate-stderr "$CCWRAP" cache prune --keep 1
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: the index names '~2E.~2F..~2Fx', not an archive name this store writes; line ignored, nothing deleted"
+    assert_equal "$(cat "$NGX/www/cache/x.tar.zst")" precious
+    assert_equal "$(find "$NGX/www/cache/deep/myapp" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "c2.tar.zst c2.tar.zst.sig index "
+    run grep -c 'DELETE /cache/x' "$NGX/logs/access.log"
+    assert_output 0
 }
 
 @test "http: user:password in the URL authenticates and is never shown; a wrong one warns, status 0" {
@@ -125,7 +193,7 @@ assert_restores() {
     export COMMIT_ID=c2 CCWRAP_CACHE=http://user:wrong@127.0.0.1:$NGINX_PORT/private
     run --separate-stderr "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev" build -- true
     assert_success
-    assert_equal "$stderr" "ccwrap: build cache: http://127.0.0.1:$NGINX_PORT/private/myapp/c2.tar.zst: PUT refused: HTTP 401
+    assert_equal "$stderr" "ccwrap: build cache: http://127.0.0.1:$NGINX_PORT/private/myapp/c2.tar.zst: PUT refused: HTTP 401: the store refused the credentials; check the user:password of the URL
 ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     run grep -c -e s3cret -e wrong "$BATS_TEST_TMPDIR/ev"
     assert_output 0
@@ -151,14 +219,18 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     export CCWRAP_CACHE=s3://builds/ci/cache
     printf 'cache_keep = 1\n' >"$BATS_TEST_TMPDIR/ccwrap.conf"
     export CCWRAP_CONFIG=$BATS_TEST_TMPDIR/ccwrap.conf
+    make_keys
+    export CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to s3://builds/ci/cache/myapp/c1\.tar\.zst in [0-9.]+ s$"
+    assert_regex "$stderr" "^ccwrap: build cache: saved 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB to s3://builds/ci/cache/myapp/c1\.tar\.zst, signed in [0-9.]+ s$"
     assert [ -f "$S3DIR/builds/ci/cache/myapp/c1.tar.zst._S3rver_object" ]
-    assert_restores "s3://builds/ci/cache/myapp/c1\.tar\.zst"
+    assert [ -f "$S3DIR/builds/ci/cache/myapp/c1.tar.zst.sig._S3rver_object" ]
+    CCWRAP_CACHE_VERIFY_KEY=$KEYS/verify.pem assert_restores "s3://builds/ci/cache/myapp/c1\.tar\.zst"
     COMMIT_ID=c2 run "$CCWRAP" build -- true
     assert_success
     assert [ ! -e "$S3DIR/builds/ci/cache/myapp/c1.tar.zst._S3rver_object" ]
+    assert [ ! -e "$S3DIR/builds/ci/cache/myapp/c1.tar.zst.sig._S3rver_object" ]
     assert [ -f "$S3DIR/builds/ci/cache/myapp/c2.tar.zst._S3rver_object" ]
 }
 
@@ -167,12 +239,12 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     export CCWRAP_CACHE=s3://builds/p AWS_SECRET_ACCESS_KEY=not-the-secret
     run --separate-stderr "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev" build -- true
     assert_success
-    assert_equal "$stderr" "ccwrap: build cache: s3://builds/p/myapp/c1.tar.zst: PUT refused: HTTP 403 SignatureDoesNotMatch
+    assert_equal "$stderr" "ccwrap: build cache: s3://builds/p/myapp/c1.tar.zst: PUT refused: HTTP 403 SignatureDoesNotMatch: the store refused the credentials; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
 ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert [ ! -e "$S3DIR/builds/p" ]
     run --separate-stderr "$CCWRAP" --events "$BATS_TEST_TMPDIR/ev" build --from-cache -- true
     assert_success
-    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: s3://builds/p/myapp/c1.tar.zst: GET refused: HTTP 403 SignatureDoesNotMatch"
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: s3://builds/p/myapp/c1.tar.zst: GET refused: HTTP 403 SignatureDoesNotMatch: the store refused the credentials; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     run grep -c -e not-the-secret -e S3RVER "$BATS_TEST_TMPDIR/ev"
     assert_output 0
     unset AWS_SECRET_ACCESS_KEY
@@ -181,20 +253,33 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     assert_equal "${stderr_lines[0]}" "ccwrap: build cache: s3://builds/p/: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; export the store's access key and secret"
 }
 
-@test "a fleet: one build saves to S3, three instances restore the same archive" {
+@test "a fleet: CI saves signed to S3, three instances verify and restore the same archive" {
     start_s3
+    make_keys
     export CCWRAP_CACHE=s3://builds/fleet
-    run "$CCWRAP" build -- true
+    CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem run "$CCWRAP" build -- true
     assert_success
+    # The instances hold the public key only.
+    export CCWRAP_CACHE_VERIFY_KEY=$KEYS/verify.pem
     # (not $i: bats' run uses that name)
     for inst in 1 2 3; do
         mkdir -p "$BATS_TEST_TMPDIR/instance$inst"
         run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance$inst" build --from-cache -- false
         assert_success
-        assert_regex "${stderr_lines[0]}" '^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from s3://builds/fleet/myapp/c1\.tar\.zst in'
+        assert_regex "$stderr" '^ccwrap: build cache: restored 2 files, 2 folders, 0 symlinks, [0-9.]+ MiB from s3://builds/fleet/myapp/c1\.tar\.zst, signature verified in'
         assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/instance$inst/node_modules/pkg/blob.bin")" \
             "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
     done
+    # An instance that saves (it has no private key) cannot poison the fleet: its archive is
+    # unsigned, and the next instance refuses it.
+    mkdir -p "$BATS_TEST_TMPDIR/instance4"
+    echo poisoned >"$BATS_TEST_TMPDIR/instance1/evil"
+    run "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance1" build -- true
+    assert_success
+    run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance4" build --from-cache -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: build cache: unsigned archive: s3://builds/fleet/myapp/c1.tar.zst.sig holds no signature, and cache_verify_key $KEYS/verify.pem is set; save it from a build that signs (cache_sign_key)"
+    assert [ ! -e "$BATS_TEST_TMPDIR/instance4/evil" ]
 }
 
 @test "a TERM while the archive is uploading reaches the helper, and the build ends as TERM ends it" {

@@ -95,6 +95,8 @@ Architecture: $(dpkg-architecture -q DEB_HOST_ARCH)"
     # (dlopen) for a remote store.
     assert_output --regexp 'libarchive13 \(>= '
     assert_output --regexp 'libcurl4 \(>= '
+    # libcrypto (archive hashes and signatures) comes through shlibs.
+    assert_output --regexp 'libssl3 \(>= '
     run dpkg-deb -I "$DEB" conffiles
     assert_output "/etc/ccwrap/ccwrap.conf"
     # No maintainer script: installing ccwrap runs nothing.

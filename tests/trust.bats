@@ -286,8 +286,9 @@ lib next to hooks.d/pre-build/10-x"
     printf 'trusted_users = {"nobody"}\n' >ccwrap.conf
     chown nobody ccwrap.conf
     ccw hook pre-build
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: ccwrap.conf: sets trusted_users, which only a file ccwrap trusts may do: its folder $APP is owned by nobody (uid 65534), not by root; chown root $APP, $FIX_OWNER"
+    assert_failure 126
+    assert_equal "${stderr_lines[0]}" "ccwrap: warning: ccwrap.conf: trusted_users ignored: only a file ccwrap trusts may set it, and its folder $APP is owned by nobody (uid 65534), not by root; chown root $APP, $FIX_OWNER"
+    assert_regex "${stderr_lines[1]}" "^ccwrap: hooks.d/pre-build/10-ci: .*owned by nobody"
     printf 'trusted_users = {"no-such-user-here"}\n' >"$BATS_TEST_TMPDIR/ccwrap.conf"
     ccw -c "$BATS_TEST_TMPDIR/ccwrap.conf" hook pre-build
     assert_failure 125

@@ -29,6 +29,11 @@ struct key {
     const char *app_from;
     char *commit;
     const char *commit_from;
+    const char *sign_key; /* NULL: archives are not signed */
+    const char *sign_from;
+    const char *verify_key; /* NULL: restores are not verified */
+    const char *verify_from;
+    uint64_t max_bytes, max_entries; /* a restore's caps */
 };
 
 /* Reads at most LEN-1 bytes of FILE below the folder DIRFD, through no symlink, NUL-ended. */
@@ -119,6 +124,20 @@ static void key_resolve(const char *root, const struct config *c, struct key *k)
         k->app = root;
         k->app_from = "the root";
     }
+    k->sign_key = getenv("CCWRAP_CACHE_SIGN_KEY");
+    k->sign_from = "CCWRAP_CACHE_SIGN_KEY";
+    if (!k->sign_key || !*k->sign_key) {
+        k->sign_key = c->cache_sign_key;
+        k->sign_from = "cache_sign_key";
+    }
+    k->max_bytes = c->cache_max_bytes;
+    k->max_entries = c->cache_max_entries;
+    k->verify_key = getenv("CCWRAP_CACHE_VERIFY_KEY");
+    k->verify_from = "CCWRAP_CACHE_VERIFY_KEY";
+    if (!k->verify_key || !*k->verify_key) {
+        k->verify_key = c->cache_verify_key;
+        k->verify_from = "cache_verify_key";
+    }
     if (commit && *commit) {
         k->commit = xstrdup(commit);
         k->commit_from = "COMMIT_ID";
@@ -160,29 +179,35 @@ static const char *verbosity_flag(void)
 }
 
 /*
- * Runs the helper with ARGS (after its verbosity flag); its result line (fd 3) in RES. The
- * helper's exit status, or -1 when it could not run (reported).
+ * Runs the helper with ARGS (after its verbosity flag) for the store and keys of K; its result
+ * line (fd 3) in RES. The store and the keys' paths go in the helper's environment, never its
+ * argv: /proc/PID/cmdline is every local user's to read, /proc/PID/environ only its owner's
+ * (root's alone, the helper not being dumpable). The helper's exit status, or -1 when it could
+ * not run (reported).
  */
-static int run_helper(const struct ctx *x, const char *const *args, char *res, size_t reslen)
+static int run_helper(const struct key *k, const char *const *args, char *res, size_t reslen)
 {
     char *argv[12], *path = helper_path(), caps[2][64];
-    char *env[] = {"CCWRAP_CACHE_RESULT=3", caps[0], caps[1], NULL};
+    char *store = xasprintf("CCWRAP_CACHE_STORE=%s", k->store);
+    char *sign = xasprintf("CCWRAP_CACHE_SIGN_KEY=%s", k->sign_key ? k->sign_key : "");
+    char *verify = xasprintf("CCWRAP_CACHE_VERIFY_KEY=%s", k->verify_key ? k->verify_key : "");
+    char *env[] = {"CCWRAP_CACHE_RESULT=3", store, sign, verify, caps[0], caps[1], NULL};
     struct spawn_req req = {.argv = argv, .null_stdin = true, .env_set = env};
     struct proc p;
-    int fds[2], err = 0, n = 0;
+    int fds[2], err = 0, n = 0, rc = -1;
     ssize_t got = 0;
 
     res[0] = '\0';
     /* The restore's caps reach the helper as they reach ccwrap: by its environment. */
     snprintf(caps[0], sizeof caps[0], "CCWRAP_CACHE_MAX_BYTES=%llu",
-             (unsigned long long)x->cfg->cache_max_bytes);
+             (unsigned long long)k->max_bytes);
     snprintf(caps[1], sizeof caps[1], "CCWRAP_CACHE_MAX_ENTRIES=%llu",
-             (unsigned long long)x->cfg->cache_max_entries);
+             (unsigned long long)k->max_entries);
     if (!path) {
         log_warn("build cache: ccwrap-cache is neither beside ccwrap nor in %s/ccwrap; "
                  "reinstall ccwrap",
                  LIBEXECDIR);
-        return -1;
+        goto out;
     }
     argv[n++] = path;
     argv[n++] = (char *)verbosity_flag();
@@ -192,16 +217,14 @@ static int run_helper(const struct ctx *x, const char *const *args, char *res, s
     req.exec_path = path;
     if (pipe2(fds, O_CLOEXEC) < 0) {
         log_warn("build cache: %s", strerror(errno));
-        free(path);
-        return -1;
+        goto out;
     }
     req.fd3 = fds[1];
     if (spawn(&req, &p, &err) < 0) {
         log_warn("build cache: %s: %s", path, strerror(err));
         close(fds[0]);
         close(fds[1]);
-        free(path);
-        return -1;
+        goto out;
     }
     close(fds[1]);
     while (p.running)
@@ -218,8 +241,31 @@ static int run_helper(const struct ctx *x, const char *const *args, char *res, s
     }
     res[got] = '\0';
     close(fds[0]);
+    rc = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
+out:
     free(path);
-    return WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
+    free(store);
+    free(sign);
+    free(verify);
+    return rc;
+}
+
+/*
+ * A key file must pass the trust rule (its folders up to / included): whoever could replace a
+ * verify key would choose what root restores. NULL when it does, else the line to say.
+ */
+static char *key_problem(const struct config *c, const char *from, const char *path)
+{
+    char *problem, *text;
+
+    if (path[0] != '/')
+        return xasprintf("%s %s: give the absolute path of a PEM key file", from, path);
+    problem = trust_problem(path, NULL, NULL, c);
+    if (!problem)
+        return NULL;
+    text = xasprintf("%s %s: %s", from, path, problem);
+    free(problem);
+    return text;
 }
 
 static int64_t field(const char *res, const char *name)
@@ -246,7 +292,7 @@ static char *shown_store(const char *store)
     char err[256], *t;
 
     if (store_spec_parse(store, &s, err, sizeof err) < 0)
-        return xstrdup(store);
+        return store_spec_shown(store);
     t = xstrdup(s.shown);
     store_spec_free(&s);
     return t;
@@ -292,7 +338,7 @@ bool cache_disabled(void)
 void cache_save(const struct ctx *x)
 {
     struct key k;
-    char res[256], keep[24], *shown;
+    char res[256], keep[24], *shown, *problem;
     int rc;
 
     if (cache_disabled()) {
@@ -304,14 +350,22 @@ void cache_save(const struct ctx *x)
     key_resolve(x->root, x->cfg, &k);
     ignore_store_inside(x->root, k.store);
     snprintf(keep, sizeof keep, "%ld", x->cfg->cache_keep);
-    rc = run_helper(x, (const char *[]){"save", x->root, k.store, k.app, k.commit, keep, NULL}, res,
-                    sizeof res);
+    problem = k.sign_key ? key_problem(x->cfg, k.sign_from, k.sign_key) : NULL;
+    if (problem) {
+        log_warn("build cache: %s; no archive saved (an unsigned one would be refused)", problem);
+        free(problem);
+        rc = 1;
+        res[0] = '\0';
+    } else {
+        rc = run_helper(&k, (const char *[]){"save", x->root, k.app, k.commit, keep, NULL}, res,
+                        sizeof res);
+        if (rc != 0)
+            log_warn("build cache: no archive saved; the build itself succeeded");
+    }
     shown = shown_store(k.store);
-    if (rc != 0)
-        log_warn("build cache: no archive saved; the build itself succeeded");
     events_emit("cache_save", "bsaved", rc == 0, "sstore", shown, "sapp", k.app, "scommit",
                 k.commit, "ifiles", field(res, "files="), "ibytes", field(res, "bytes="), "ims",
-                field(res, "ms="), EV_END);
+                field(res, "ms="), "bsigned", field(res, "signed=") == 1, EV_END);
     free(shown);
     free(k.commit);
 }
@@ -319,12 +373,20 @@ void cache_save(const struct ctx *x)
 bool cache_restore(const struct ctx *x)
 {
     struct key k;
-    char res[256], *shown, *reason;
+    char res[256], *shown, *reason, *problem;
     int rc;
 
     key_resolve(x->root, x->cfg, &k);
-    rc = run_helper(x, (const char *[]){"restore", x->root, k.store, k.app, k.commit, NULL}, res,
-                    sizeof res);
+    problem = k.verify_key ? key_problem(x->cfg, k.verify_from, k.verify_key) : NULL;
+    if (problem) {
+        log_warn("build cache: %s; nothing restored", problem);
+        free(problem);
+        rc = 1;
+        snprintf(res, sizeof res, "reason=key\n");
+    } else {
+        rc = run_helper(&k, (const char *[]){"restore", x->root, k.app, k.commit, NULL}, res,
+                        sizeof res);
+    }
     shown = shown_store(k.store);
     reason = strstr(res, "reason=");
     if (reason)
@@ -335,7 +397,8 @@ bool cache_restore(const struct ctx *x)
     else
         events_emit("cache_restore", "brestored", rc == 0, "sstore", shown, "sapp", k.app,
                     "scommit", k.commit, "ifiles", field(res, "files="), "ibytes",
-                    field(res, "bytes="), "ims", field(res, "ms="), EV_END);
+                    field(res, "bytes="), "ims", field(res, "ms="), "bverified",
+                    field(res, "verified=") == 1, EV_END);
     if (rc == 0)
         log_info("build cache: build command and post-build hooks skipped (--from-cache)");
     else
@@ -354,9 +417,10 @@ int cache_command(const struct ctx *x, const char *action, long keep)
     key_resolve(x->root, x->cfg, &k);
     snprintf(num, sizeof num, "%ld", keep >= 0 ? keep : x->cfg->cache_keep);
     if (strcmp(action, "list") == 0)
-        rc = run_helper(x, (const char *[]){"list", k.store, k.app, NULL}, res, sizeof res);
+        rc = run_helper(&k, (const char *[]){"list", k.app, NULL}, res, sizeof res);
     else
-        rc = run_helper(x, (const char *[]){"prune", k.store, k.app, num, NULL}, res, sizeof res);
+        rc = run_helper(&k, (const char *[]){"prune", k.app, num, NULL}, res, sizeof res);
+    (void)x;
     free(k.commit);
     return rc < 0 ? EXIT_CCWRAP : rc ? 1 : 0;
 }
@@ -364,15 +428,21 @@ int cache_command(const struct ctx *x, const char *action, long keep)
 char *cache_plan(const char *root, const struct config *c)
 {
     struct key k;
-    char *shown, *text;
+    char *shown, *text, *sign, *verify;
 
     if (cache_disabled())
         return xstrdup("none: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
     key_resolve(root, c, &k);
     shown = shown_store(k.store);
-    text = xasprintf("archive to %s (%s), app %s (%s), commit %s (%s), keep %ld%s", shown,
+    sign = k.sign_key ? xasprintf("signed with %s (%s)", k.sign_key, k.sign_from)
+                      : xstrdup("not signed");
+    verify = k.verify_key ? xasprintf("restores verified with %s (%s)", k.verify_key, k.verify_from)
+                          : xstrdup("restores not verified");
+    text = xasprintf("archive to %s (%s), app %s (%s), commit %s (%s), keep %ld%s, %s, %s", shown,
                      k.store_from, k.app, k.app_from, k.commit, k.commit_from, c->cache_keep,
-                     c->cache_keep == 0 ? " = all" : "");
+                     c->cache_keep == 0 ? " = all" : "", sign, verify);
+    free(sign);
+    free(verify);
     free(shown);
     free(k.commit);
     return text;
@@ -387,10 +457,11 @@ int cache_check(const struct config *c, int (*report)(const char *path, const ch
 
     key_resolve(".", c, &k);
     if (store_spec_parse(k.store, &s, err, sizeof err) < 0) {
-        char *text = xasprintf("'%s': %s", k.store, err);
+        char *safe = store_spec_shown(k.store), *text = xasprintf("'%s': %s", safe, err);
 
         n += report(k.store_from, text);
         free(text);
+        free(safe);
     } else {
         struct stat st;
 
@@ -408,7 +479,25 @@ int cache_check(const struct config *c, int (*report)(const char *path, const ch
             (!getenv("AWS_ACCESS_KEY_ID") || !getenv("AWS_SECRET_ACCESS_KEY")))
             n += report(k.store_from, "an s3:// store needs AWS_ACCESS_KEY_ID and "
                                       "AWS_SECRET_ACCESS_KEY in the environment; export them");
+        if (s.kind != STORE_LOCAL && !k.verify_key) {
+            char *text = xasprintf("%s is restored without cache_verify_key: whoever can write "
+                                   "the store chooses what this instance runs; sign archives in "
+                                   "CI and set cache_verify_key",
+                                   s.shown);
+
+            n += report(k.store_from, text);
+            free(text);
+        }
         store_spec_free(&s);
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *file = i ? k.verify_key : k.sign_key;
+        char *problem = file ? key_problem(c, i ? k.verify_from : k.sign_from, file) : NULL;
+
+        if (problem) {
+            n += report(i ? k.verify_from : k.sign_from, problem);
+            free(problem);
+        }
     }
     path = helper_path();
     if (!path)

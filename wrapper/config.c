@@ -110,7 +110,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
                   "leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, "
-                  "cache_max_bytes and cache_max_entries",
+                  "cache_max_bytes, cache_max_entries, cache_sign_key and cache_verify_key",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -198,10 +198,26 @@ static int validate_cache(cfg_t *cfg, cfg_opt_t *opt)
     if (!*v)
         return 0;
     if (store_spec_parse(v, &spec, err, sizeof err) < 0) {
-        cfg_error(cfg, "cache %s: %s", shown_value(cfg, v), err);
+        char *safe = store_spec_shown(v);
+
+        cfg_error(cfg, "cache %s: %s", shown_value(cfg, safe), err);
+        free(safe);
         return -1;
     }
     store_spec_free(&spec);
+    return 0;
+}
+
+/* cache_sign_key, cache_verify_key: the absolute path of a PEM key file (never the key). */
+static int validate_key_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+    const char *v = last_value(opt);
+
+    if (*v && v[0] != '/') {
+        cfg_error(cfg, "%s %s: give the absolute path of a PEM key file", opt->name,
+                  shown_value(cfg, v));
+        return -1;
+    }
     return 0;
 }
 
@@ -612,6 +628,8 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("cache_keep", "2", CFGF_NONE),
         CFG_STR("cache_max_bytes", "64G", CFGF_NONE),
         CFG_STR("cache_max_entries", "10000000", CFGF_NONE),
+        CFG_STR("cache_sign_key", "", CFGF_NONE),
+        CFG_STR("cache_verify_key", "", CFGF_NONE),
         CFG_END(),
     };
     cfg_t *cfg;
@@ -642,6 +660,8 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "cache_keep", validate_keep);
     cfg_set_validate_func(cfg, "cache_max_bytes", validate_max_bytes);
     cfg_set_validate_func(cfg, "cache_max_entries", validate_max_entries);
+    cfg_set_validate_func(cfg, "cache_sign_key", validate_key_path);
+    cfg_set_validate_func(cfg, "cache_verify_key", validate_key_path);
 
     current_file = file;
     reported = false;
@@ -699,6 +719,12 @@ int config_parse(struct config *c, char *buf, const char *file)
         parse_long(cfg_getstr(cfg, "cache_max_entries"), 1, (long)CACHE_MAX_ENTRIES_LIMIT, &n);
         c->cache_max_entries = (uint64_t)n;
     }
+    free(c->cache_sign_key);
+    c->cache_sign_key =
+        *cfg_getstr(cfg, "cache_sign_key") ? xstrdup(cfg_getstr(cfg, "cache_sign_key")) : NULL;
+    free(c->cache_verify_key);
+    c->cache_verify_key =
+        *cfg_getstr(cfg, "cache_verify_key") ? xstrdup(cfg_getstr(cfg, "cache_verify_key")) : NULL;
     c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
     /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
     c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
@@ -824,23 +850,47 @@ static void merge_dirs(struct config *c, const char *root)
 }
 
 /*
- * trusted_users widens who may own what ccwrap runs: only a file that passes the strict rule
- * may say so, or whoever writes ROOT/ccwrap.conf could trust themselves.
+ * The settings that decide what root restores or trusts (SPEC §10): trusted_users widens who
+ * may own what ccwrap runs, cache and cache_key choose the archive root extracts, the keys
+ * who vouches for it. Only a file that passes the strict rule may set them, or whoever writes
+ * ROOT/ccwrap.conf could trust themselves or point root at a store of theirs: from any other
+ * file they are ignored, each with a warning naming the file, the setting and the fix.
  */
-static int check_trusted_users(const struct config *c, const char *file)
+static void check_trusted_settings(struct config *c, const char *file)
 {
-    char *abs, *problem;
+    struct {
+        const char *name;
+        bool set;
+    } v[] = {
+        {"trusted_users", c->n_trusted_uids > 0},
+        {"cache", c->cache_store != NULL},
+        {"cache_key", c->cache_key != NULL},
+        {"cache_sign_key", c->cache_sign_key != NULL},
+        {"cache_verify_key", c->cache_verify_key != NULL},
+    };
+    char *abs, *problem = NULL;
+    bool any = false;
 
-    if (c->n_trusted_uids == 0)
-        return 0;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        any = any || v[i].set;
+    if (!any)
+        return;
     abs = realpath(file, NULL);
     problem = abs ? trust_problem(abs, NULL, file, NULL) : xasprintf("%s", strerror(errno));
     free(abs);
     if (!problem)
-        return 0;
-    log_error("%s: sets trusted_users, which only a file ccwrap trusts may do: %s", file, problem);
+        return;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (v[i].set)
+            log_warn("%s: %s ignored: only a file ccwrap trusts may set it, and %s", file,
+                     v[i].name, problem);
     free(problem);
-    return -1;
+    c->n_trusted_uids = 0;
+    free(c->cache_store);
+    free(c->cache_key);
+    free(c->cache_sign_key);
+    free(c->cache_verify_key);
+    c->cache_store = c->cache_key = c->cache_sign_key = c->cache_verify_key = NULL;
 }
 
 /*
@@ -950,8 +1000,10 @@ int config_load(struct config *c, const char *explicit_file, const char *root)
         log_error("%s: no such configuration file; fix %s", file, named_by);
         return -1;
     }
-    if (read_file(c, file) < 0 || check_trusted_users(c, file) < 0 || env_trusted_users(c) < 0 ||
-        env_exec_in_place(c) < 0 || env_cache_caps(c) < 0)
+    if (read_file(c, file) < 0)
+        return -1;
+    check_trusted_settings(c, file);
+    if (env_trusted_users(c) < 0 || env_exec_in_place(c) < 0 || env_cache_caps(c) < 0)
         return -1;
     merge_dirs(c, root);
     return 0;
@@ -970,6 +1022,8 @@ void config_free(struct config *c)
     free(c->trusted_uids);
     free(c->cache_store);
     free(c->cache_key);
+    free(c->cache_sign_key);
+    free(c->cache_verify_key);
     memset(c, 0, sizeof *c);
 }
 

@@ -44,16 +44,21 @@ static int default_dir(struct store_spec *s, char *err, size_t errlen)
     return 0;
 }
 
-/* scheme://user:password@host/path shown as scheme://host/path. */
-static char *without_userinfo(const char *url)
+/*
+ * scheme://user:password@host/path shown as scheme://host/path. Whatever the URL holds — a
+ * password with '/', '#', '?' or a space, which no parser reads as one — everything from the
+ * scheme up to its last '@' goes: a path with an '@' is shown shorter, a password never.
+ */
+char *store_spec_shown(const char *spec)
 {
-    const char *host = strstr(url, "://") + 3, *slash = strchr(host, '/');
-    const char *at = memchr(host, '@', slash ? (size_t)(slash - host) : strlen(host));
+    const char *sep = spec ? strstr(spec, "://") : NULL, *at;
     char *out;
 
-    if (!at)
-        return dup_or_die(url, strlen(url));
-    if (asprintf(&out, "%.*s%s", (int)(host - url), url, at + 1) < 0)
+    if (!spec)
+        return dup_or_die("", 0);
+    if (!sep || !(at = strrchr(sep + 3, '@')))
+        return dup_or_die(spec, strlen(spec));
+    if (asprintf(&out, "%.*s%s", (int)(sep + 3 - spec), spec, at + 1) < 0)
         abort();
     return out;
 }
@@ -92,6 +97,14 @@ int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t e
         const char *host = strstr(spec, "://") + 3;
         size_t len = strlen(spec);
 
+        const char *slash = strchr(host, '/'), *at = strrchr(host, '@');
+
+        if (at && (strpbrk(spec, " \t\n?#") || (slash && slash < at))) {
+            snprintf(err, errlen,
+                     "the URL's user:password holds a '/', '?', '#' or space; percent-encode "
+                     "them (%%2F, %%3F, %%23, %%20)");
+            return -1;
+        }
         if (!*host || *host == '/' || strpbrk(spec, " \t\n?#")) {
             snprintf(err, errlen, "not a usable URL; write http(s)://HOST[:PORT]/PATH");
             return -1;
@@ -99,7 +112,7 @@ int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t e
         s->kind = STORE_HTTP;
         if (asprintf(&s->url, "%s%s", spec, spec[len - 1] == '/' ? "" : "/") < 0)
             abort();
-        s->shown = without_userinfo(s->url);
+        s->shown = store_spec_shown(s->url);
         return 0;
     } else if (strncmp(spec, "file://", 7) == 0 || spec[0] == '/') {
         const char *p = spec[0] == '/' ? spec : spec + 7;

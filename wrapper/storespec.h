@@ -29,6 +29,11 @@ struct store_spec {
 int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t errlen);
 void store_spec_free(struct store_spec *s);
 /*
+ * SPEC as messages, plan, check and events may show it, also when it does not parse: no
+ * user:password (all up to the last '@' after "://" goes). Allocated.
+ */
+char *store_spec_shown(const char *spec);
+/*
  * A key part (the app, the commit) as one safe path component: bytes outside
  * [A-Za-z0-9._-] and a leading '.' become ~XX. Allocated.
  */

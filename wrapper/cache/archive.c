@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
@@ -37,11 +38,15 @@ static void paths_free(struct paths *p)
     free(p->v);
 }
 
+#define GLOB_CHARS "*?["
+
 /*
  * The colon-separated paths of variable VAR, relative to the root, without "./" or a trailing
- * '/'. An absolute path or one with ".." leaves the root: warned about and left out.
+ * '/'. An absolute path or one with ".." leaves the root: warned about and left out. With
+ * GLOBS, a path may be a pattern (fnmatch, '*' within one folder); without, a pattern is
+ * warned about and left out, never silently matched as a name.
  */
-static void paths_read(const char *var, struct paths *out)
+static void paths_read(const char *var, struct paths *out, bool globs)
 {
     const char *val = getenv(var);
     char *copy, *save = NULL;
@@ -66,6 +71,11 @@ static void paths_read(const char *var, struct paths *out)
             warn("%s: '%s' is not a path inside the application root; left out", var, w);
             continue;
         }
+        if (!globs && strpbrk(w, GLOB_CHARS)) {
+            warn("%s: '%s' is a pattern, which %s does not expand; name each path; left out", var,
+                 w, var);
+            continue;
+        }
         out->v = realloc(out->v, (out->n + 1) * sizeof *out->v);
         if (!out->v || !(out->v[out->n] = strdup(w)))
             abort();
@@ -74,13 +84,18 @@ static void paths_read(const char *var, struct paths *out)
     free(copy);
 }
 
+/* Whether PATH is one of P or below one (a pattern of P matching it or a folder above it). */
 static bool path_under(const char *path, const struct paths *p)
 {
     for (size_t i = 0; i < p->n; i++) {
         size_t len = strlen(p->v[i]);
 
-        if (strncmp(path, p->v[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+        if (strpbrk(p->v[i], GLOB_CHARS)) {
+            if (fnmatch(p->v[i], path, FNM_PATHNAME | FNM_LEADING_DIR) == 0)
+                return true;
+        } else if (strncmp(path, p->v[i], len) == 0 && (path[len] == '\0' || path[len] == '/')) {
             return true;
+        }
     }
     return false;
 }
@@ -346,17 +361,64 @@ static int walk_dir(struct walk *k, int fd, size_t len) /* NOLINT(misc-no-recurs
     return rc;
 }
 
-/* One path of the root (a file or a whole tree) into the archive. */
-static int add_tree(struct walk *k, int rootfd, const char *top)
+/*
+ * One path of the root (a file or a whole tree) into the archive. A path of
+ * CC_OVERRIDE_BUILDCACHE ("vendor/bundle") is reached folder by folder beneath the root, never
+ * through a symbolic link: a linked "vendor" would have root archive a folder from elsewhere
+ * on the machine (readable by all once restored). Such a path is left out with a warning.
+ */
+static int add_tree(struct walk *k, int rootfd, const char *top, bool override)
 {
     size_t len = strlen(top);
+    char *parts, *name, *slash;
+    int dirfd = rootfd, rc = 0;
+    struct stat st;
 
     if (len >= sizeof k->path) {
         fail("%.64s…: the path is longer than %d bytes", top, PATH_MAX - 1);
         return -1;
     }
+    parts = strdup(top);
+    if (!parts)
+        abort();
+    name = parts;
+    while ((slash = strchr(name, '/')) != NULL) {
+        int fd;
+
+        *slash = '\0';
+        if (!*name || strcmp(name, ".") == 0) {
+            name = slash + 1;
+            continue;
+        }
+        fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) {
+            int err = errno;
+            bool link = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+
+            if (link)
+                warn("CC_OVERRIDE_BUILDCACHE: %s: %.*s is a symbolic link, which the archive "
+                     "never follows; left out (name the folder it points to, inside the root)",
+                     top, (int)(slash - parts), parts);
+            else
+                warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", top, strerror(err));
+            goto out;
+        }
+        if (dirfd != rootfd)
+            close(dirfd);
+        dirfd = fd;
+        name = slash + 1;
+    }
+    if (override && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", top, strerror(errno));
+        goto out;
+    }
     memcpy(k->path, top, len + 1);
-    return walk_entry(k, rootfd, top, DT_UNKNOWN, len);
+    rc = walk_entry(k, dirfd, name, DT_UNKNOWN, len);
+out:
+    if (dirfd != rootfd)
+        close(dirfd);
+    free(parts);
+    return rc;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -408,6 +470,63 @@ static long zstd_threads(void)
     return n < 1 ? 1 : n > 16 ? 16 : n;
 }
 
+/* Where the archive goes: its file, hashed on the way (no second read of it to hash it). */
+struct sink {
+    int fd;
+    void *hash;
+};
+
+static la_ssize_t sink_write(struct archive *a, void *arg, const void *p, size_t n)
+{
+    struct sink *k = arg;
+    size_t off = 0;
+
+    while (off < n) {
+        ssize_t w = write(k->fd, (const char *)p + off, n - off);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            archive_set_error(a, errno, "%s", strerror(errno));
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    hash_add(k->hash, p, n);
+    return (la_ssize_t)n;
+}
+
+/*
+ * A path of CC_IGNORE_FROM_BUILDCACHE through a symbolic link ("vendor/bundle", "vendor" a
+ * link) matches nothing the walk meets: it never follows a link, and archives "vendor" as one.
+ * Said, so that no one believes the link's target was in the archive and is now left out.
+ */
+static void note_linked_ignores(int rootfd, const struct paths *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        const char *path = p->v[i];
+
+        if (strpbrk(path, GLOB_CHARS))
+            continue;
+        for (const char *slash = strchr(path, '/'); slash; slash = strchr(slash + 1, '/')) {
+            char *part = strndup(path, (size_t)(slash - path));
+            struct stat st;
+            bool link;
+
+            if (!part)
+                abort();
+            link = fstatat(rootfd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+            if (link)
+                say("build cache: CC_IGNORE_FROM_BUILDCACHE: %s: %s is a symbolic link, archived "
+                    "as one (its target never is)",
+                    path, part);
+            free(part);
+            if (link)
+                break;
+        }
+    }
+}
+
 int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 {
     struct archive *w = archive_write_new();
@@ -415,6 +534,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     struct paths tops = {0}, ignore = {0};
     struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t};
     struct stat st;
+    struct sink sink = {.fd = fd, .hash = hash_new()};
     char threads[16];
     int rc = 0;
 
@@ -424,11 +544,12 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         abort();
     if (set("IGNORE_FROM_BUILDCACHE")) {
         warn("IGNORE_FROM_BUILDCACHE is deprecated; name it CC_IGNORE_FROM_BUILDCACHE");
-        paths_read("IGNORE_FROM_BUILDCACHE", &ignore);
+        paths_read("IGNORE_FROM_BUILDCACHE", &ignore, true);
     }
-    paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore);
+    paths_read("CC_IGNORE_FROM_BUILDCACHE", &ignore, true);
+    note_linked_ignores(rootfd, &ignore);
     if (set("CC_OVERRIDE_BUILDCACHE"))
-        paths_read("CC_OVERRIDE_BUILDCACHE", &tops);
+        paths_read("CC_OVERRIDE_BUILDCACHE", &tops, false);
     else if (top_entries(rootfd, root, &tops) < 0)
         rc = -1;
     snprintf(threads, sizeof threads, "%ld", zstd_threads());
@@ -439,21 +560,14 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     archive_write_set_filter_option(w, "zstd", "threads", threads);
     archive_write_set_bytes_per_block(w, 128 * 1024);
     archive_write_set_bytes_in_last_block(w, 1);
-    if (rc == 0 && (fchdir(rootfd) < 0 || archive_write_open_fd(w, fd) != ARCHIVE_OK)) {
+    if (rc == 0 && (fchdir(rootfd) < 0 ||
+                    archive_write_open2(w, &sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK)) {
         fail("%s: %s", root, archive_error_string(w) ? archive_error_string(w) : strerror(errno));
         rc = -1;
     }
-    for (size_t i = 0; rc == 0 && i < tops.n; i++) {
-        struct stat ls;
-
-        if (path_under(tops.v[i], &ignore))
-            continue;
-        if (fstatat(rootfd, tops.v[i], &ls, AT_SYMLINK_NOFOLLOW) < 0) {
-            warn("CC_OVERRIDE_BUILDCACHE: %s: %s; left out", tops.v[i], strerror(errno));
-            continue;
-        }
-        rc = add_tree(&k, rootfd, tops.v[i]);
-    }
+    for (size_t i = 0; rc == 0 && i < tops.n; i++)
+        if (!path_under(tops.v[i], &ignore))
+            rc = add_tree(&k, rootfd, tops.v[i], set("CC_OVERRIDE_BUILDCACHE"));
     if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
         fail("archive: %s", la_error(w));
         rc = -1;
@@ -464,6 +578,7 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     free(k.buf);
     paths_free(&tops);
     paths_free(&ignore);
+    hash_end(sink.hash, t->sha256);
     if (rc == 0 && fstat(fd, &st) == 0)
         t->bytes = (uint64_t)st.st_size;
     return rc;

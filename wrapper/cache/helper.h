@@ -30,6 +30,7 @@ struct tally {
     uint64_t links; /* symbolic links */
     uint64_t bytes; /* the archive's size */
     uint64_t skipped;
+    char sha256[65]; /* archive_create: the archive's SHA-256, hashed as it was written */
 };
 
 /*
@@ -45,6 +46,38 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t);
  * cache_max_entries). 0; -1 after reporting, with ROOT as it was.
  */
 int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t);
+
+/* ---- sign.c: an archive's record (SHA-256, size, signature), with libcrypto ---- */
+
+/* SHA-256 as data goes by: hash_end frees H and writes 64 hex digits and a NUL. */
+void *hash_new(void);
+void hash_add(void *h, const void *p, size_t n);
+void hash_end(void *h, char hex[65]);
+/* The SHA-256 and size of the whole file FD, rewound before and after. 0, or -1 reported. */
+int fd_sha256(int fd, char hex[65], uint64_t *size);
+
+struct keys {
+    void *sign, *verify; /* EVP_PKEY, NULL when not set */
+    const char *sign_path, *verify_path;
+};
+
+/*
+ * The keys CCWRAP_CACHE_SIGN_KEY and CCWRAP_CACHE_VERIFY_KEY name (paths that ccwrap gives;
+ * the key itself never travels on a command line), those asked for. 0, or -1 reported.
+ */
+int keys_load(struct keys *k, bool sign, bool verify);
+void keys_free(struct keys *k);
+/* The record of an archive (signed when K has a signing key): allocated text, NULL reported. */
+char *record_make(const struct keys *k, const char *app, const char *commit, const char *sha,
+                  uint64_t size);
+
+enum refusal { REFUSED_NONE, REFUSED_CORRUPT, REFUSED_UNSIGNED, REFUSED_SIGNATURE };
+/*
+ * Whether the archive SHOWN, fetched with SHA and SIZE, may be restored as APP's COMMIT, given
+ * its record TEXT (NULL: the store has none). Says why not, and returns which refusal.
+ */
+enum refusal record_check(const struct keys *k, const char *text, const char *app,
+                          const char *commit, const char *sha, uint64_t size, const char *shown);
 
 /* ---- store.c: the local folder, http(s), s3 ------------------------ */
 
@@ -64,8 +97,17 @@ struct store {
  */
 int store_open(struct store *s, const char *spec, const char *app, bool create);
 void store_close(struct store *s);
-/* A readable fd of NAME (rewound): 0; 1 when the store has no such archive; -1 reported. */
+/*
+ * A readable fd of NAME (rewound): 0; FETCH_MISSING when the store has no such object,
+ * FETCH_NO_STORE when the bucket or the store's path is not there (said), FETCH_REFUSED when
+ * the credentials were refused (said); -1 for any other failure (said).
+ */
+enum { FETCH_MISSING = 1, FETCH_NO_STORE = 2, FETCH_REFUSED = 3 };
 int store_fetch(struct store *s, const char *name, int *fd);
+/* NAME's text (its first MAX bytes) in *TEXT, allocated: 0, or as store_fetch. */
+int store_fetch_text(struct store *s, const char *name, char **text, size_t max);
+/* TEXT stored as NAME, whole or not at all. 0, or -1 reported. */
+int store_put_text(struct store *s, const char *name, const char *text);
 /* A file to write an archive into, then stored as NAME whole or not at all. */
 int store_tmp(struct store *s);
 int store_commit(struct store *s, int fd, const char *name);

@@ -3,10 +3,14 @@
  * (SPEC §10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
  * CCWRAP_CACHE_RESULT=3 says ccwrap gave it.
  *
- *   ccwrap-cache [-q|-v] save ROOT STORE APP COMMIT KEEP
- *   ccwrap-cache [-q|-v] restore ROOT STORE APP COMMIT
- *   ccwrap-cache [-q|-v] list STORE APP
- *   ccwrap-cache [-q|-v] prune STORE APP KEEP
+ *   ccwrap-cache [-q|-v] save ROOT APP COMMIT KEEP
+ *   ccwrap-cache [-q|-v] restore ROOT APP COMMIT
+ *   ccwrap-cache [-q|-v] list APP
+ *   ccwrap-cache [-q|-v] prune APP KEEP
+ *
+ * The store comes in the environment, CCWRAP_CACHE_STORE, never in argv: an http(s) store's
+ * user:password would be in /proc/PID/cmdline, which every local user may read. So do the
+ * paths of the keys (CCWRAP_CACHE_SIGN_KEY, CCWRAP_CACHE_VERIFY_KEY), which the helper opens.
  */
 #include "helper.h"
 
@@ -16,8 +20,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The record of an archive NAME: NAME.sig (sign.c). */
+#define RECORD_SUFFIX ".sig"
+#define RECORD_MAX    ((size_t)64 * 1024)
+
+static const char *store_spec_env(void)
+{
+    const char *spec = getenv("CCWRAP_CACHE_STORE");
+
+    return spec ? spec : "";
+}
 
 int verbosity = 1;
 
@@ -175,6 +192,28 @@ static int entry_parse(const char *p, size_t len, struct entry *e)
     return 0;
 }
 
+/*
+ * Whether NAME is one that store_name writes: [A-Za-z0-9._-] and ~XX, no leading '.'. An index
+ * line holding anything else ("../../x") did not come from a save: it names nothing to delete.
+ */
+static bool store_wrote(const char *name)
+{
+    if (!*name || name[0] == '.')
+        return false;
+    for (const char *p = name; *p; p++) {
+        if (*p == '~') {
+            if (!strchr("0123456789ABCDEF", p[1]) || !p[1] || !strchr("0123456789ABCDEF", p[2]) ||
+                !p[2])
+                return false;
+            p += 2;
+        } else if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                           *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static size_t index_parse(const char *text, struct entry **out)
 {
     size_t n = 0;
@@ -185,7 +224,19 @@ static size_t index_parse(const char *text, struct entry **out)
         struct entry e;
         const char *nl = strchr(p, '\n');
 
-        if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) == 0) {
+        if (entry_parse(p, nl ? (size_t)(nl - p) : strlen(p), &e) < 0) {
+            p = nl ? nl + 1 : NULL;
+            continue;
+        }
+        if (!store_wrote(e.commit)) {
+            /* Shown encoded: the line is the store's, whoever wrote it, not ours to print. */
+            char *enc = store_name(e.commit);
+
+            say("build cache: the index names '%.64s', not an archive name this store writes; "
+                "line ignored, nothing deleted",
+                enc);
+            free(enc);
+        } else {
             *out = realloc(*out, (n + 1) * sizeof **out);
             if (!*out)
                 abort();
@@ -241,8 +292,10 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
         if (keep > 0 && m >= (size_t)keep) {
             char *name;
 
-            if (asprintf(&name, "%s.tar.zst", v[i].commit) < 0)
+            if (asprintf(&name, "%s.tar.zst" RECORD_SUFFIX, v[i].commit) < 0)
                 abort();
+            store_remove(s, name);
+            name[strlen(name) - strlen(RECORD_SUFFIX)] = '\0';
             if (store_remove(s, name) == 0) {
                 detail("build cache: pruned %s", name);
                 (*removed)++;
@@ -261,26 +314,53 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
     return rc;
 }
 
+/* The record of NAME (its SHA-256, size and signature) stored beside it as NAME.sig. */
+static int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
+                       const struct tally *t)
+{
+    char *text = record_make(k, s->app, enc, t->sha256, t->bytes), *rname;
+    int rc;
+
+    if (!text)
+        return -1;
+    if (asprintf(&rname, "%s" RECORD_SUFFIX, name) < 0)
+        abort();
+    rc = store_put_text(s, rname, text);
+    free(rname);
+    free(text);
+    return rc;
+}
+
 static int do_save(char **av)
 {
-    const char *root = av[0], *commit = av[3];
+    const char *root = av[0], *commit = av[2];
     struct store s;
     struct tally t = {0};
     struct entry e = {0};
+    struct keys k;
     char *name = archive_name(commit), *enc = store_name(commit), size[32], counts[96], *where;
     int64_t t0 = mono_ms();
     size_t removed = 0;
     long keep;
     int fd, rootfd, rc = 1;
 
-    if (parse_keep(av[4], &keep) < 0)
+    if (parse_keep(av[3], &keep) < 0)
         return 2;
+    /* Before the archive is made: a key that cannot sign saves nothing, rather than unsigned. */
+    if (keys_load(&k, true, false) < 0) {
+        free(name);
+        free(enc);
+        return 1;
+    }
     rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) {
         fail("%s: %s", root, strerror(errno));
+        keys_free(&k);
+        free(name);
+        free(enc);
         return 1;
     }
-    if (store_open(&s, av[1], av[2], true) < 0)
+    if (store_open(&s, store_spec_env(), av[1], true) < 0)
         goto out;
     fd = store_tmp(&s);
     if (fd < 0)
@@ -289,72 +369,134 @@ static int do_save(char **av)
         store_discard(&s, fd);
         goto out;
     }
+    /* The archive, its record and the index change together for savers of one local store. */
+    store_lock(&s);
     if (store_commit(&s, fd, name) < 0)
         goto out;
+    if (record_save(&s, &k, name, enc, &t) < 0) {
+        store_remove(&s, name);
+        goto out;
+    }
     snprintf(e.commit, sizeof e.commit, "%s", enc);
     e.when = (long long)time(NULL);
     e.bytes = t.bytes;
     e.files = t.files;
     index_update(&s, &e, keep, &removed);
     where = store_where(&s, name);
-    say("build cache: saved %s, %s to %s in %.3f s", counts_text(&t, counts, sizeof counts),
-        size_text(t.bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
+    say("build cache: saved %s, %s to %s%s in %.3f s", counts_text(&t, counts, sizeof counts),
+        size_text(t.bytes, size, sizeof size), where, k.sign ? ", signed" : "",
+        (double)(mono_ms() - t0) / 1000.0);
     free(where);
-    result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld pruned=%zu\n",
+    result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld pruned=%zu signed=%d\n",
            (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
-           (unsigned long long)t.bytes, (long long)(mono_ms() - t0), removed);
+           (unsigned long long)t.bytes, (long long)(mono_ms() - t0), removed, k.sign != NULL);
     rc = 0;
 out:
     store_close(&s);
     close(rootfd);
+    keys_free(&k);
     free(name);
     free(enc);
     return rc;
 }
 
+/* NAME is not in the store (FETCH_MISSING): say so, telling a store with no index apart. */
+static void say_missing(struct store *s, const char *name, const char *commit)
+{
+    char *where = store_where(s, name), *index = NULL;
+
+    if (s->spec.kind != STORE_LOCAL && store_fetch_text(s, "index", &index, 1) == FETCH_MISSING)
+        fail("no archive for commit %s: %s does not exist, nor the app's index: nothing saved "
+             "there yet, or a wrong store path",
+             commit, where);
+    else
+        fail("no archive for commit %s: %s does not exist", commit, where);
+    free(index);
+    free(where);
+}
+
+static const char *fetch_reason(int got)
+{
+    return got == FETCH_MISSING    ? "missing"
+           : got == FETCH_NO_STORE ? "no-store"
+           : got == FETCH_REFUSED  ? "credentials"
+                                   : "unreachable";
+}
+
 static int do_restore(char **av)
 {
-    const char *root = av[0], *commit = av[3];
+    static const char *const refusal_reason[] = {"", "corrupt", "unsigned", "signature"};
+    const char *root = av[0], *commit = av[2];
     struct store s;
     struct tally t = {0};
-    char *name = archive_name(commit), size[32], counts[96], *where;
+    struct keys k;
+    char *name = archive_name(commit), *enc = store_name(commit), *rname, *record = NULL;
+    char size[32], counts[96], *where, sha[65];
     int64_t t0 = mono_ms();
-    off_t bytes;
+    uint64_t bytes;
+    enum refusal why;
     int fd = -1, rc = 1, got;
 
-    if (store_open(&s, av[1], av[2], false) < 0)
-        goto out;
-    got = store_fetch(&s, name, &fd);
-    if (got == 1) {
-        where = store_where(&s, name);
-        fail("no archive for commit %s: %s does not exist", commit, where);
-        free(where);
-        result("reason=missing\n");
+    if (asprintf(&rname, "%s" RECORD_SUFFIX, name) < 0)
+        abort();
+    if (keys_load(&k, false, true) < 0) {
+        memset(&s, 0, sizeof s);
+        s.dirfd = s.lock_fd = -1;
+        result("reason=key\n");
         goto out;
     }
-    if (got < 0) {
+    if (store_open(&s, store_spec_env(), av[1], false) < 0)
+        goto out;
+    got = store_fetch(&s, name, &fd);
+    if (got == FETCH_MISSING)
+        say_missing(&s, name, commit);
+    if (got != 0) {
+        result("reason=%s\n", fetch_reason(got));
+        goto out;
+    }
+    /* The whole archive is here: its hash and record are checked before anything is written. */
+    if (fd_sha256(fd, sha, &bytes) < 0) {
         result("reason=unreachable\n");
         goto out;
     }
-    bytes = lseek(fd, 0, SEEK_END);
-    lseek(fd, 0, SEEK_SET);
+    got = store_fetch_text(&s, rname, &record, RECORD_MAX);
+    if (got != 0 && got != FETCH_MISSING) {
+        result("reason=%s\n", fetch_reason(got));
+        goto out;
+    }
+    where = store_where(&s, name);
+    why = record_check(&k, record, s.app, enc, sha, bytes, where);
+    free(where);
+    if (why != REFUSED_NONE) {
+        result("reason=%s\n", refusal_reason[why]);
+        goto out;
+    }
+    if (s.spec.kind != STORE_LOCAL && !k.verify)
+        warn("build cache: %s: restored without cache_verify_key: whoever can write the store "
+             "chooses what this instance runs; sign archives in CI and set cache_verify_key",
+             s.spec.shown);
     if (archive_restore(root, fd, s.spec.kind == STORE_LOCAL ? s.spec.dir : NULL, &t) < 0) {
         result("reason=unusable\n");
         goto out;
     }
     where = store_where(&s, name);
-    say("build cache: restored %s, %s from %s in %.3f s", counts_text(&t, counts, sizeof counts),
-        size_text((uint64_t)bytes, size, sizeof size), where, (double)(mono_ms() - t0) / 1000.0);
+    say("build cache: restored %s, %s from %s%s in %.3f s", counts_text(&t, counts, sizeof counts),
+        size_text(bytes, size, sizeof size), where, k.verify ? ", signature verified" : "",
+        (double)(mono_ms() - t0) / 1000.0);
     free(where);
-    result("files=%llu folders=%llu symlinks=%llu bytes=%lld ms=%lld\n",
+    result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld verified=%d\n",
            (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
-           (long long)bytes, (long long)(mono_ms() - t0));
+           (unsigned long long)bytes, (long long)(mono_ms() - t0), k.verify != NULL);
     rc = 0;
 out:
     if (fd >= 0)
         close(fd);
     store_close(&s);
+    keys_free(&k);
+    free(record);
+    free(rname);
     free(name);
+    free(enc);
     return rc;
 }
 
@@ -366,7 +508,7 @@ static int do_list(char **av)
     size_t n;
     int rc = 1;
 
-    if (store_open(&s, av[0], av[1], false) < 0 || store_index_read(&s, &text) < 0)
+    if (store_open(&s, store_spec_env(), av[0], false) < 0 || store_index_read(&s, &text) < 0)
         goto out;
     n = index_parse(text ? text : "", &v);
     where = store_where(&s, "");
@@ -398,9 +540,10 @@ static int do_prune(char **av)
     long keep;
     int rc = 1;
 
-    if (parse_keep(av[2], &keep) < 0)
+    if (parse_keep(av[1], &keep) < 0)
         return 2;
-    if (store_open(&s, av[0], av[1], false) == 0 && index_update(&s, NULL, keep, &removed) == 0) {
+    if (store_open(&s, store_spec_env(), av[0], false) == 0 &&
+        index_update(&s, NULL, keep, &removed) == 0) {
         say("build cache: pruned %zu archive%s of %s/%s, kept at most %ld", removed,
             removed == 1 ? "" : "s", s.spec.shown, s.app, keep);
         rc = 0;
@@ -416,20 +559,28 @@ int main(int argc, char **argv)
         int args;
         int (*run)(char **);
     } cmds[] = {
-        {"save", 5, do_save},
-        {"restore", 4, do_restore},
-        {"list", 2, do_list},
-        {"prune", 3, do_prune},
+        {"save", 4, do_save},
+        {"restore", 3, do_restore},
+        {"list", 1, do_list},
+        {"prune", 2, do_prune},
     };
+    const struct rlimit no_core = {0, 0};
     int i = 1;
 
+    /*
+     * First of all: the helper holds store credentials (its environment) and, when signing, a
+     * private key. Not dumpable, /proc/PID/environ and mem are root's alone and a crash writes
+     * no core into the root (which the next save would archive).
+     */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    setrlimit(RLIMIT_CORE, &no_core);
     for (; i < argc && argv[i][0] == '-'; i++)
         verbosity = strcmp(argv[i], "-q") == 0 ? 0 : strcmp(argv[i], "-v") == 0 ? 2 : verbosity;
     for (size_t c = 0; i < argc && c < sizeof cmds / sizeof cmds[0]; c++)
         if (strcmp(argv[i], cmds[c].name) == 0 && argc - i - 1 == cmds[c].args)
             return cmds[c].run(argv + i + 1);
-    fprintf(stderr, "usage: ccwrap-cache [-q|-v] save ROOT STORE APP COMMIT KEEP | restore ROOT "
-                    "STORE APP COMMIT | list STORE APP | prune STORE APP KEEP\n"
+    fprintf(stderr, "usage: CCWRAP_CACHE_STORE=STORE ccwrap-cache [-q|-v] save ROOT APP COMMIT "
+                    "KEEP | restore ROOT APP COMMIT | list APP | prune APP KEEP\n"
                     "ccwrap-cache is run by ccwrap build and ccwrap cache; see ccwrap(1).\n");
     return 2;
 }

@@ -243,7 +243,10 @@ int store_open(struct store *s, const char *spec, const char *app, bool create)
     memset(s, 0, sizeof *s);
     s->dirfd = s->lock_fd = -1;
     if (store_spec_parse(spec, &s->spec, err, sizeof err) < 0) {
-        fail("cache store '%s': %s", spec, err);
+        char *shown = store_spec_shown(spec);
+
+        fail("cache store '%s': %s", shown, err);
+        free(shown);
         return -1;
     }
     s->app = store_name(app);
@@ -410,7 +413,9 @@ static long request(struct store *s, const char *method, const char *name, struc
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, b);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, size);
-        headers = curl_slist_append(headers, "Content-Type: application/zstd");
+        headers = curl_slist_append(headers, strstr(name, ".tar.zst") && !strstr(name, ".tar.zst.")
+                                                 ? "Content-Type: application/zstd"
+                                                 : "Content-Type: text/plain");
     } else if (strcmp(method, "DELETE") == 0) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
@@ -449,7 +454,12 @@ static void refused(struct store *s, struct body *b, long code, const char *meth
         return;
     http_problem(b, code, why, sizeof why);
     shown = store_where(s, name);
-    fail("%s: %s refused: %s", shown, method, why);
+    if (code == 401 || code == 403)
+        fail("%s: %s refused: %s: the store refused the credentials; check %s", shown, method, why,
+             s->spec.kind == STORE_S3 ? "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                                      : "the user:password of the URL");
+    else
+        fail("%s: %s refused: %s", shown, method, why);
     free(shown);
 }
 
@@ -481,10 +491,16 @@ int store_fetch(struct store *s, const char *name, int *fd)
         return 0;
     }
     close(b.out);
+    if (code == 404 && s->spec.kind == STORE_S3 && strstr(b.text, "<Code>NoSuchBucket</Code>")) {
+        fail("no such bucket: %s (HTTP 404 NoSuchBucket); create the bucket or fix the cache "
+             "setting",
+             s->spec.shown);
+        return FETCH_NO_STORE;
+    }
     if (code == 404)
-        return 1;
+        return FETCH_MISSING;
     refused(s, &b, code, "GET", name);
-    return -1;
+    return code == 401 || code == 403 ? FETCH_REFUSED : -1;
 }
 
 int store_tmp(struct store *s)
@@ -567,25 +583,32 @@ int store_remove(struct store *s, const char *name)
 
 int store_index_read(struct store *s, char **text)
 {
-    int fd, rc = store_fetch(s, INDEX_NAME, &fd);
+    int rc = store_fetch_text(s, INDEX_NAME, text, INDEX_MAX);
+
+    return rc == 0 || rc == FETCH_MISSING ? 0 : -1;
+}
+
+int store_fetch_text(struct store *s, const char *name, char **text, size_t max)
+{
+    int fd, rc = store_fetch(s, name, &fd);
     size_t n = 0;
     char *buf;
 
     *text = NULL;
     if (rc != 0)
-        return rc < 0 ? -1 : 0;
-    buf = malloc(INDEX_MAX + 1);
+        return rc;
+    buf = malloc(max + 1);
     if (!buf)
         abort();
     for (;;) {
-        ssize_t r = read(fd, buf + n, INDEX_MAX - n);
+        ssize_t r = read(fd, buf + n, max - n);
 
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         n += (size_t)r;
-        if (n == INDEX_MAX)
+        if (n == max)
             break;
     }
     close(fd);
@@ -595,6 +618,11 @@ int store_index_read(struct store *s, char **text)
 }
 
 int store_index_write(struct store *s, const char *text)
+{
+    return store_put_text(s, INDEX_NAME, text);
+}
+
+int store_put_text(struct store *s, const char *name, const char *text)
 {
     int fd = store_tmp(s);
     size_t len = strlen(text), off = 0;
@@ -607,18 +635,18 @@ int store_index_write(struct store *s, const char *text)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            fail("index: %s", strerror(errno));
+            fail("%s: %s", name, strerror(errno));
             store_discard(s, fd);
             return -1;
         }
         off += (size_t)w;
     }
-    return store_commit(s, fd, INDEX_NAME);
+    return store_commit(s, fd, name);
 }
 
 void store_lock(struct store *s)
 {
-    if (s->spec.kind != STORE_LOCAL)
+    if (s->spec.kind != STORE_LOCAL || s->lock_fd >= 0)
         return;
     s->lock_fd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (s->lock_fd >= 0)
