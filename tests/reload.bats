@@ -163,3 +163,16 @@ worker_value() {
     assert_equal "$(cat "$LOG")" "HUP
 app"
 }
+
+@test "a terminal hangup of ccwrap as session leader is relayed the same way: the application only" {
+    CC_WORKER_COMMAND=$(worker_value)
+    export CC_WORKER_COMMAND CC_WORKER_RESTART=always
+    run "$FIXTURES/ptyrun.py" --hangup-when "$PIDF" -- "$CCWRAP" -q run --ready none -- \
+        "$TESTAPP" --signals "$SIGLOG" --pid "$PIDF" --exit-after 2
+    # The application handled it and ran to its end: its status, 0.
+    assert_success
+    assert_equal "$(cat "$SIGLOG")" "HUP 1"
+    # The worker got no HUP: only the TERM that stops it when the application ends.
+    assert_equal "$(cat "$WSIG")" TERM
+    assert_equal "$(wc -l <"$WPIDS")" 1
+}
