@@ -23,9 +23,8 @@ setup() {
 teardown() {
     kill_background
     # Whatever a failed test left: no gunicorn or worker of this test may outlive it.
-    pkill -KILL -f "$APP/" 2>/dev/null || true
-    pkill -KILL -f "127.0.0.1:$PORT" 2>/dev/null || true
-    pkill -KILL -f "$WPIDS" 2>/dev/null || true
+    pkill -KILL -f -- "-b 0.0.0.0:$PORT " 2>/dev/null || true
+    pkill -KILL -f -- "$WPIDS" 2>/dev/null || true
 }
 
 alive() {
@@ -36,10 +35,12 @@ lines() {
     grep -c -- "$1" "$2" || true
 }
 
-# A worker that notes each start's pid and each signal it gets, and never ends by itself.
+# A worker that notes each start's pid and each signal it gets, and never ends by itself. The
+# files are named in the value, so that teardown finds what a failed test left by its name.
 worker_value() {
-    # shellcheck disable=SC2016 # expanded by the worker's shell
-    printf '%s' 'echo $$ >>"$WPIDS"; for s in HUP INT TERM USR1; do trap "echo $s >>\"\$WSIG\"" $s; done; while :; do sleep 0.1; done'
+    # shellcheck disable=SC2016 # $$ and $s are expanded by the worker's shell
+    printf 'echo $$ >>%s; for s in HUP INT TERM USR1; do trap "echo $s >>%s" $s; done; while :; do sleep 0.1; done' \
+        "'$WPIDS'" "'$WSIG'"
 }
 
 @test "HUP reloads gunicorn: a request in flight answers 200, the app keeps serving, the worker is untouched and still restarted" {
