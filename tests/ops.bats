@@ -68,7 +68,7 @@ build
   pre-build
       1  CC_PRE_BUILD_HOOK                      /bin/sh -c 'echo '\''it'\'''\''s'\'''
       2  hooks.d/pre-build/10-deps              exec hooks.d/pre-build/10-deps
-  command                                       COMMAND if given, else CC_BUILD_COMMAND: /bin/sh -c 'make all'
+  command                                       COMMAND if given, else CC_BUILD_COMMAND: /bin/sh -c 'exec make all'
   post-build
       1  CC_POST_BUILD_HOOK                     /bin/sh -c './ccbuild.sh --fast'
       2  hooks.d/post-build/10-assets           exec hooks.d/post-build/10-assets

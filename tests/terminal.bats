@@ -21,7 +21,7 @@ teardown() {
 }
 
 # play NAME COMMAND...: the steps on stdin, played by term.py running COMMAND, first with W
-# empty (the bare command), then with W='ccwrap -q run --ready none --'. Sets $bare and
+# empty (the bare command), then with W='ccwrap -q run --ready none --' (or $WRAP). Sets $bare and
 # $wrapped (transcripts, job pids as PID) and $bare_status and $wrapped_status; $SIGLOG.bare
 # and $SIGLOG.wrapped are the $SIGLOG each run left.
 play() {
@@ -30,7 +30,7 @@ play() {
     cat >"$steps"
     for w in bare wrapped; do
         rm -f "$PIDF" "$SIGLOG"
-        if [ "$w" = bare ]; then W=; else W="$CCWRAP -q run --ready none --"; fi
+        if [ "$w" = bare ]; then W=; else W=${WRAP:-"$CCWRAP -q run --ready none --"}; fi
         local st=0
         W=$W "$FIXTURES/term.py" -- "$@" <"$steps" >"$BATS_TEST_TMPDIR/$name.$w" \
             2>"$BATS_TEST_TMPDIR/$name.$w.err" 3>&- || st=$?
@@ -69,6 +69,34 @@ EOF
             refute_regex "$bare" $'\nnext\n'
             unset -n sh_argv
         done
+    done
+}
+
+@test "Ctrl-C handled by 'ccwrap build -- X; echo next', X exiting 0: the line goes on, as for the bare X" {
+    # Nothing follows the command in the build (no post-build hook, no cache archive): ccwrap
+    # ends with its status, 0, and the shell runs the rest of the line (bash's and dash's rule).
+    cat >"$BATS_TEST_TMPDIR/x" <<'EOF'
+#!/usr/bin/env python3
+import signal, sys, time
+signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+print("waiting", flush=True)
+time.sleep(30)
+EOF
+    chmod 755 "$BATS_TEST_TMPDIR/x"
+    export X=$BATS_TEST_TMPDIR/x
+    for shell in BASH_I DASH_I; do
+        declare -n sh_argv=$shell
+        WRAP="$CCWRAP -q build --" play handled "${sh_argv[@]}" <<'EOF'
+expect PROMPT> 
+type $W "$X"; echo "ne""xt st=$?"
+expect waiting
+key ^C
+expect next st=0\r?\n.*PROMPT> 
+type exit 3
+EOF
+        same
+        assert_equal "$bare_status" 3
+        unset -n sh_argv
     done
 }
 

@@ -551,8 +551,8 @@ ccwrap: CC_WORKER_COMMAND: killed by signal TERM after N s"
     run "$CCWRAP" plan run
     assert_success
     assert_line "  workers                          beside the application, stopped when it ends; restart always, after 0.25 s"
-    assert_line "      1  CC_WORKER_COMMAND         /bin/sh -c 'php artisan queue:work'"
-    assert_line "      2  CC_WORKER_COMMAND_3       /bin/sh -c './worker.sh'"
+    assert_line "      1  CC_WORKER_COMMAND         /bin/sh -c 'exec php artisan queue:work'"
+    assert_line "      2  CC_WORKER_COMMAND_3       /bin/sh -c 'exec ./worker.sh'"
     unset CC_WORKER_COMMAND CC_WORKER_COMMAND_3 CC_WORKER_RESTART CC_WORKER_RESTART_DELAY
     export CC_WORKER_COMMAND_X=oops
     run "$CCWRAP" plan run

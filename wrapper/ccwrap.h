@@ -481,6 +481,10 @@ struct proc {
     int signals_seen; /* how many signals ccwrap relayed to it */
     int last_signal;  /* the last one */
     int tty_stop;     /* a hook stopped by SIGTTIN/SIGTTOU: it wanted the terminal */
+    bool worker;      /* a CC_WORKER_*: a reload (HUP) never reaches it */
+    bool hook_shell;  /* ccwrap's hook shell running a value: a HUP goes to what it started */
+    dev_t shell_dev;  /* the shell's file, to tell whether the shell exec'd the program */
+    ino_t shell_ino;
 };
 
 struct spawn_req {
@@ -493,6 +497,8 @@ struct spawn_req {
     char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
     const char *const *env_unset; /* names removed for this child only */
     int fd3;                      /* > 0: given to the child as its descriptor 3 */
+    bool worker;                  /* see struct proc */
+    bool hook_shell;              /* exec_path is the hook shell, given a value with -c */
 };
 
 /*
@@ -519,7 +525,7 @@ struct pollfd;
 int loop_step(struct pollfd *extra, int64_t until);
 /* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
 int signal_received_since(int64_t from, int sig);
-/* The first HUP, INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
+/* The first INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
 int stop_requested(void);
 /*
  * The end of the service (SPEC §7): every process still below ccwrap gets SIGTERM (unless a

@@ -42,6 +42,20 @@ static char *quoted(const char *value)
     return out;
 }
 
+/*
+ * A CC_*_COMMAND or worker value as it really runs: one simple command is given to the shell
+ * as `exec VALUE` (shell_exec_form, as phase.c and worker.c decide), so the shell execs it.
+ */
+static char *command_line(const char *value, const struct config *c)
+{
+    char *form = shell_exec_form(value), *q = quoted(form ? form : value), *text;
+
+    text = xasprintf("%s -c %s", c->shell, q);
+    free(q);
+    free(form);
+    return text;
+}
+
 static char *how_it_runs(const struct hook *h, const struct config *c)
 {
     char *q, *s, *text;
@@ -125,16 +139,16 @@ static void plan_command(const char *what, const char *var, const char *root,
     char *text, *shown;
 
     if (value && value[strspn(value, " \t\n")]) {
-        char *q = quoted(value), *problem = shell_trust_problem(root, c);
+        char *line = command_line(value, c), *problem = shell_trust_problem(root, c);
 
         if (!problem)
             problem = command_trust_problem(value, root, c);
         if (problem)
             text = xasprintf("COMMAND if given, else %s: error: %s", var, problem);
         else
-            text = xasprintf("COMMAND if given, else %s: %s -c %s", var, c->shell, q);
+            text = xasprintf("COMMAND if given, else %s: %s", var, line);
         free(problem);
-        free(q);
+        free(line);
     } else {
         text = xasprintf("COMMAND as given to ccwrap (%s is not set)", var);
     }
@@ -246,7 +260,7 @@ static void plan_workers(const char *root, const struct config *c, int width,
         char *how;
 
         worker_resolve(root, c, &wc.v[i], &l);
-        how = how_it_runs(&l.v[0], c);
+        how = l.v[0].kind == HOOK_SHELL ? command_line(l.v[0].command, c) : how_it_runs(&l.v[0], c);
         printf("    %s%3zu  %-*s  %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "", i + 1, width,
                wc.v[i].name, how, l.v[0].kind == HOOK_BROKEN ? st->off : "");
         free(how);

@@ -31,7 +31,7 @@ static struct outcome hook_failure(int status, int sig)
     return (struct outcome){.status = status, .signal = sig};
 }
 
-/* After a relayed HUP, INT, QUIT or TERM nothing new starts: ccwrap ends as that signal ends it. */
+/* After a relayed INT, QUIT or TERM nothing new starts: ccwrap ends as that signal ends it. */
 static bool stopping(const char *what, struct outcome *o)
 {
     int sig = stop_requested();
@@ -79,6 +79,7 @@ static void command_req(const struct ctx *x, char **argv, const char *var, char 
         shell_argv[3] = NULL;
         req->argv = shell_argv;
         req->exec_path = x->cfg->shell;
+        req->hook_shell = true;
         req->dir = x->root;
         log_detail("running %s: %s -c %s", var, x->cfg->shell, shell_argv[2]);
     } else {
@@ -215,12 +216,16 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     status = point_run_all(x, PT_POST_BUILD, NULL, &sig, NULL);
     if (status != 0)
         return hook_failure(status, sig);
-    /* The cache archive (SPEC §10): after post-build; a failure only warns. */
-    if (stopping("the build cache archive", &o))
+    /*
+     * The cache archive (SPEC §10): after post-build; a failure only warns. Without one
+     * (CC_DISABLE_BUILD_CACHE_UPLOAD=true) nothing follows the command: a stop it handled,
+     * ending with 0, ends the build with 0, as the bare command would (SPEC §7).
+     */
+    if (!cache_disabled() && stopping("the build cache archive", &o))
         return o;
     cache_save(x);
     /* A stop relayed to the helper ends the build as it would have ended the command. */
-    if ((sig = stop_requested()) != 0)
+    if (!cache_disabled() && (sig = stop_requested()) != 0)
         return hook_failure(128 + sig, sig);
     /* 4. Exit 0. */
     return exit_with(0);

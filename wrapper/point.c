@@ -75,7 +75,7 @@ static bool record_failure(struct point_run *pr, int status, int wstatus)
     return pr->stop_on_failure;
 }
 
-/* After a relayed HUP, INT, QUIT or TERM no hook starts: the point ends as that signal ends it. */
+/* After a relayed INT, QUIT or TERM no hook starts: the point ends as that signal ends it. */
 static bool stopping(struct point_run *pr, const struct hook *h)
 {
     int sig = stop_requested();
@@ -134,6 +134,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             argv[2] = h->command;
             argv[3] = NULL;
             req.exec_path = x->cfg->shell;
+            req.hook_shell = true;
         } else {
             argv[0] = h->path;
             argv[1] = NULL;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,10 +138,21 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     p->pid = pid;
     p->own_group = r->own_group;
     p->lead = r->lead;
+    p->worker = r->worker;
     p->running = true;
     p->started = now_ms();
     p->deadline = -1;
     p->kill_at = -1;
+    if (r->hook_shell && r->exec_path) {
+        struct stat st;
+
+        /* The shell's file, to tell later whether the shell is still there or exec'd. */
+        if (stat(r->exec_path, &st) == 0) {
+            p->hook_shell = true;
+            p->shell_dev = st.st_dev;
+            p->shell_ino = st.st_ino;
+        }
+    }
     register_proc(p);
     return 0;
 }
@@ -156,9 +168,10 @@ char *spawn_no_process(int err)
     return NULL;
 }
 
+/* HUP is not one: it is a reload (relay_reload). */
 static bool is_stop_signal(int sig)
 {
-    return sig == SIGHUP || sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
+    return sig == SIGINT || sig == SIGQUIT || sig == SIGTERM;
 }
 
 /* The first stop relayed, and whom it reached: pids, and process groups as -pgid. */
@@ -329,19 +342,86 @@ static void relay_to_tree(const struct pidset *tree, int sig, bool resuming)
     }
 }
 
+/* Whether P's pid is still ccwrap's hook shell, not the program the shell exec'd. */
+static bool still_the_shell(const struct proc *p)
+{
+    char path[64];
+    struct stat st;
+
+    if (!p->hook_shell)
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/exe", (int)p->pid);
+    return stat(path, &st) == 0 && st.st_dev == p->shell_dev && st.st_ino == p->shell_ino;
+}
+
+static void reload_one(struct proc *p, pid_t target)
+{
+    char name[64];
+
+    if (kill(target, SIGHUP) < 0)
+        return;
+    p->signals_seen++;
+    p->last_signal = SIGHUP;
+    events_emit("signal", "ssignal", "HUP", "ipid", (int64_t)target, EV_END);
+    log_detail("relayed SIGHUP to %d (%s)", (int)target, proc_name(target, name, sizeof name));
+}
+
+/*
+ * A reload (SPEC §7: `systemctl reload`'s `kill -HUP $MAINPID`): HUP reaches the main program
+ * only — the command or application, or the running hook while no command runs — as if sent
+ * to it directly. gunicorn's master, nginx's or Unicorn's re-read their configuration and
+ * replace their workers gracefully; a HUP to every worker would cut the requests in flight.
+ * For a value run through the hook shell, the main program is what the shell started (its
+ * children), not the shell, which would die of it; once the shell exec'd the program, its pid
+ * is the program. Workers (CC_WORKER_*), a run-succeeded hook beside the application, the rest
+ * of the tree and ccwrap's cache helper get nothing. Nothing is stopping: not a stop signal.
+ */
+static void relay_reload(bool from_job)
+{
+    bool lead = lead_running();
+
+    for (int i = 0; i < MAX_PROCS; i++) {
+        struct proc *p = procs[i];
+        struct pidset below = {0};
+        bool any = false;
+
+        if (!p || !p->running || p->worker || (lead ? !p->lead : !p->own_group))
+            continue;
+        /* From the terminal, the kernel reached whoever is in ccwrap's own group already. */
+        if (from_job && !p->own_group)
+            continue;
+        if (still_the_shell(p) && tree_descendants(p->pid, &below) == 0) {
+            for (size_t k = 0; k < below.n; k++) {
+                if (proc_parent(below.v[k]) == p->pid) {
+                    reload_one(p, below.v[k]);
+                    any = true;
+                }
+            }
+        }
+        pidset_free(&below);
+        /* A shell between two commands has nothing started: it is the program then. */
+        if (!any)
+            reload_one(p, p->pid);
+    }
+}
+
 /*
  * Relays SIG to every registered child. A signal that came from the terminal (SI_KERNEL)
  * already reached the children in ccwrap's own process group: only the ones in groups of
  * their own get it from us, so each gets it exactly once. After ccwrap stopped itself, a
  * SIGCONT goes to a child of its group only if that child is still stopped: the shell's
  * `fg` continues the whole group, a kill(2) of ccwrap alone does not. Other signals go to
- * the command as if sent to it directly; HUP, INT, QUIT and TERM stop the whole tree.
+ * the command as if sent to it directly; INT, QUIT and TERM stop the whole tree.
  */
 static void relay(int sig, bool from_job, bool resuming)
 {
     bool to_tree = !from_job && (is_stop_signal(sig) || resuming);
     struct pidset tree = {0};
 
+    if (sig == SIGHUP) {
+        relay_reload(from_job);
+        return;
+    }
     if (to_tree && has_children() && tree_descendants(getpid(), &tree) < 0)
         tree.n = 0;
     for (int i = 0; i < MAX_PROCS; i++) {
@@ -594,7 +674,7 @@ int spawn_in_place(const struct spawn_req *r, const char *what, int *err)
     int e;
 
     *err = 0;
-    /* What ccwrap received until now is handled as it would be: HUP, INT, QUIT, TERM stop. */
+    /* What ccwrap received until now is handled as it would be: INT, QUIT, TERM stop. */
     if (loop_step(NULL, now_ms()) < 0 || stop_requested())
         return -1;
     /* What the hooks left behind was re-parented to ccwrap: the command must not inherit it. */

@@ -262,10 +262,13 @@ int workers_load(void)
     return rc;
 }
 
-/* The stop signals of SPEC §7 after which nothing new starts: the one received, or 0. */
+/*
+ * The stop signals of SPEC §7 after which nothing new starts: the one received, or 0. HUP is a
+ * reload: it never reached a worker, and a worker keeps its restart policy after it.
+ */
 static int stop_signal(void)
 {
-    static const int stops[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    static const int stops[] = {SIGINT, SIGQUIT, SIGTERM};
 
     for (size_t i = 0; i < sizeof stops / sizeof stops[0]; i++)
         if (signal_received_since(ws.since, stops[i]))
@@ -408,6 +411,7 @@ static void begin(const struct ctx *x, struct worker *w)
         req.own_group = true;
         req.null_stdin = true;
         req.env_set = env;
+        req.worker = true;
         log_detail("%s: running %s -c %s", name, x->cfg->shell, argv[2]);
         if (spawn(&req, &w->proc, &err) == 0) {
             w->watched = true;
