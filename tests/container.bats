@@ -103,7 +103,7 @@ point_hooks() {
     pm run -d --name "$name" "$IMAGE" >/dev/null
     wait_for 20 bash -c "$TOP/tests/podman logs $name 2>&1 | grep -q 'the application answered: hello, set by hooks.d/pre-run/10-set-greeting'"
     run pm logs "$name"
-    assert_line "ccwrap: Application ready (tcp) after $(sed -n 's/.*Application ready (tcp) after \([0-9.]* s\).*/\1/p' <<<"$output")"
+    assert_line --regexp '^ccwrap: Application ready \(tcp\) after [0-9]+\.[0-9]{3} s$'
     assert_line "demo-app: listening on 0.0.0.0:8080"
     # It runs as the image's user, nobody, the hooks with it.
     run pm top "$name" user comm
@@ -190,6 +190,26 @@ HUP 2"
     assert_output --regexp '^HTTP/1.0 200'
     assert_equal "$(cat "$OUT/log")" "pre-run
 run-succeeded"
+}
+
+@test "podman kill -s HUP reaches the main program only, not the rest of its tree (SPEC §7: a reload)" {
+    point_hooks
+    start hup-tree "$IMAGE" \
+        sh -c 'testapp --signals /out/helper-signals --touch /out/helper-up & exec testapp --listen 8080 --signals /out/signals'
+    wait_for 20 in_log run-succeeded
+    wait_for 5 test -e "$OUT/helper-up"
+    run pm kill -s HUP "$CTR"
+    assert_success
+    wait_for 5 grep -qx "HUP 1" "$OUT/signals"
+    sleep 0.5
+    assert running
+    assert_equal "$(cat "$OUT/signals")" "HUP 1"
+    assert [ ! -s "$OUT/helper-signals" ]
+    run pm top "$CTR" comm
+    assert_output "COMMAND
+ccwrap
+testapp
+testapp"
 }
 
 @test "orphans are reaped: no zombie in podman top, only ccwrap and the app are left" {
