@@ -152,6 +152,7 @@ fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 IMAGE_ENGINE ?= $(shell command -v podman || command -v docker)
 IMAGE_BASE ?= debian:bookworm-slim
 IMAGE ?= localhost/ccwrap-demo:latest
+IMAGE_BUILD_FLAGS ?=
 IMAGE_PREFIX = PREFIX=/usr/local SYSCONFDIR=/usr/local/etc LIBEXECDIR=/usr/local/libexec
 
 image:
@@ -162,8 +163,8 @@ image:
 	$(MAKE) --no-print-directory -s $(IMAGE_PREFIX) DESTDIR=$(CURDIR)/build-image/root install
 	$(CC) $(CFLAGS) -o build-image/app/bin/demo-app contrib/demo/demo-app.c
 	cp -a hooks.d build-image/app/
-	$(IMAGE_ENGINE) build --quiet -f contrib/Containerfile.prebuilt --build-arg BASE=$(IMAGE_BASE) \
-	    -t $(IMAGE) build-image
+	$(IMAGE_ENGINE) build --quiet $(IMAGE_BUILD_FLAGS) -f contrib/Containerfile.prebuilt \
+	    --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) build-image
 
 bench: deps
 	contrib/install-deps bench

@@ -28,9 +28,12 @@ setup_file() {
         CONTAINER_SKIP="podman cannot run a container here: ${err//$'\n'/; }"
         return 0
     fi
-    # The image of the binaries under test, as a user makes it (make image, COPY only).
+    # The image of the binaries under test, as a user makes it (make image, COPY only), in one
+    # layer over the base: vfs stores each layer as a full copy of the tree. The previous run's
+    # image, untagged now, goes.
     make -C "$TOP" -s image IMAGE_ENGINE="$TOP/tests/podman" IMAGE_BASE="$BASE" IMAGE="$IMAGE" \
-        >/dev/null 3>&-
+        IMAGE_BUILD_FLAGS=--layers=false >/dev/null 3>&-
+    "$TOP/tests/podman" image prune -f >/dev/null 3>&-
 }
 
 setup() {
@@ -307,4 +310,27 @@ post-build"
     assert_equal "$(cat "$OUT/log")" ""
     assert_equal "$(cat "$src2/dist/app")" built
     assert_equal "$(readlink "$src2/dist/link")" app
+}
+
+@test "contrib/Dockerfile builds over BUILD_BASE and BASE, and its image runs the demo as the user app" {
+    # Its build stage installs a compiler with apt-get: it needs a Debian mirror, as mmdebstrap
+    # did for the base; the build gets the host's network.
+    local tag=localhost/ccwrap-dockerfile-test:latest name=ccwrap-test-$$-$BATS_SUITE_TEST_NUMBER-df
+    echo "$name" >>"$NAMES"
+    run timeout 900 "$TOP/tests/podman" build --quiet --layers=false --network=host \
+        -f "$TOP/contrib/Dockerfile" --build-arg BUILD_BASE="$BASE" --build-arg BASE="$BASE" \
+        -t "$tag" "$TOP" 3>&-
+    assert_success
+    CTR=$name
+    pm run -d --name "$name" "$tag" >/dev/null
+    wait_for 20 bash -c "$TOP/tests/podman logs $name 2>&1 | grep -q 'the application answered: hello, set by hooks.d/pre-run/10-set-greeting'"
+    run pm top "$name" user comm
+    assert_output --regexp "app +ccwrap"
+    assert_output --regexp "app +demo-app"
+    run pm stop -t 10 "$name"
+    assert_success
+    status_is 0
+    pm rm -f "$name" >/dev/null
+    pm rmi "$tag" >/dev/null
+    pm image prune -f >/dev/null
 }
