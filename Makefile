@@ -156,7 +156,7 @@ IMAGE_BUILD_FLAGS ?=
 IMAGE_PREFIX = PREFIX=/usr/local SYSCONFDIR=/usr/local/etc LIBEXECDIR=/usr/local/libexec
 
 image:
-	@test -n "$(IMAGE_ENGINE)" || { echo "make image: needs podman or docker: apt-get install podman" >&2; exit 1; }
+	@test -n "$(IMAGE_ENGINE)" || { echo "make image: podman or docker: not found; apt-get install podman" >&2; exit 1; }
 	$(MAKE) --no-print-directory $(IMAGE_PREFIX) ccwrap ccwrap-cache
 	rm -rf build-image
 	mkdir -p build-image/app/bin

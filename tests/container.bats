@@ -23,7 +23,8 @@ setup_file() {
         CONTAINER_SKIP="no base image $BASE and no mmdebstrap to make one: contrib/install-deps container"
         return 0
     fi
-    "$TOP/contrib/base-image" "$TOP/tests/podman" "$BASE" 3>&-
+    # No test's watchdog runs yet: every step here is bounded by timeout instead.
+    timeout 600 "$TOP/contrib/base-image" "$TOP/tests/podman" "$BASE" 3>&-
     if ! err=$(timeout 60 "$TOP/tests/podman" run --rm "$BASE" true 2>&1 3>&-); then
         CONTAINER_SKIP="podman cannot run a container here: ${err//$'\n'/; }"
         return 0
@@ -31,9 +32,9 @@ setup_file() {
     # The image of the binaries under test, as a user makes it (make image, COPY only), in one
     # layer over the base: vfs stores each layer as a full copy of the tree. The previous run's
     # image, untagged now, goes.
-    make -C "$TOP" -s image IMAGE_ENGINE="$TOP/tests/podman" IMAGE_BASE="$BASE" IMAGE="$IMAGE" \
+    timeout 300 make -C "$TOP" -s image IMAGE_ENGINE="$TOP/tests/podman" IMAGE_BASE="$BASE" IMAGE="$IMAGE" \
         IMAGE_BUILD_FLAGS=--layers=false >/dev/null 3>&-
-    "$TOP/tests/podman" image prune -f >/dev/null 3>&-
+    timeout 60 "$TOP/tests/podman" image prune -f >/dev/null 3>&-
 }
 
 setup() {
