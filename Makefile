@@ -1,6 +1,6 @@
 # ccwrap — Clever Cloud's deployment hooks on any machine.
 # make, make check, make demo, make install [PREFIX=… DESTDIR=… SYSCONFDIR=…], make uninstall,
-# make clean, make bench, make fuzz, make format, make deb.
+# make clean, make bench, make fuzz, make format, make deb, make image, make check-container.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -96,6 +96,14 @@ check-stages: deps
 	$(MAKE) -B WERROR=1 ccwrap ccwrap-cache $(TESTAPP)
 	tests/run
 	$(MAKE) check-hardening
+	$(MAKE) check-container
+
+# ccwrap as a container's PID 1 under a real runtime (podman, tests/podman's settings): its
+# own stage, since it builds images (the base once, reused; the test image with `make image`).
+check-container: ccwrap ccwrap-cache $(TESTAPP)
+	@echo "check-container: tests/container.bats under podman"
+	contrib/install-deps container
+	tests/run tests/container.bats
 
 check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 	tests/sanitize build-asan/ccwrap
@@ -138,6 +146,26 @@ fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 	    grep -E 'stat::number_of_executed_units|Done' build-fuzz/$$f.log | tr '\n' ' '; echo; \
 	done
 
+# An image with ccwrap as its entrypoint, from the binaries built here (contrib/Containerfile.prebuilt,
+# COPY only: no network needed but for the base), with podman or docker, whichever is there.
+# No registry reachable: make a base with contrib/base-image and name it in IMAGE_BASE.
+IMAGE_ENGINE ?= $(shell command -v podman || command -v docker)
+IMAGE_BASE ?= debian:bookworm-slim
+IMAGE ?= localhost/ccwrap-demo:latest
+IMAGE_BUILD_FLAGS ?=
+IMAGE_PREFIX = PREFIX=/usr/local SYSCONFDIR=/usr/local/etc LIBEXECDIR=/usr/local/libexec
+
+image:
+	@test -n "$(IMAGE_ENGINE)" || { echo "make image: podman or docker: not found; apt-get install podman" >&2; exit 1; }
+	$(MAKE) --no-print-directory $(IMAGE_PREFIX) ccwrap ccwrap-cache
+	rm -rf build-image
+	mkdir -p build-image/app/bin
+	$(MAKE) --no-print-directory -s $(IMAGE_PREFIX) DESTDIR=$(CURDIR)/build-image/root install
+	$(CC) $(CFLAGS) -o build-image/app/bin/demo-app contrib/demo/demo-app.c
+	cp -a hooks.d build-image/app/
+	$(IMAGE_ENGINE) build --quiet $(IMAGE_BUILD_FLAGS) -f contrib/Containerfile.prebuilt \
+	    --build-arg BASE=$(IMAGE_BASE) -t $(IMAGE) build-image
+
 bench: deps
 	contrib/install-deps bench
 	$(MAKE) ccwrap
@@ -178,7 +206,7 @@ lint:
 clean:
 	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) .sysconfdir
 	rm -rf build-asan build-fuzz build-static build-dynamic
-	rm -rf build-deb
+	rm -rf build-deb build-image
 
 .PHONY: FORCE all deps check check-hardening demo install uninstall format lint fuzz bench clean
-.PHONY: deps-build check-stages deb
+.PHONY: deps-build check-stages check-container deb image
