@@ -53,6 +53,31 @@ char *shell_word(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
 
+/* ---- cronexpr.c: cron(5) schedules, pure (SPEC §12) ------------------ */
+
+enum cron_field { CRON_MINUTE, CRON_HOUR, CRON_DOM, CRON_MONTH, CRON_DOW, CRON_FIELDS };
+
+/* A schedule: the values each field allows, as bits (day-of-week 0-6, Sunday 0). */
+struct cronexpr {
+    uint64_t bits[CRON_FIELDS];
+    bool dom_star, dow_star; /* the field began with '*': cron's OR rule does not apply */
+};
+
+/*
+ * The schedule at the start of TEXT: five fields or an @ word (@reboot refused). *REST, when
+ * REST is given, is what follows it (an entry's command), blanks skipped. 0, or -1 with ERR
+ * naming the field and why: "day-of-month: '32' is out of range 1-31".
+ */
+int cronexpr_parse(const char *text, struct cronexpr *e, const char **rest, char *err,
+                   size_t errlen);
+/* The first matching minute strictly after AFTER (seconds since the epoch, UTC), or -1: none
+ * within 400 years. */
+int64_t cronexpr_next(const struct cronexpr *e, int64_t after);
+/* "2026-12-06T10:00Z", "…T10:00:30Z" (Z optional) to seconds since the epoch. 0 or -1. */
+int cron_time_parse(const char *s, int64_t *t);
+/* T as "2026-12-06T10:00:00Z" in BUF (at least 21 bytes). */
+void cron_time_format(int64_t t, char *buf, size_t len);
+
 /* ---- shell.c: command lines for the hook shell (SPEC §7) ------------- */
 
 /*
@@ -489,6 +514,7 @@ struct spawn_req {
     char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
     const char *const *env_unset; /* names removed for this child only */
     int fd3;                      /* > 0: given to the child as its descriptor 3 */
+    int out_fd, err_fd;           /* > 0: the child's stdout, stderr (cron's pipes) */
 };
 
 /*
@@ -513,6 +539,12 @@ int loop_init(void);
  */
 struct pollfd;
 int loop_step(struct pollfd *extra, int64_t until);
+/*
+ * FD is polled by every loop_step too (cron's timer and pipes), until loop_unwatch: READY(FD)
+ * is called from loop_step when it is readable, whichever loop waits. 0, or -1: too many.
+ */
+int loop_watch(int fd, void (*ready)(int fd));
+void loop_unwatch(int fd);
 /* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
 int signal_received_since(int64_t from, int sig);
 /* The first HUP, INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
@@ -652,6 +684,54 @@ int workers_load(void);
 void workers_start(const struct ctx *x);
 int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until);
 void workers_stop(void);
+
+/* ---- cron.c: clevercloud/cron.json beside the application (SPEC §12) ---- */
+
+extern const char *const cron_file; /* "clevercloud/cron.json" */
+
+struct cron_entry_def {
+    char *name;    /* "cron[0]": the entry's index in the array */
+    char *text;    /* the string as written in the file */
+    char *command; /* what follows the schedule, $ROOT replaced by the root */
+    struct cronexpr expr;
+};
+
+struct cron_table {
+    struct cron_entry_def *v;
+    size_t n;
+    bool present; /* the file exists */
+};
+
+/*
+ * Reads ROOT/clevercloud/cron.json (none is fine: t->present false) after the trust rule.
+ * Each problem ("entry 2: day-of-month: '32' is out of range 1-31") goes to *errors, named
+ * by the file; the good entries are in *t. 0, or -1 when there was a problem.
+ */
+int cron_table_load(const char *root, const struct config *c, struct cron_table *t,
+                    struct problems *errors);
+void cron_table_free(struct cron_table *t);
+/* How entry D runs: a worker's rules (SPEC §3, the trust rule), one HOOK_SHELL or HOOK_BROKEN. */
+void cron_resolve(const char *root, const struct config *c, const struct cron_entry_def *d,
+                  struct hooklist *out);
+/* check: the file's problems and those of what each entry runs, into *errors. 0 or -1. */
+int cron_check(const char *root, const struct config *c, struct problems *errors);
+/*
+ * `ccwrap cron`: the next COUNT times after FROM (NULL: now) of EXPR, or with EXPR NULL of each
+ * entry of the file ("cron[0] TIME" lines). An exit status.
+ */
+int cron_print(const char *root, const struct config *c, const char *expr, const char *from,
+               long count);
+/*
+ * run_phase's side, like workers: crons_load before anything runs (0, or -1 after reporting:
+ * run refuses with 125); crons_start beside the application (a timerfd on the real-time
+ * clock, cancelled by a clock change); crons_poll after each loop_step (notices ends, begins
+ * the stop once the application has ended; returns UNTIL lowered); crons_stop: SIGTERM,
+ * kill_grace, SIGKILL, and waits for every entry.
+ */
+int crons_load(const struct ctx *x);
+void crons_start(const struct ctx *x);
+int64_t crons_poll(const struct ctx *x, bool app_running, int64_t until);
+void crons_stop(void);
 
 /* ---- inplace.c: whether anything follows the command (README: exec in place) ---- */
 

@@ -27,6 +27,7 @@ static const char usage_text[] =
     "       ccwrap [GLOBAL] check\n"
     "       ccwrap [GLOBAL] migrate [--write] [--force] [--remove-empty]\n"
     "       ccwrap [GLOBAL] cache [--cache STORE] list | prune [--keep N]\n"
+    "       ccwrap [GLOBAL] cron [--from TIME] [--count N] [EXPRESSION]\n"
     "       ccwrap -h | --help | --version\n"
     "\n"
     "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
@@ -48,11 +49,12 @@ enum sub {
     SUB_PLAN,
     SUB_CHECK,
     SUB_MIGRATE,
-    SUB_CACHE
+    SUB_CACHE,
+    SUB_CRON
 };
 
-static const char *const sub_names[] = {"build", "run",     "hook",  "plan",
-                                        "check", "migrate", "cache", NULL};
+static const char *const sub_names[] = {"build", "run",   "hook", "plan", "check",
+                                        "migrate", "cache", "cron", NULL};
 
 static enum sub sub_parse(const char *s)
 {
@@ -73,6 +75,8 @@ struct cli {
     const char *ready;
     int64_t ready_timeout;
     long keep; /* cache prune --keep, -1: cache_keep */
+    const char *from; /* cron --from TIME */
+    long count;       /* cron --count N */
 };
 
 enum {
@@ -86,6 +90,8 @@ enum {
     OPT_REMOVE_EMPTY,
     OPT_CACHE,
     OPT_KEEP_N,
+    OPT_FROM,
+    OPT_COUNT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -125,6 +131,8 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         {"remove-empty", no_argument, NULL, OPT_REMOVE_EMPTY},
         {"cache", required_argument, NULL, OPT_CACHE},
         {"keep", required_argument, NULL, OPT_KEEP_N},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"count", required_argument, NULL, OPT_COUNT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -202,6 +210,18 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
                                    "to 10000",
                                    optarg);
             break;
+        case OPT_FROM:
+            if (sub != SUB_CRON)
+                return usage_error("--from goes with cron");
+            c->from = optarg;
+            break;
+        case OPT_COUNT:
+            if (sub != SUB_CRON)
+                return usage_error("--count goes with cron");
+            if (parse_long(optarg, 1, 1000, &c->count) < 0)
+                return usage_error("--count '%s': give a whole number of times from 1 to 1000",
+                                   optarg);
+            break;
         case 'h':
         case OPT_HELP:
             fputs(usage_text, stdout);
@@ -272,6 +292,13 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
             return usage_error("cache takes list or prune");
         *plan_which = argv[(*i)++];
         return 0; /* --keep may follow */
+    case SUB_CRON:
+        /* One EXPRESSION, or its five fields as separate words. */
+        if (*i < argc)
+            *plan_which = argv[(*i)++];
+        if (*i < argc)
+            return 0;
+        break;
     case SUB_PLAN:
         if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
             return usage_error("plan takes build or run, not '%s'", argv[*i]);
@@ -324,7 +351,7 @@ static int refuse_setid(void)
 
 int main(int argc, char **argv)
 {
-    struct cli cli = {.ready_timeout = -1, .keep = -1};
+    struct cli cli = {.ready_timeout = -1, .keep = -1, .count = 5};
     struct config cfg = {0};
     struct outcome o = {0};
     struct ctx x = {0};
@@ -385,6 +412,23 @@ int main(int argc, char **argv)
         if (fflush(stdout) != 0)
             return EXIT_CCWRAP;
         return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
+    }
+    if (sub == SUB_CRON) {
+        char *expr = plan_which ? xstrdup(plan_which) : NULL;
+
+        for (; i < argc; i++) {
+            char *more = xasprintf("%s %s", expr, argv[i]);
+
+            free(expr);
+            expr = more;
+        }
+        rc = cron_print(root, &cfg, expr, cli.from, cli.count);
+        free(expr);
+        config_free(&cfg);
+        free(root);
+        if (fflush(stdout) != 0)
+            return EXIT_CCWRAP;
+        return rc;
     }
     if (sub == SUB_MIGRATE) {
         rc = legacy_migrate(root, &cfg, &cli.migrate) < 0 ? EXIT_CCWRAP : 0;
