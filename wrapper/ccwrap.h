@@ -733,6 +733,29 @@ void crons_start(const struct ctx *x);
 int64_t crons_poll(const struct ctx *x, bool app_running, int64_t until);
 void crons_stop(void);
 
+/* ---- instance.c: the variables of a Clever Cloud instance (SPEC §13) ---- */
+
+struct instance_var {
+    const char *name;   /* "INSTANCE_TYPE" */
+    char *value;        /* allocated */
+    const char *source; /* "set by ccwrap", "from the environment", … */
+};
+
+#define INSTANCE_VARS 7
+
+/*
+ * Sets APP_HOME, INSTANCE_TYPE (build|production by PHASE), INSTANCE_NUMBER, INSTANCE_ID (a
+ * random UUID), COMMIT_ID, CC_COMMIT_ID (from ROOT/.git, when there is one) and PORT in
+ * ccwrap's environment, each only when it is unset, so every child sees them.
+ */
+void instance_env(const char *root, const char *phase);
+/* Whether instance_env set NAME (rather than the environment ccwrap was given). */
+bool instance_ours(const char *name);
+/* For plan: each variable, its value (or what it will be) and its source, into OUT. How many. */
+size_t instance_plan(const char *root, const char *phase, struct instance_var *out);
+/* The commit ROOT/.git/HEAD names (a branch's tip, loose or packed), allocated, or NULL. */
+char *git_head(const char *root);
+
 /* ---- inplace.c: whether anything follows the command (README: exec in place) ---- */
 
 /* What a phase holds besides its hooks that may have to happen after its command. */

@@ -463,6 +463,9 @@ int main(int argc, char **argv)
         free(notify);
         return rc;
     }
+    /* SPEC §13: what the platform sets, for every hook, command, worker and cron entry. */
+    instance_env(root, sub == SUB_BUILD || (sub == SUB_HOOK && point <= PT_POST_BUILD) ? "build"
+                                                                                       : "production");
     if (sub == SUB_BUILD) {
         x.phase = "build";
         o = build_phase(&x, argv + i, cli.from_cache);

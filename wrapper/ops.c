@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -258,6 +259,68 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
+/* The instance's variables (SPEC §13) as PHASE's children will see them, with their source. */
+static void plan_environment(const char *root, const char *phase, int width, const struct style *st)
+{
+    struct instance_var v[INSTANCE_VARS];
+    size_t n = instance_plan(root, phase, v);
+
+    printf("  %senvironment%s\n", st->bold, st->off);
+    for (size_t i = 0; i < n; i++) {
+        char *shown = shown_text(v[i].value);
+
+        printf("    %3s  %-*s  %s (%s)\n", "-", width, v[i].name, shown, v[i].source);
+        free(shown);
+        free(v[i].value);
+    }
+}
+
+/* clevercloud/cron.json's entries (SPEC §12), each with its next time. */
+static void plan_cron(const char *root, const struct config *c, int width, const struct style *st)
+{
+    struct problems errors = {0};
+    struct cron_table t;
+    int64_t now = time(NULL);
+
+    cron_table_load(root, c, &t, &errors);
+    if (!t.present) {
+        cron_table_free(&t);
+        problems_free(&errors);
+        return;
+    }
+    printf("  %s%-*s%s  ", st->bold, width + 7, "cron", st->off);
+    if (errors.n > 0)
+        printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
+    else
+        printf("%s, in UTC, beside the application; no second copy of a running entry\n",
+               cron_file);
+    for (size_t i = 0; i < errors.n; i++) {
+        char *shown = shown_text(errors.v[i].text);
+
+        printf("    %s%3s  %-*s  error: %s%s\n", st->red, "-", width, errors.v[i].path, shown,
+               st->off);
+        free(shown);
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        struct hooklist l;
+        char when[32], *how, *shown;
+        int64_t next = cronexpr_next(&t.v[i].expr, now);
+
+        cron_resolve(root, c, &t.v[i], &l);
+        how = how_it_runs(&l.v[0], c);
+        cron_time_format(next, when, sizeof when);
+        shown = shown_text(t.v[i].text);
+        printf("    %s%3zu  %-*s  %s  next %s: %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "",
+               i + 1, width, t.v[i].name, shown, when, how,
+               l.v[0].kind == HOOK_BROKEN ? st->off : "");
+        free(shown);
+        free(how);
+        hooklist_free(&l);
+    }
+    cron_table_free(&t);
+    problems_free(&errors);
+}
+
 /* The build cache step (SPEC §10): where the archive goes and its key; never a credential. */
 static void plan_cache(const char *root, const struct config *c, int width, const struct style *st)
 {
@@ -307,6 +370,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
 
     if (build) {
         printf("%sbuild%s\n", st.bold, st.off);
+        plan_environment(root, "build", width, &st);
         if (plan_point(pl, PT_PRE_BUILD, c, width, &st) < 0)
             return -1;
         plan_command("command", "CC_BUILD_COMMAND", root, c, width, &st);
@@ -317,11 +381,13 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
+        plan_environment(root, "run", width, &st);
         if (plan_point(pl, PT_PRE_RUN, c, width, &st) < 0)
             return -1;
         plan_command("application", "CC_RUN_COMMAND", root, c, width, &st);
         plan_ready(c, width, &st);
         plan_workers(root, c, width, &st);
+        plan_cron(root, c, width, &st);
         if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
             plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
@@ -391,6 +457,19 @@ static int check_workers(const char *root, const struct config *c)
     problems_free(&errors);
     problems_free(&warnings);
     worker_conf_free(&wc);
+    return n;
+}
+
+/* clevercloud/cron.json: the file, each entry's schedule and what it runs. */
+static int check_cron(const char *root, const struct config *c)
+{
+    struct problems errors = {0};
+    int n = 0;
+
+    cron_check(root, c, &errors);
+    for (size_t i = 0; i < errors.n; i++)
+        n += check_problem(errors.v[i].path, errors.v[i].text);
+    problems_free(&errors);
     return n;
 }
 
@@ -475,5 +554,5 @@ int check_print(const char *root, const struct config *c)
         free(why);
     }
     ready_free(&r);
-    return n + check_workers(root, c) + cache_check(c, check_problem);
+    return n + check_workers(root, c) + check_cron(root, c) + cache_check(c, check_problem);
 }
