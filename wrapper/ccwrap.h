@@ -178,6 +178,8 @@ struct config {
     long cache_keep;    /* cache_keep: archives kept per app, 0 = all */
     bool readiness_set; /* the file's ready, ready_timeout or on_ready_timeout: no default */
     bool exec_in_place; /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
+    char **env_files;   /* env_files: variable files, relative to the root or absolute */
+    size_t n_env_files;
 };
 
 /*
@@ -755,6 +757,37 @@ bool instance_ours(const char *name);
 size_t instance_plan(const char *root, const char *phase, struct instance_var *out);
 /* The commit ROOT/.git/HEAD names (a branch's tip, loose or packed), allocated, or NULL. */
 char *git_head(const char *root);
+
+/* ---- dotenv.c: --env-file and env_files (SPEC §13) --------------------- */
+
+/* --env-file FILE, in the order given (main sets them). */
+extern const char **env_file_options;
+extern size_t n_env_file_options;
+
+struct env_entry {
+    char *name;
+    char *value;
+    char *source; /* "FILE:LINE", "FILE entry N" */
+};
+
+struct env_set {
+    struct env_entry *v;
+    size_t n;
+};
+
+/*
+ * Reads the config's env_files (relative to the root) then each --env-file, after the trust
+ * rule; a later file's NAME replaces an earlier one's. Problems "FILE" / "line N: why" go to
+ * *errors. 0, or -1 when there was one.
+ */
+int env_files_read(const char *root, const struct config *c, struct env_set *out,
+                   struct problems *errors);
+void env_set_free(struct env_set *s);
+/* Sets each variable of the files that ccwrap's environment leaves unset. 0, or -1 after
+ * reporting (then nothing is set). */
+int env_files_apply(const char *root, const struct config *c);
+/* NAME suggests a secret (KEY, SECRET, TOKEN, PASSWORD in any case): plan hides its value. */
+bool secret_name(const char *name);
 
 /* ---- inplace.c: whether anything follows the command (README: exec in place) ---- */
 

@@ -36,6 +36,7 @@ static const char usage_text[] =
     "        -q, --quiet        only errors\n"
     "        -v, --verbose      more detail (also CC_TROUBLESHOOT=true)\n"
     "        --events FILE      append JSON-lines events to FILE (also $CCWRAP_EVENTS)\n"
+    "        --env-file FILE    variables for every child, unless already set (repeatable)\n"
     "\n"
     "POINT: pre-build, post-build, pre-run, run-succeeded, run-failed.\n"
     "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
@@ -92,6 +93,7 @@ enum {
     OPT_KEEP_N,
     OPT_FROM,
     OPT_COUNT,
+    OPT_ENV_FILE,
     OPT_HELP,
     OPT_VERSION
 };
@@ -132,6 +134,7 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         {"cache", required_argument, NULL, OPT_CACHE},
         {"keep", required_argument, NULL, OPT_KEEP_N},
         {"from", required_argument, NULL, OPT_FROM},
+        {"env-file", required_argument, NULL, OPT_ENV_FILE},
         {"count", required_argument, NULL, OPT_COUNT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -209,6 +212,13 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
                 return usage_error("--keep '%s': give a whole number of archives from 0 (all) "
                                    "to 10000",
                                    optarg);
+            break;
+        case OPT_ENV_FILE:
+            if (n_env_file_options >= 64)
+                return usage_error("--env-file: at most 64 files");
+            env_file_options = xrealloc(env_file_options,
+                                        (n_env_file_options + 1) * sizeof *env_file_options);
+            env_file_options[n_env_file_options++] = optarg;
             break;
         case OPT_FROM:
             if (sub != SUB_CRON)
@@ -463,7 +473,14 @@ int main(int argc, char **argv)
         free(notify);
         return rc;
     }
-    /* SPEC §13: what the platform sets, for every hook, command, worker and cron entry. */
+    /* SPEC §13: the files' variables, then what the platform sets, for every child. */
+    if (env_files_apply(root, &cfg) < 0) {
+        events_close();
+        config_free(&cfg);
+        free(root);
+        free(notify);
+        return EXIT_CCWRAP;
+    }
     instance_env(root, sub == SUB_BUILD || (sub == SUB_HOOK && point <= PT_POST_BUILD) ? "build"
                                                                                        : "production");
     if (sub == SUB_BUILD) {

@@ -259,20 +259,68 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
-/* The instance's variables (SPEC §13) as PHASE's children will see them, with their source. */
-static void plan_environment(const char *root, const char *phase, int width, const struct style *st)
+/* A variable's value for plan: never one whose name suggests a secret. Allocated. */
+static char *plan_value(const char *name, const char *value)
+{
+    if (secret_name(name))
+        return xstrdup("(hidden: the name suggests a secret)");
+    return shown_text(value);
+}
+
+/*
+ * The instance's variables (SPEC §13) and the env files' as PHASE's children will see them,
+ * each with the source of its value.
+ */
+static void plan_environment(const char *root, const struct config *c, const char *phase,
+                             int width, const struct style *st)
 {
     struct instance_var v[INSTANCE_VARS];
+    struct problems errors = {0};
+    struct env_set files;
     size_t n = instance_plan(root, phase, v);
 
+    env_files_read(root, c, &files, &errors);
     printf("  %senvironment%s\n", st->bold, st->off);
+    for (size_t i = 0; i < errors.n; i++)
+        printf("    %s%3s  %-*s  error: %s (run refuses to start)%s\n", st->red, "-", width,
+               errors.v[i].path, errors.v[i].text, st->off);
     for (size_t i = 0; i < n; i++) {
-        char *shown = shown_text(v[i].value);
+        const char *source = v[i].source, *value = v[i].value;
+        char *shown, *from = NULL;
 
-        printf("    %3s  %-*s  %s (%s)\n", "-", width, v[i].name, shown, v[i].source);
+        for (size_t k = 0; !getenv(v[i].name) && k < files.n; k++) {
+            if (strcmp(files.v[k].name, v[i].name) == 0) {
+                value = files.v[k].value;
+                source = from = xasprintf("from %s", files.v[k].source);
+            }
+        }
+        shown = plan_value(v[i].name, value);
+        printf("    %3s  %-*s  %s (%s)\n", "-", width, v[i].name, shown, source);
         free(shown);
+        free(from);
         free(v[i].value);
     }
+    for (size_t k = 0; k < files.n; k++) {
+        bool instance = false;
+        char *shown;
+
+        for (size_t i = 0; i < n; i++)
+            instance = instance || strcmp(v[i].name, files.v[k].name) == 0;
+        if (instance)
+            continue;
+        if (getenv(files.v[k].name)) {
+            shown = plan_value(files.v[k].name, getenv(files.v[k].name));
+            printf("    %3s  %-*s  %s (from the environment, which wins over %s)\n", "-", width,
+                   files.v[k].name, shown, files.v[k].source);
+        } else {
+            shown = plan_value(files.v[k].name, files.v[k].value);
+            printf("    %3s  %-*s  %s (from %s)\n", "-", width, files.v[k].name, shown,
+                   files.v[k].source);
+        }
+        free(shown);
+    }
+    env_set_free(&files);
+    problems_free(&errors);
 }
 
 /* clevercloud/cron.json's entries (SPEC §12), each with its next time. */
@@ -370,7 +418,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
 
     if (build) {
         printf("%sbuild%s\n", st.bold, st.off);
-        plan_environment(root, "build", width, &st);
+        plan_environment(root, c, "build", width, &st);
         if (plan_point(pl, PT_PRE_BUILD, c, width, &st) < 0)
             return -1;
         plan_command("command", "CC_BUILD_COMMAND", root, c, width, &st);
@@ -381,7 +429,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
-        plan_environment(root, "run", width, &st);
+        plan_environment(root, c, "run", width, &st);
         if (plan_point(pl, PT_PRE_RUN, c, width, &st) < 0)
             return -1;
         plan_command("application", "CC_RUN_COMMAND", root, c, width, &st);
@@ -473,6 +521,21 @@ static int check_cron(const char *root, const struct config *c)
     return n;
 }
 
+/* --env-file and env_files: each file's trust and each bad line. */
+static int check_env_files(const char *root, const struct config *c)
+{
+    struct problems errors = {0};
+    struct env_set s;
+    int n = 0;
+
+    env_files_read(root, c, &s, &errors);
+    for (size_t i = 0; i < errors.n; i++)
+        n += check_problem(errors.v[i].path, errors.v[i].text);
+    problems_free(&errors);
+    env_set_free(&s);
+    return n;
+}
+
 /* Every problem plan's inputs have, one line each; returns how many. */
 int check_print(const char *root, const struct config *c)
 {
@@ -554,5 +617,6 @@ int check_print(const char *root, const struct config *c)
         free(why);
     }
     ready_free(&r);
-    return n + check_workers(root, c) + check_cron(root, c) + cache_check(c, check_problem);
+    return n + check_workers(root, c) + check_cron(root, c) + check_env_files(root, c) +
+           cache_check(c, check_problem);
 }
