@@ -267,9 +267,29 @@ static char *plan_value(const char *name, const char *value)
     return shown_text(value);
 }
 
+/* The value of an env file's NAME when ccwrap's environment leaves it unset, or NULL. */
+static const struct env_entry *from_file(const struct env_set *files, const char *name)
+{
+    for (size_t k = files->n; !getenv(name) && k > 0; k--)
+        if (strcmp(files->v[k - 1].name, name) == 0)
+            return &files->v[k - 1];
+    return NULL;
+}
+
+/* "NAME=value" for plan's environment line, its value hidden for a secret's name. */
+static void add_shown(char **line, const char *sep, const char *name, const char *value)
+{
+    char *v = value ? plan_value(name, value) : NULL, *next;
+
+    next = xasprintf("%s%s%s%s%s", *line, **line ? sep : "", name, v ? "=" : "", v ? v : "");
+    free(*line);
+    free(v);
+    *line = next;
+}
+
 /*
- * The instance's variables (SPEC §13) and the env files' as PHASE's children will see them,
- * each with the source of its value.
+ * The instance's variables (SPEC §13) as PHASE's children will see them, grouped by source on
+ * one line; then each env file variable with its FILE:LINE, and the files' problems.
  */
 static void plan_environment(const char *root, const struct config *c, const char *phase,
                              int width, const struct style *st)
@@ -278,45 +298,44 @@ static void plan_environment(const char *root, const struct config *c, const cha
     struct problems errors = {0};
     struct env_set files;
     size_t n = instance_plan(root, phase, v);
+    char *ours = xstrdup(""), *given = xstrdup(""), *text, *shown;
 
     env_files_read(root, c, &files, &errors);
-    printf("  %senvironment%s\n", st->bold, st->off);
+    for (size_t i = 0; i < n; i++) {
+        if (getenv(v[i].name))
+            add_shown(&given, ", ", v[i].name, v[i].value);
+        else if (from_file(&files, v[i].name))
+            ; /* listed below with its file */
+        else if (strcmp(v[i].name, "APP_HOME") == 0)
+            add_shown(&ours, ", ", "APP_HOME (the root)", NULL);
+        else if (strcmp(v[i].name, "INSTANCE_ID") == 0)
+            add_shown(&ours, ", ", "INSTANCE_ID (a new UUID)", NULL);
+        else if (strcmp(v[i].source, "set by ccwrap") == 0 ||
+                 strncmp(v[i].source, "set by ccwrap,", 14) == 0)
+            add_shown(&ours, ", ", v[i].name, v[i].value);
+        free(v[i].value);
+    }
+    text = xasprintf("set by ccwrap: %s%s%s", ours, *given ? "; from the environment: " : "",
+                     given);
+    shown = shown_text(text);
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, "environment", st->off, shown);
+    free(shown);
+    free(text);
+    free(ours);
+    free(given);
     for (size_t i = 0; i < errors.n; i++)
         printf("    %s%3s  %-*s  error: %s (run refuses to start)%s\n", st->red, "-", width,
                errors.v[i].path, errors.v[i].text, st->off);
-    for (size_t i = 0; i < n; i++) {
-        const char *source = v[i].source, *value = v[i].value;
-        char *shown, *from = NULL;
-
-        for (size_t k = 0; !getenv(v[i].name) && k < files.n; k++) {
-            if (strcmp(files.v[k].name, v[i].name) == 0) {
-                value = files.v[k].value;
-                source = from = xasprintf("from %s", files.v[k].source);
-            }
-        }
-        shown = plan_value(v[i].name, value);
-        printf("    %3s  %-*s  %s (%s)\n", "-", width, v[i].name, shown, source);
-        free(shown);
-        free(from);
-        free(v[i].value);
-    }
     for (size_t k = 0; k < files.n; k++) {
-        bool instance = false;
-        char *shown;
+        const char *env = getenv(files.v[k].name);
 
-        for (size_t i = 0; i < n; i++)
-            instance = instance || strcmp(v[i].name, files.v[k].name) == 0;
-        if (instance)
-            continue;
-        if (getenv(files.v[k].name)) {
-            shown = plan_value(files.v[k].name, getenv(files.v[k].name));
+        shown = plan_value(files.v[k].name, env ? env : files.v[k].value);
+        if (env)
             printf("    %3s  %-*s  %s (from the environment, which wins over %s)\n", "-", width,
                    files.v[k].name, shown, files.v[k].source);
-        } else {
-            shown = plan_value(files.v[k].name, files.v[k].value);
+        else
             printf("    %3s  %-*s  %s (from %s)\n", "-", width, files.v[k].name, shown,
                    files.v[k].source);
-        }
         free(shown);
     }
     env_set_free(&files);
@@ -418,7 +437,6 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
 
     if (build) {
         printf("%sbuild%s\n", st.bold, st.off);
-        plan_environment(root, c, "build", width, &st);
         if (plan_point(pl, PT_PRE_BUILD, c, width, &st) < 0)
             return -1;
         plan_command("command", "CC_BUILD_COMMAND", root, c, width, &st);
@@ -426,10 +444,10 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
             return -1;
         plan_cache(root, c, width, &st);
         plan_in_place(root, c, false, width, &st);
+        plan_environment(root, c, "build", width, &st);
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
-        plan_environment(root, c, "run", width, &st);
         if (plan_point(pl, PT_PRE_RUN, c, width, &st) < 0)
             return -1;
         plan_command("application", "CC_RUN_COMMAND", root, c, width, &st);
@@ -440,6 +458,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
             plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
         plan_in_place(root, c, true, width, &st);
+        plan_environment(root, c, "run", width, &st);
     }
     return 0;
 }
