@@ -171,6 +171,15 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
     assert_output --regexp "^clevercloud/cron.json: cron\[0\]: .*job.sh.*writable by group or others"
 }
 
+@test "a cron file keeps ccwrap beside the application: no exec in place" {
+    cron_json '["@daily true"]'
+    # Leftovers kept: otherwise ccwrap stays for them, whatever else.
+    echo 'leftovers = "keep"' >"$APP/ccwrap.conf"
+    run --separate-stderr "$CCWRAP" -v run --ready none -- true
+    assert_success
+    assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: clevercloud/cron.json's entries run beside the application"
+}
+
 @test "plan run shows each entry with its next time and how it runs" {
     cron_json '["0 3 * * * echo backup $ROOT", "@hourly ./missing.sh"]'
     run "$CCWRAP" plan run
@@ -201,7 +210,7 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
 @test "a real entry beside the application: \$ROOT, prefixed output, its end, an overlap skipped, its tree stopped with the application" {
     # One minute-granular run (up to ~2 minutes): entry 0 starts each minute and sleeps 70 s,
     # so at the next minute it is still running; entry 1 ends at once.
-    cron_json '["* * * * * echo \"out $ROOT\"; echo err >&2; sleep 70 & echo $! >'"$BATS_TEST_TMPDIR"'/sleep.pid; wait", "* * * * * echo \"$ROOT\" >>$ROOT/ran"]'
+    cron_json '["* * * * * echo \"out $ROOT\"; echo err >&2; sleep 70 & echo $! >'"$BATS_TEST_TMPDIR"'/sleep.pid; wait", "* * * * * echo \"$ROOT $INSTANCE_TYPE $CCWRAP_CRON\" >>$ROOT/ran"]'
     export CCWRAP_EVENTS=$BATS_TEST_TMPDIR/events
     start_ccwrap run --ready none -- sh -c 'until [ -e "$APP_HOME/stop" ]; do sleep 0.1; done' \
         >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err"
@@ -209,7 +218,7 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
     # Started within a second of its minute.
     started=$(grep -m1 '^ccwrap: cron\[0\]: started at' "$BATS_TEST_TMPDIR/err")
     [ -n "$started" ]
-    assert_equal "$(cat "$APP/ran")" "$APP"
+    assert_equal "$(cat "$APP/ran")" "$APP production cron[1]"
     wait_for 65 grep -q '^ccwrap: cron\[0\]: not started at .*: still running (pid [0-9]*)$' \
         "$BATS_TEST_TMPDIR/err"
     sleeper=$(cat "$BATS_TEST_TMPDIR/sleep.pid")
