@@ -57,7 +57,8 @@ exec_in_place = true
 trusted_users = {}
 cache = ""
 cache_key = ""
-cache_keep = 2'
+cache_keep = 2
+env_files = {}'
     # One comment line right above each option.
     run awk '!/^#/ && !/^$/ { if (prev !~ /^# ./) print "no comment above: " $0 } { prev = $0 }' \
         "$TOP/conf/ccwrap.conf"
