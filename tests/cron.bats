@@ -227,7 +227,8 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
     wait_status "$CCPID"
     [ "$status" = 0 ]
     # The entry's tree went with the application.
-    ! kill -0 "$sleeper" 2>/dev/null
+    run kill -0 "$sleeper"
+    assert_failure
     cat "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/err"
     grep -qx "cron\[0\]: out $APP" "$BATS_TEST_TMPDIR/out"
     grep -qx 'cron\[0\]: err' "$BATS_TEST_TMPDIR/err"

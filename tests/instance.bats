@@ -165,7 +165,7 @@ ccwrap: $BATS_TEST_TMPDIR/bad.json: entry 3: not {\"name\": \"NAME\", \"value\":
 
 @test "plan shows each variable with its source and never the value of a secret's name" {
     printf 'export DB_PASSWORD="hunter2"\nApi_Key=k\nGITHUB_TOKEN=t\nMY_SECRET_X=s\nPORT=9000\nSHOWN=visible\nGIVEN=file\n' >"$APP/app.env"
-    GIVEN=env run "$CCWRAP" --env-file "$APP/app.env" plan run
+    GIVEN=from-env run "$CCWRAP" --env-file "$APP/app.env" plan run
     assert_success
     refute_output --partial hunter2
     refute_output --regexp '=k$|\bk \(|\bt \(|\bs \('
@@ -176,7 +176,7 @@ ccwrap: $BATS_TEST_TMPDIR/bad.json: entry 3: not {\"name\": \"NAME\", \"value\":
     assert_line --regexp "^ +-  MY_SECRET_X +\(hidden: the name suggests a secret\) \(from $APP/app.env:4\)$"
     assert_line --regexp "^ +-  PORT +9000 \(from $APP/app.env:5\)$"
     assert_line --regexp "^ +-  SHOWN +visible \(from $APP/app.env:6\)$"
-    assert_line --regexp "^ +-  GIVEN +env \(from the environment, which wins over $APP/app.env:7\)$"
+    assert_line --regexp "^ +-  GIVEN +from-env \(from the environment, which wins over $APP/app.env:7\)$"
     PORT=3000 run "$CCWRAP" plan build
     assert_line --regexp "^  environment +set by ccwrap: APP_HOME \(the root\), INSTANCE_TYPE=build, INSTANCE_NUMBER=0, INSTANCE_ID \(a new UUID\); from the environment: PORT=3000$"
 }

@@ -33,8 +33,8 @@ static char *with_root(const char *command, const char *root)
 
     while ((hit = strstr(p, "$ROOT")) != NULL) {
         char c = hit[5];
-        bool ident = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '_';
+        bool ident =
+            (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
         char *next = xasprintf("%s%.*s%s", out, (int)(hit - p), p, ident ? "$ROOT" : word);
 
         free(out);
@@ -125,8 +125,9 @@ static void add_entry(struct cron_table *t, size_t i, const char *s, const char 
         return;
     }
     if (rest[strspn(rest, " \t\r\n")] == '\0') {
-        problem_add(errors, CRON_FILE, "entry %zu: no command after the schedule; write \"MIN "
-                                       "HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK COMMAND\"",
+        problem_add(errors, CRON_FILE,
+                    "entry %zu: no command after the schedule; write \"MIN "
+                    "HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK COMMAND\"",
                     i);
         return;
     }
@@ -154,8 +155,7 @@ int cron_table_load(const char *root, const struct config *c, struct cron_table 
     doc = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
     free(text);
     if (!doc) {
-        problem_add(errors, CRON_FILE, "line %d column %d: %s", jerr.line, jerr.column,
-                    jerr.text);
+        problem_add(errors, CRON_FILE, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return -1;
     }
     if (!json_is_array(doc)) {
@@ -164,16 +164,18 @@ int cron_table_load(const char *root, const struct config *c, struct cron_table 
         return -1;
     }
     if (json_array_size(doc) > CRON_MAX)
-        problem_add(errors, CRON_FILE, "%zu entries: ccwrap runs at most %d; run several commands "
-                                       "from one entry's script",
+        problem_add(errors, CRON_FILE,
+                    "%zu entries: ccwrap runs at most %d; run several commands "
+                    "from one entry's script",
                     json_array_size(doc), CRON_MAX);
     t->v = xcalloc(json_array_size(doc) + 1, sizeof *t->v);
     json_array_foreach(doc, i, item) {
         if (i >= CRON_MAX)
             break;
         if (!json_is_string(item))
-            problem_add(errors, CRON_FILE, "entry %zu: not a string; write \"MIN HOUR "
-                                           "DAY-OF-MONTH MONTH DAY-OF-WEEK COMMAND\"",
+            problem_add(errors, CRON_FILE,
+                        "entry %zu: not a string; write \"MIN HOUR "
+                        "DAY-OF-MONTH MONTH DAY-OF-WEEK COMMAND\"",
                         i);
         else
             add_entry(t, i, json_string_value(item), root, errors);
@@ -261,8 +263,7 @@ int cron_print(const char *root, const struct config *c, const char *expr, const
         for (size_t i = 0; i < errors.n; i++)
             log_error("%s: %s", errors.v[i].path, errors.v[i].text);
         if (!t.present)
-            log_error("%s/%s: no such file; give an EXPRESSION or write the file", root,
-                      CRON_FILE);
+            log_error("%s/%s: no such file; give an EXPRESSION or write the file", root, CRON_FILE);
         problems_free(&errors);
         cron_table_free(&t);
         return EXIT_CCWRAP;
@@ -448,10 +449,10 @@ static void stop_group(struct entry *e, bool sigterm_sent)
 
 static void ended(struct entry *e, int wstatus, int64_t ran_ms)
 {
-    char *how = WIFSIGNALED(wstatus) ? xasprintf("killed by signal %s%s",
-                                                 signal_name(WTERMSIG(wstatus)),
-                                                 WCOREDUMP(wstatus) ? " (core dumped)" : "")
-                                     : xasprintf("exited with status %d", WEXITSTATUS(wstatus));
+    char *how = WIFSIGNALED(wstatus)
+                    ? xasprintf("killed by signal %s%s", signal_name(WTERMSIG(wstatus)),
+                                WCOREDUMP(wstatus) ? " (core dumped)" : "")
+                    : xasprintf("exited with status %d", WEXITSTATUS(wstatus));
     bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
 
     for (int k = 0; k < 2; k++)
@@ -550,8 +551,8 @@ static void begin(const struct ctx *x, struct entry *e, const char *when)
             e->group_kill = -1;
             log_info("%s: started at %s (pid %d): %s", name, when, (int)e->proc.pid,
                      e->def->command);
-            events_emit("cron_start", "sentry", name, "scommand", e->def->command, "stime",
-                        when, "ipid", (int64_t)e->proc.pid, EV_END);
+            events_emit("cron_start", "sentry", name, "scommand", e->def->command, "stime", when,
+                        "ipid", (int64_t)e->proc.pid, EV_END);
             status = -1;
         } else if ((why = spawn_no_process(err)) != NULL) {
             status = EXIT_CCWRAP;

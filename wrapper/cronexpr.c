@@ -35,14 +35,15 @@ static const struct shorthand {
     const char *word;
     const char *fields;
 } shorthands[] = {
-    {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
-    {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+    {"@hourly", "0 * * * *"},   {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+    {"@weekly", "0 0 * * 0"},   {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
     {"@annually", "0 0 1 1 *"},
 };
 
 static const int month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -76,8 +77,8 @@ static int value_at(const char **p, const struct field *f, const char *item, int
             }
         }
         if (f->n_names > 0)
-            return fail(err, errlen, "%s: '%s': '%.*s' is not a %s name (%s..%s)", f->name,
-                        item, (int)strcspn(s, "-/,"), s, f == &fields[CRON_MONTH] ? "month" : "day",
+            return fail(err, errlen, "%s: '%s': '%.*s' is not a %s name (%s..%s)", f->name, item,
+                        (int)strcspn(s, "-/,"), s, f == &fields[CRON_MONTH] ? "month" : "day",
                         f->names[0], f->names[f->n_names - 1]);
         return fail(err, errlen, "%s: '%s': names are for months and days; give a number %d-%d",
                     f->name, item, f->min, f->max);
@@ -101,7 +102,7 @@ static int item_parse(const char *item, const struct field *f, uint64_t *bits, c
                       size_t errlen)
 {
     const char *p = item;
-    int lo, hi, step = 1;
+    int lo = 0, hi = 0, step = 1;
 
     if (*p == '*') {
         lo = f->min;
@@ -131,15 +132,13 @@ static int item_parse(const char *item, const struct field *f, uint64_t *bits, c
         for (p++; isdigit((unsigned char)*p) && digits <= 4; p++, digits++)
             n = n * 10 + (*p - '0');
         if (digits == 0 || *p != '\0')
-            return fail(err, errlen, "%s: '%s': a step is a whole number after '/'", f->name,
-                        item);
+            return fail(err, errlen, "%s: '%s': a step is a whole number after '/'", f->name, item);
         if (digits > 4 || n < 1 || n > f->max)
             return fail(err, errlen, "%s: '%s': the step is out of range 1-%d", f->name, item,
                         f->max);
         step = (int)n;
     } else if (*p != '\0') {
-        return fail(err, errlen, "%s: '%s' is not a number, a range, a list or *", f->name,
-                    item);
+        return fail(err, errlen, "%s: '%s' is not a number, a range, a list or *", f->name, item);
     }
     for (int v = lo; v <= hi; v += step)
         *bits |= (uint64_t)1 << (f->max == 7 && v == 7 ? 0 : v);
@@ -182,49 +181,22 @@ static int days_possible(const struct cronexpr *e, char *err, size_t errlen)
             if (e->bits[CRON_DOM] >> d & 1)
                 return 0;
     }
-    return fail(err, errlen, "day-of-month: no day of it exists in the months given (such as 30 "
-                             "feb); no time ever matches");
+    return fail(err, errlen,
+                "day-of-month: no day of it exists in the months given (such as 30 "
+                "feb); no time ever matches");
 }
 
-int cronexpr_parse(const char *text, struct cronexpr *e, const char **rest, char *err,
-                   size_t errlen)
+/* The five fields at P into E; *rest: what follows them. */
+static int fields_parse(const char *p, struct cronexpr *e, const char **rest, char *err,
+                        size_t errlen)
 {
-    const char *p = text;
-    char five[32];
-
-    memset(e, 0, sizeof *e);
-    while (is_blank_char(*p))
-        p++;
-    if (*p == '@') {
-        size_t len = strcspn(p, " \t");
-        const char *word = p;
-
-        for (size_t i = 0; i < sizeof shorthands / sizeof shorthands[0]; i++) {
-            if (strlen(shorthands[i].word) == len && strncasecmp(word, shorthands[i].word, len) == 0) {
-                snprintf(five, sizeof five, "%s", shorthands[i].fields);
-                if (cronexpr_parse(five, e, NULL, err, errlen) < 0)
-                    return -1;
-                p += len;
-                while (is_blank_char(*p))
-                    p++;
-                if (rest)
-                    *rest = p;
-                return 0;
-            }
-        }
-        if (len == 7 && strncasecmp(word, "@reboot", 7) == 0)
-            return fail(err, errlen, "@reboot is refused, as Clever Cloud refuses it; run it "
-                                     "from a pre-run hook");
-        return fail(err, errlen, "'%.*s' is not one of @hourly, @daily, @midnight, @weekly, "
-                                 "@monthly, @yearly, @annually",
-                    (int)(len > 40 ? 40 : len), word);
-    }
     for (int fi = 0; fi < CRON_FIELDS; fi++) {
         size_t len = strcspn(p, " \t\n");
 
         if (len == 0)
-            return fail(err, errlen, "%s: missing: a schedule has five fields, MIN HOUR "
-                                     "DAY-OF-MONTH MONTH DAY-OF-WEEK",
+            return fail(err, errlen,
+                        "%s: missing: a schedule has five fields, MIN HOUR "
+                        "DAY-OF-MONTH MONTH DAY-OF-WEEK",
                         fields[fi].name);
         if (field_parse(p, len, (enum cron_field)fi, e, err, errlen) < 0)
             return -1;
@@ -232,9 +204,46 @@ int cronexpr_parse(const char *text, struct cronexpr *e, const char **rest, char
         while (is_blank_char(*p))
             p++;
     }
-    if (rest)
-        *rest = p;
+    *rest = p;
     return days_possible(e, err, errlen);
+}
+
+int cronexpr_parse(const char *text, struct cronexpr *e, const char **rest, char *err,
+                   size_t errlen)
+{
+    const char *p = text, *after = text;
+    size_t len;
+
+    memset(e, 0, sizeof *e);
+    while (is_blank_char(*p))
+        p++;
+    if (*p != '@') {
+        if (fields_parse(p, e, &after, err, errlen) < 0)
+            return -1;
+        if (rest)
+            *rest = after;
+        return 0;
+    }
+    len = strcspn(p, " \t");
+    for (size_t i = 0; i < sizeof shorthands / sizeof shorthands[0]; i++) {
+        if (strlen(shorthands[i].word) == len && strncasecmp(p, shorthands[i].word, len) == 0) {
+            if (fields_parse(shorthands[i].fields, e, &after, err, errlen) < 0)
+                return -1;
+            p += len;
+            while (is_blank_char(*p))
+                p++;
+            if (rest)
+                *rest = p;
+            return 0;
+        }
+    }
+    if (len == 7 && strncasecmp(p, "@reboot", 7) == 0)
+        return fail(err, errlen,
+                    "@reboot is refused, as Clever Cloud refuses it; run it from a pre-run hook");
+    return fail(err, errlen,
+                "'%.*s' is not one of @hourly, @daily, @midnight, @weekly, @monthly, @yearly, "
+                "@annually",
+                (int)(len > 40 ? 40 : len), p);
 }
 
 /* ---- the calendar (proleptic Gregorian, UTC), after H. Hinnant's days_from_civil ---- */
@@ -332,27 +341,47 @@ int64_t cronexpr_next(const struct cronexpr *e, int64_t after)
             }
             continue;
         }
-        return (days_from_civil(y, m, d) * 1440 + h * 60 + mi) * 60;
+        return (days_from_civil(y, m, d) * 1440 + (int64_t)h * 60 + mi) * 60;
     }
     return -1;
 }
 
 /* ---- times as users write them ---------------------------------------- */
 
+/* N digits at S as a number in [MIN, MAX], or -1. */
+static int digits(const char *s, int n, int min, int max)
+{
+    int v = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v < min || v > max ? -1 : v;
+}
+
 int cron_time_parse(const char *s, int64_t *t)
 {
-    int y, mo, d, h, mi, sec = 0, n = 0, n2 = 0;
+    size_t len = strlen(s);
+    int y, mo, d, h, mi, sec = 0;
 
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n:%2d%n", &y, &mo, &d, &h, &mi, &n, &sec, &n2) < 5)
+    /* YYYY-MM-DDTHH:MM, then :SS, then Z: fixed places, as ISO 8601's extended format. */
+    if (len > 0 && s[len - 1] == 'Z')
+        len--;
+    if ((len != 16 && len != 19) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+        (len == 19 && s[16] != ':'))
         return -1;
-    if (n2 > 0)
-        n = n2;
-    if (n != (int)strlen(s) && !(s[n] == 'Z' && s[n + 1] == '\0'))
+    y = digits(s, 4, 1970, 9999);
+    mo = digits(s + 5, 2, 1, 12);
+    d = digits(s + 8, 2, 1, 31);
+    h = digits(s + 11, 2, 0, 23);
+    mi = digits(s + 14, 2, 0, 59);
+    if (len == 19)
+        sec = digits(s + 17, 2, 0, 59);
+    if (y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0 || d > days_in(y, mo))
         return -1;
-    if (n < 16 || y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) ||
-        h > 23 || h < 0 || mi > 59 || mi < 0 || sec > 59 || sec < 0)
-        return -1;
-    *t = (days_from_civil(y, mo, d) * 86400) + h * 3600 + mi * 60 + sec;
+    *t = days_from_civil(y, mo, d) * 86400 + (int64_t)h * 3600 + (int64_t)mi * 60 + sec;
     return 0;
 }
 

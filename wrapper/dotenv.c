@@ -84,8 +84,8 @@ static char *slurp(const char *path, const char *root, const struct config *c,
         return NULL;
     }
     if (!S_ISREG(st.st_mode) || st.st_size > ENV_FILE_MAX) {
-        problem_add(errors, path, "%s", S_ISREG(st.st_mode) ? "bigger than 1 MiB"
-                                                             : "not a regular file");
+        problem_add(errors, path, "%s",
+                    S_ISREG(st.st_mode) ? "bigger than 1 MiB" : "not a regular file");
         close(fd);
         return NULL;
     }
@@ -130,8 +130,9 @@ static void read_json(const char *path, const char *text, struct env_set *out,
         if (!env_name_valid(n, strlen(n))) {
             char *shown = shown_text(n);
 
-            problem_add(errors, path, "entry %zu: '%s' is not a variable name "
-                                      "([A-Za-z_][A-Za-z0-9_]*)",
+            problem_add(errors, path,
+                        "entry %zu: '%s' is not a variable name "
+                        "([A-Za-z_][A-Za-z0-9_]*)",
                         i, shown);
             free(shown);
             continue;
@@ -154,7 +155,14 @@ static char *double_quoted(const char *p, const char **end, int *line)
             ++*line;
         if (*p == '\\' && p[1]) {
             p++;
-            *q++ = *p == 'n' ? '\n' : *p == 't' ? '\t' : *p == 'r' ? '\r' : *p;
+            if (*p == 'n')
+                *q++ = '\n';
+            else if (*p == 't')
+                *q++ = '\t';
+            else if (*p == 'r')
+                *q++ = '\r';
+            else
+                *q++ = *p;
             if (*p == '\n')
                 ++*line;
             continue;
@@ -203,8 +211,9 @@ static void read_lines(const char *path, const char *text, struct env_set *out,
         name = p;
         eq = p + strcspn(p, "=\n");
         if (*eq != '=' || !env_name_valid(name, (size_t)(eq - name))) {
-            line_problem(errors, path, first, "not NAME=\"value\" with NAME like "
-                                              "[A-Za-z_][A-Za-z0-9_]*; fix or remove the line");
+            line_problem(errors, path, first,
+                         "not NAME=\"value\" with NAME like "
+                         "[A-Za-z_][A-Za-z0-9_]*; fix or remove the line");
         } else if (eq[1] == '"') {
             value = double_quoted(eq + 2, &end, &line);
             if (!value)
@@ -255,8 +264,8 @@ int env_files_read(const char *root, const struct config *c, struct env_set *out
         bool from_config = k < c->n_env_files;
         const char *given = from_config ? c->env_files[k] : env_file_options[k - c->n_env_files];
         /* The config's are the root's files, as hooks_dirs; --env-file is the caller's path. */
-        char *path = from_config && given[0] != '/' ? xasprintf("%s/%s", root, given)
-                                                    : xstrdup(given);
+        char *path =
+            from_config && given[0] != '/' ? xasprintf("%s/%s", root, given) : xstrdup(given);
         char *text = slurp(path, root, c, errors);
 
         if (text) {

@@ -15,8 +15,8 @@
 
 enum { V_APP_HOME, V_TYPE, V_NUMBER, V_ID, V_COMMIT, V_CC_COMMIT, V_PORT, V_COUNT };
 
-static const char *const names[V_COUNT] = {"APP_HOME",  "INSTANCE_TYPE", "INSTANCE_NUMBER",
-                                           "INSTANCE_ID", "COMMIT_ID",   "CC_COMMIT_ID",
+static const char *const names[V_COUNT] = {"APP_HOME",    "INSTANCE_TYPE", "INSTANCE_NUMBER",
+                                           "INSTANCE_ID", "COMMIT_ID",     "CC_COMMIT_ID",
                                            "PORT"};
 /* Which of them this ccwrap set: the cache key tells a COMMIT_ID it was given from its own. */
 static bool ours[V_COUNT];

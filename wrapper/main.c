@@ -54,7 +54,7 @@ enum sub {
     SUB_CRON
 };
 
-static const char *const sub_names[] = {"build", "run",   "hook", "plan", "check",
+static const char *const sub_names[] = {"build",   "run",   "hook", "plan", "check",
                                         "migrate", "cache", "cron", NULL};
 
 static enum sub sub_parse(const char *s)
@@ -75,7 +75,7 @@ struct cli {
     struct migrate_opts migrate;
     const char *ready;
     int64_t ready_timeout;
-    long keep; /* cache prune --keep, -1: cache_keep */
+    long keep;        /* cache prune --keep, -1: cache_keep */
     const char *from; /* cron --from TIME */
     long count;       /* cron --count N */
 };
@@ -216,8 +216,8 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         case OPT_ENV_FILE:
             if (n_env_file_options >= 64)
                 return usage_error("--env-file: at most 64 files");
-            env_file_options = xrealloc(env_file_options,
-                                        (n_env_file_options + 1) * sizeof *env_file_options);
+            env_file_options =
+                xrealloc(env_file_options, (n_env_file_options + 1) * sizeof *env_file_options);
             env_file_options[n_env_file_options++] = optarg;
             break;
         case OPT_FROM:
@@ -481,8 +481,9 @@ int main(int argc, char **argv)
         free(notify);
         return EXIT_CCWRAP;
     }
-    instance_env(root, sub == SUB_BUILD || (sub == SUB_HOOK && point <= PT_POST_BUILD) ? "build"
-                                                                                       : "production");
+    instance_env(root, sub == SUB_BUILD || (sub == SUB_HOOK && point <= PT_POST_BUILD)
+                           ? "build"
+                           : "production");
     if (sub == SUB_BUILD) {
         x.phase = "build";
         o = build_phase(&x, argv + i, cli.from_cache);

@@ -291,8 +291,8 @@ static void add_shown(char **line, const char *sep, const char *name, const char
  * The instance's variables (SPEC §13) as PHASE's children will see them, grouped by source on
  * one line; then each env file variable with its FILE:LINE, and the files' problems.
  */
-static void plan_environment(const char *root, const struct config *c, const char *phase,
-                             int width, const struct style *st)
+static void plan_environment(const char *root, const struct config *c, const char *phase, int width,
+                             const struct style *st)
 {
     struct instance_var v[INSTANCE_VARS];
     struct problems errors = {0};
@@ -315,8 +315,8 @@ static void plan_environment(const char *root, const struct config *c, const cha
             add_shown(&ours, ", ", v[i].name, v[i].value);
         free(v[i].value);
     }
-    text = xasprintf("set by ccwrap: %s%s%s", ours, *given ? "; from the environment: " : "",
-                     given);
+    text =
+        xasprintf("set by ccwrap: %s%s%s", ours, *given ? "; from the environment: " : "", given);
     shown = shown_text(text);
     printf("  %s%-*s%s  %s\n", st->bold, width + 7, "environment", st->off, shown);
     free(shown);
