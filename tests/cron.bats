@@ -37,7 +37,7 @@ cron_json() {
     assert_line --regexp "^croniter wrong: '.*' from 2024-02-29T"
 }
 
-@test "fixed schedules: steps, ranges, names, Sunday as 0 and 7, leap days, month ends, the OR rule" {
+@test "schedules with known answers: steps, ranges, names, Sunday as 0 and 7, leap days, month ends, the OR rule" {
     check() {
         run "$CCWRAP" cron --from "$1" --count "$2" "$3"
         assert_success
@@ -69,10 +69,16 @@ cron_json() {
     check 2026-12-06T10:00Z 1 '@monthly' '2027-01-01T00:00:00Z'
     check 2026-12-06T10:00Z 1 '@yearly' '2027-01-01T00:00:00Z'
     check 2026-12-06T10:00Z 1 '@annually' '2027-01-01T00:00:00Z'
-    # The five fields may be separate words too.
+    # The five fields may be separate words too, and options may follow them.
     run "$CCWRAP" cron --from 2026-12-06T10:00Z --count 1 0 '*' '*' '*' '*'
     assert_success
     assert_output '2026-12-06T11:00:00Z'
+    run "$CCWRAP" cron 0 12 '*' '*' '*' --count 2 --from 2026-12-06T10:00Z
+    assert_success
+    assert_output $'2026-12-06T12:00:00Z\n2026-12-07T12:00:00Z'
+    run "$CCWRAP" cron '* * * * *' --bogus
+    assert_failure 125
+    assert_output "ccwrap: unknown option '--bogus'; see 'ccwrap --help'"
 }
 
 @test "ccwrap cron: bad schedules name the field and why; bad --from and --count are usage errors" {
@@ -236,5 +242,13 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
     grep -Eq '^ccwrap: cron\[0\]: (killed by signal TERM|exited with status 143) after [0-9.]+ s$' \
         "$BATS_TEST_TMPDIR/err"
     grep -q '"event":"cron_start","entry":"cron\[0\]"' "$CCWRAP_EVENTS"
+    # Each start came within a second of its minute.
+    run jq -r 'select(.event == "cron_start") | "\(.time - (.scheduled | fromdateiso8601))"' "$CCWRAP_EVENTS"
+    assert_success
+    [ -n "$output" ]
+    for late in "${lines[@]}"; do
+        echo "started $late s after its minute"
+        awk -v d="$late" 'BEGIN { exit !(d >= 0 && d < 1) }'
+    done
     grep -q '"event":"cron_end","entry":"cron\[1\]".*"status":0' "$CCWRAP_EVENTS"
 }

@@ -551,8 +551,8 @@ static void begin(const struct ctx *x, struct entry *e, const char *when)
             e->group_kill = -1;
             log_info("%s: started at %s (pid %d): %s", name, when, (int)e->proc.pid,
                      e->def->command);
-            events_emit("cron_start", "sentry", name, "scommand", e->def->command, "stime", when,
-                        "ipid", (int64_t)e->proc.pid, EV_END);
+            events_emit("cron_start", "sentry", name, "scommand", e->def->command, "sscheduled",
+                        when, "ipid", (int64_t)e->proc.pid, EV_END);
             status = -1;
         } else if ((why = spawn_no_process(err)) != NULL) {
             status = EXIT_CCWRAP;
@@ -602,7 +602,7 @@ static void on_timer(const struct ctx *x)
         if (e->watched) {
             log_info("%s: not started at %s: still running (pid %d)", e->def->name, when,
                      (int)e->proc.pid);
-            events_emit("cron_skip", "sentry", e->def->name, "stime", when, "ipid",
+            events_emit("cron_skip", "sentry", e->def->name, "sscheduled", when, "ipid",
                         (int64_t)e->proc.pid, EV_END);
         } else if (stop_requested()) {
             log_info("%s: not started at %s: ccwrap received SIG%s", e->def->name, when,

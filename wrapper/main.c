@@ -426,13 +426,22 @@ int main(int argc, char **argv)
     if (sub == SUB_CRON) {
         char *expr = plan_which ? xstrdup(plan_which) : NULL;
 
-        for (; i < argc; i++) {
-            char *more = xasprintf("%s %s", expr, argv[i]);
+        /* No field starts with '-': such a word after the schedule is an option. */
+        while (i < argc && rc == 0) {
+            char *more;
 
+            if (argv[i][0] == '-' && argv[i][1] != '\0') {
+                rc = parse_options(argc, argv, &i, sub, &cli);
+                continue;
+            }
+            more = xasprintf("%s %s", expr, argv[i++]);
             free(expr);
             expr = more;
         }
-        rc = cron_print(root, &cfg, expr, cli.from, cli.count);
+        if (rc == 0)
+            rc = cron_print(root, &cfg, expr, cli.from, cli.count);
+        else if (rc < 0)
+            rc = 0;
         free(expr);
         config_free(&cfg);
         free(root);
