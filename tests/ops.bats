@@ -660,9 +660,9 @@ EOF
     assert_success
     assert_output - <<'EOF'
 _ccwrap
-build run hook plan check migrate cache
+build run hook plan check migrate cache cron
 plan
-check cache
+check cache cron
 build run
 run-succeeded run-failed
 notify none
