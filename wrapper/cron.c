@@ -28,27 +28,23 @@ const char *const cron_file = CRON_FILE;
 /* COMMAND with each $ROOT (not $ROOTS) replaced by the root, as one shell word. Allocated. */
 static char *with_root(const char *command, const char *root)
 {
-    char *word = shell_word(root), *out = xstrdup("");
+    char *word = shell_word(root), *out = xstrdup(""), *next;
     const char *p = command, *hit;
 
     while ((hit = strstr(p, "$ROOT")) != NULL) {
         char c = hit[5];
         bool ident =
             (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-        char *next = xasprintf("%s%.*s%s", out, (int)(hit - p), p, ident ? "$ROOT" : word);
 
+        next = xasprintf("%s%.*s%s", out, (int)(hit - p), p, ident ? "$ROOT" : word);
         free(out);
         out = next;
         p = hit + 5;
     }
-    {
-        char *next = xasprintf("%s%s", out, p);
-
-        free(out);
-        out = next;
-    }
+    next = xasprintf("%s%s", out, p);
+    free(out);
     free(word);
-    return out;
+    return next;
 }
 
 void cron_table_free(struct cron_table *t)
