@@ -203,7 +203,8 @@ TERM 1"
     # No line when ccwrap stays: -v says why at run time.
     CCWRAP_EXEC_IN_PLACE=false run "$CCWRAP" plan build
     assert_success
-    assert_equal "${#lines[@]}" 7
+    # The last line is the environment's (SPEC §13).
+    assert_equal "${#lines[@]}" 8
     refute_output --partial "exec in place"
     hook post-build 10-post true
     run "$CCWRAP" plan build

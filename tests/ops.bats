@@ -73,6 +73,7 @@ build
       1  CC_POST_BUILD_HOOK                     /bin/sh -c './ccbuild.sh --fast'
       2  hooks.d/post-build/10-assets           exec hooks.d/post-build/10-assets
   cache archive                                 none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
+  environment                                   set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=build, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080
 run
   pre-run
       1  hooks.d/pre-run/10-migrate             exec hooks.d/pre-run/10-migrate
@@ -85,6 +86,7 @@ run
   run-failed
       1  CC_RUN_FAILED_HOOK                     /bin/sh -c 'echo failed >&2'
       2  hooks.d/run-failed/10-report           exec hooks.d/run-failed/10-report
+  environment                                   set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=production, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080
 EOF
 }
 
@@ -99,6 +101,7 @@ build
   post-build
     (no hooks)
   cache archive                    none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
+  environment                      set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=build, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080
 EOF
     export CC_RUN_COMMAND="exec ./server --name 'web'"
     run --separate-stderr "$CCWRAP" plan run
@@ -113,6 +116,7 @@ run
     (no hooks)
   run-failed
     (no hooks)
+  environment                      set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=production, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080
 EOF
 }
 
@@ -148,6 +152,7 @@ build
   post-build
     (no hooks)
   cache archive                         none: CC_DISABLE_BUILD_CACHE_UPLOAD=true
+  environment                           set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=build, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080
 EOF
 }
 
@@ -176,7 +181,7 @@ EOF
     assert_equal "${lines[6]}" "$(plan_row - "$shared/pre-run/40-d" "masked: a symlink to /dev/null")"
     assert_equal "${lines[7]}" "$(printf '  %-*s  %s' $((WIDTH + 7)) application \
         'COMMAND as given to ccwrap (CC_RUN_COMMAND is not set)')"
-    assert_equal "${#lines[@]}" 13
+    assert_equal "${#lines[@]}" 14
 }
 
 @test "plan: the readiness line for the default, PORT, health paths, CCWRAP_READY, CC_TASK and the config" {
@@ -261,7 +266,8 @@ EOF
     assert_equal "${lines[5]}" $'  \e[1mpost-build\e[0m'
     assert_equal "${lines[6]}" $'    \e[31m  1  hooks.d/post-build/10-plain  error: not executable; chmod +x hooks.d/post-build/10-plain, or rename it to hooks.d/post-build/10-plain.disabled (fails with status 126)\e[0m'
     assert_equal "${lines[7]}" $'  \e[1mcache archive                     \e[0m  none: CC_DISABLE_BUILD_CACHE_UPLOAD=true'
-    assert_equal "${#lines[@]}" 8
+    assert_equal "${lines[8]}" $'  \e[1menvironment                       \e[0m  set by ccwrap: APP_HOME (the root), INSTANCE_TYPE=build, INSTANCE_NUMBER=0, INSTANCE_ID (a new UUID), PORT=8080'
+    assert_equal "${#lines[@]}" 9
 
     # An empty NO_COLOR does not count (no-color.org).
     in_pty "NO_COLOR= $cmd"
@@ -416,7 +422,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key and cache_verify_key"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
     assert_equal "$stderr" ""
 }
 
@@ -646,9 +652,9 @@ EOF
     assert_success
     assert_output - <<'EOF'
 _ccwrap
-build run hook plan check migrate cache
+build run hook plan check migrate cache cron
 plan
-check cache
+check cache cron
 build run
 run-succeeded run-failed
 notify none

@@ -36,66 +36,6 @@ struct key {
     uint64_t max_bytes, max_entries; /* a restore's caps */
 };
 
-/* Reads at most LEN-1 bytes of FILE below the folder DIRFD, through no symlink, NUL-ended. */
-static ssize_t read_small(int dirfd, const char *file, char *buf, size_t len)
-{
-    int fd = open_beneath(dirfd, file, O_RDONLY, 0);
-    ssize_t n;
-
-    if (fd < 0)
-        return -1;
-    n = read(fd, buf, len - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    return n;
-}
-
-static bool is_sha(const char *s)
-{
-    size_t n = strspn(s, "0123456789abcdef");
-
-    return (n == 40 || n == 64) && (s[n] == '\0' || s[n] == '\n' || s[n] == ' ');
-}
-
-/* The commit the root's .git/HEAD names (a branch's tip, loose or packed), or NULL. */
-static char *git_head(const char *root)
-{
-    char head[256], ref[256], *sha = NULL;
-    int dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (dirfd < 0)
-        return NULL;
-    if (read_small(dirfd, ".git/HEAD", head, sizeof head) <= 0)
-        goto out;
-    if (is_sha(head)) {
-        sha = strndup(head, strspn(head, "0123456789abcdef"));
-    } else if (strncmp(head, "ref: refs/", 10) == 0) {
-        char *name = head + 5, *path;
-        static char packed[1 << 16];
-
-        name[strcspn(name, "\n")] = '\0';
-        if (strstr(name, ".."))
-            goto out;
-        path = xasprintf(".git/%s", name);
-        if (read_small(dirfd, path, ref, sizeof ref) > 0 && is_sha(ref)) {
-            sha = strndup(ref, strspn(ref, "0123456789abcdef"));
-        } else if (read_small(dirfd, ".git/packed-refs", packed, sizeof packed) > 0) {
-            for (char *line = strtok(packed, "\n"); line; line = strtok(NULL, "\n")) {
-                char *sp = strchr(line, ' ');
-
-                if (sp && strcmp(sp + 1, name) == 0 && is_sha(line)) {
-                    sha = strndup(line, (size_t)(sp - line));
-                    break;
-                }
-            }
-        }
-        free(path);
-    }
-out:
-    close(dirfd);
-    return sha;
-}
-
 static void key_resolve(const char *root, const struct config *c, struct key *k)
 {
     const char *env = getenv("CCWRAP_CACHE"), *app = getenv("APP_ID");
@@ -138,7 +78,8 @@ static void key_resolve(const char *root, const struct config *c, struct key *k)
         k->verify_key = c->cache_verify_key;
         k->verify_from = "cache_verify_key";
     }
-    if (commit && *commit) {
+    /* A COMMIT_ID ccwrap set itself came from .git/HEAD: the key says so. */
+    if (commit && *commit && !instance_ours("COMMIT_ID")) {
         k->commit = xstrdup(commit);
         k->commit_from = "COMMIT_ID";
     } else if ((k->commit = git_head(root)) != NULL) {

@@ -53,6 +53,31 @@ char *shell_word(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
 
+/* ---- cronexpr.c: cron(5) schedules, pure (SPEC §12) ------------------ */
+
+enum cron_field { CRON_MINUTE, CRON_HOUR, CRON_DOM, CRON_MONTH, CRON_DOW, CRON_FIELDS };
+
+/* A schedule: the values each field allows, as bits (day-of-week 0-6, Sunday 0). */
+struct cronexpr {
+    uint64_t bits[CRON_FIELDS];
+    bool dom_star, dow_star; /* the field began with '*': cron's OR rule does not apply */
+};
+
+/*
+ * The schedule at the start of TEXT: five fields or an @ word (@reboot refused). *REST, when
+ * REST is given, is what follows it (an entry's command), blanks skipped. 0, or -1 with ERR
+ * naming the field and why: "day-of-month: '32' is out of range 1-31".
+ */
+int cronexpr_parse(const char *text, struct cronexpr *e, const char **rest, char *err,
+                   size_t errlen);
+/* The first matching minute strictly after AFTER (seconds since the epoch, UTC), or -1: none
+ * within 400 years. */
+int64_t cronexpr_next(const struct cronexpr *e, int64_t after);
+/* "2026-12-06T10:00Z", "…T10:00:30Z" (Z optional) to seconds since the epoch. 0 or -1. */
+int cron_time_parse(const char *s, int64_t *t);
+/* T as "2026-12-06T10:00:00Z" in BUF (at least 21 bytes). */
+void cron_time_format(int64_t t, char *buf, size_t len);
+
 /* ---- shell.c: command lines for the hook shell (SPEC §7) ------------- */
 
 /*
@@ -157,6 +182,8 @@ struct config {
     char *cache_verify_key;     /* cache_verify_key: PEM public key restores verify against */
     bool readiness_set;         /* the file's ready, ready_timeout or on_ready_timeout: no default */
     bool exec_in_place;         /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
+    char **env_files;           /* env_files: variable files, relative to the root or absolute */
+    size_t n_env_files;
 };
 
 /*
@@ -499,6 +526,7 @@ struct spawn_req {
     int fd3;                      /* > 0: given to the child as its descriptor 3 */
     bool worker;                  /* see struct proc */
     bool hook_shell;              /* exec_path is the hook shell, given a value with -c */
+    int out_fd, err_fd;           /* > 0: the child's stdout, stderr (cron's pipes) */
 };
 
 /*
@@ -523,6 +551,12 @@ int loop_init(void);
  */
 struct pollfd;
 int loop_step(struct pollfd *extra, int64_t until);
+/*
+ * FD is polled by every loop_step too (cron's timer and pipes), until loop_unwatch: READY(FD)
+ * is called from loop_step when it is readable, whichever loop waits. 0, or -1: too many.
+ */
+int loop_watch(int fd, void (*ready)(int fd));
+void loop_unwatch(int fd);
 /* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
 int signal_received_since(int64_t from, int sig);
 /* The first INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
@@ -662,6 +696,108 @@ int workers_load(void);
 void workers_start(const struct ctx *x);
 int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until);
 void workers_stop(void);
+
+/* ---- cron.c: clevercloud/cron.json beside the application (SPEC §12) ---- */
+
+extern const char *const cron_file; /* "clevercloud/cron.json" */
+
+struct cron_entry_def {
+    char *name;    /* "cron[0]": the entry's index in the array */
+    char *text;    /* the string as written in the file */
+    char *command; /* what follows the schedule, $ROOT replaced by the root */
+    struct cronexpr expr;
+};
+
+struct cron_table {
+    struct cron_entry_def *v;
+    size_t n;
+    bool present; /* the file exists */
+};
+
+/*
+ * Reads ROOT/clevercloud/cron.json (none is fine: t->present false) after the trust rule.
+ * Each problem ("entry 2: day-of-month: '32' is out of range 1-31") goes to *errors, named
+ * by the file; the good entries are in *t. 0, or -1 when there was a problem.
+ */
+int cron_table_load(const char *root, const struct config *c, struct cron_table *t,
+                    struct problems *errors);
+void cron_table_free(struct cron_table *t);
+/* How entry D runs: a worker's rules (SPEC §3, the trust rule), one HOOK_SHELL or HOOK_BROKEN. */
+void cron_resolve(const char *root, const struct config *c, const struct cron_entry_def *d,
+                  struct hooklist *out);
+/* check: the file's problems and those of what each entry runs, into *errors. 0 or -1. */
+int cron_check(const char *root, const struct config *c, struct problems *errors);
+/*
+ * `ccwrap cron`: the next COUNT times after FROM (NULL: now) of EXPR, or with EXPR NULL of each
+ * entry of the file ("cron[0] TIME" lines). An exit status.
+ */
+int cron_print(const char *root, const struct config *c, const char *expr, const char *from,
+               long count);
+/*
+ * run_phase's side, like workers: crons_load before anything runs (0, or -1 after reporting:
+ * run refuses with 125); crons_start beside the application (a timerfd on the real-time
+ * clock, cancelled by a clock change); crons_poll after each loop_step (notices ends, begins
+ * the stop once the application has ended; returns UNTIL lowered); crons_stop: SIGTERM,
+ * kill_grace, SIGKILL, and waits for every entry.
+ */
+int crons_load(const struct ctx *x);
+void crons_start(const struct ctx *x);
+int64_t crons_poll(const struct ctx *x, bool app_running, int64_t until);
+void crons_stop(void);
+
+/* ---- instance.c: the variables of a Clever Cloud instance (SPEC §13) ---- */
+
+struct instance_var {
+    const char *name;   /* "INSTANCE_TYPE" */
+    char *value;        /* allocated */
+    const char *source; /* "set by ccwrap", "from the environment", … */
+};
+
+#define INSTANCE_VARS 7
+
+/*
+ * Sets APP_HOME, INSTANCE_TYPE (build|production by PHASE), INSTANCE_NUMBER, INSTANCE_ID (a
+ * random UUID), COMMIT_ID, CC_COMMIT_ID (from ROOT/.git, when there is one) and PORT in
+ * ccwrap's environment, each only when it is unset, so every child sees them.
+ */
+void instance_env(const char *root, const char *phase);
+/* Whether instance_env set NAME (rather than the environment ccwrap was given). */
+bool instance_ours(const char *name);
+/* For plan: each variable, its value (or what it will be) and its source, into OUT. How many. */
+size_t instance_plan(const char *root, const char *phase, struct instance_var *out);
+/* The commit ROOT/.git/HEAD names (a branch's tip, loose or packed), allocated, or NULL. */
+char *git_head(const char *root);
+
+/* ---- dotenv.c: --env-file and env_files (SPEC §13) --------------------- */
+
+/* --env-file FILE, in the order given (main sets them). */
+extern const char **env_file_options;
+extern size_t n_env_file_options;
+
+struct env_entry {
+    char *name;
+    char *value;
+    char *source; /* "FILE:LINE", "FILE entry N" */
+};
+
+struct env_set {
+    struct env_entry *v;
+    size_t n;
+};
+
+/*
+ * Reads the config's env_files (relative to the root) then each --env-file, after the trust
+ * rule; a later file's NAME replaces an earlier one's. Problems "FILE" / "line N: why" go to
+ * *errors. 0, or -1 when there was one.
+ */
+int env_files_read(const char *root, const struct config *c, struct env_set *out,
+                   struct problems *errors);
+void env_set_free(struct env_set *s);
+/* Sets each variable of the files that ccwrap's environment leaves unset. 0, or -1 after
+ * reporting (then nothing is set). */
+int env_files_apply(const char *root, const struct config *c);
+/* NAME suggests a secret (KEY, SECRET, TOKEN, PASSWORD in any case): plan hides its value. */
+bool secret_name(const char *name);
 
 /* ---- inplace.c: whether anything follows the command (README: exec in place) ---- */
 

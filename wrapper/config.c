@@ -110,7 +110,8 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
                   "leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, "
-                  "cache_max_bytes, cache_max_entries, cache_sign_key and cache_verify_key",
+                  "cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and "
+                  "env_files",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -630,6 +631,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("cache_max_entries", "10000000", CFGF_NONE),
         CFG_STR("cache_sign_key", "", CFGF_NONE),
         CFG_STR("cache_verify_key", "", CFGF_NONE),
+        CFG_STR_LIST("env_files", "{}", CFGF_NONE),
         CFG_END(),
     };
     cfg_t *cfg;
@@ -683,6 +685,13 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->hooks_dirs = xcalloc(c->n_hooks_dirs + 1, sizeof *c->hooks_dirs);
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         c->hooks_dirs[i] = folder_name(cfg_getnstr(cfg, "hooks_dirs", (unsigned)i));
+    for (size_t i = 0; i < c->n_env_files; i++)
+        free(c->env_files[i]);
+    free(c->env_files);
+    c->n_env_files = cfg_size(cfg, "env_files");
+    c->env_files = xcalloc(c->n_env_files + 1, sizeof *c->env_files);
+    for (size_t i = 0; i < c->n_env_files; i++)
+        c->env_files[i] = xstrdup(cfg_getnstr(cfg, "env_files", (unsigned)i));
     c->hook_timeout = seconds(cfg, "hook_timeout");
     c->kill_grace = seconds(cfg, "kill_grace");
     c->legacy = (enum legacy_mode)word_index(legacy_words, cfg_getstr(cfg, "legacy_post_deploy"));
@@ -1016,6 +1025,9 @@ void config_free(struct config *c)
     for (size_t i = 0; i < c->n_hooks_dirs; i++)
         free(c->hooks_dirs[i]);
     free(c->hooks_dirs);
+    for (size_t i = 0; i < c->n_env_files; i++)
+        free(c->env_files[i]);
+    free(c->env_files);
     free(c->ready);
     free(c->ready_origin);
     free(c->ready_variable);

@@ -6,6 +6,7 @@
 #include "ccwrap.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,17 @@ static bool has_hooks(enum point p, const char *root, const struct config *c)
         any = l.v[i].kind == HOOK_SHELL || l.v[i].kind == HOOK_EXEC || l.v[i].kind == HOOK_BROKEN;
     hooklist_free(&l);
     problems_free(&warnings);
+    return any;
+}
+
+/* Any file there, even a bad one: run reads it and refuses, so ccwrap must stay. */
+static bool has_cron(const char *root)
+{
+    char *path = xasprintf("%s/%s", root, cron_file);
+    struct stat st;
+    bool any = lstat(path, &st) == 0;
+
+    free(path);
     return any;
 }
 
@@ -84,6 +96,8 @@ static char *phase_follows(const char *root, const struct config *c, const struc
         return xstrdup("run-failed hooks may follow the application");
     if (has_workers())
         return xstrdup("workers run beside the application");
+    if (q->run && has_cron(root))
+        return xstrdup("clevercloud/cron.json's entries run beside the application");
     return readiness_follows(c, q);
 }
 

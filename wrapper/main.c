@@ -27,6 +27,7 @@ static const char usage_text[] =
     "       ccwrap [GLOBAL] check [--cache STORE]\n"
     "       ccwrap [GLOBAL] migrate [--write] [--force] [--remove-empty]\n"
     "       ccwrap [GLOBAL] cache [--cache STORE] list | prune [--keep N]\n"
+    "       ccwrap [GLOBAL] cron [--from TIME] [--count N] [EXPRESSION]\n"
     "       ccwrap -h | --help | --version\n"
     "\n"
     "GLOBAL: -C, --root DIR   application root (default: $APP_HOME, else the working folder)\n"
@@ -35,6 +36,7 @@ static const char usage_text[] =
     "        -q, --quiet        only errors\n"
     "        -v, --verbose      more detail (also CC_TROUBLESHOOT=true)\n"
     "        --events FILE      append JSON-lines events to FILE (also $CCWRAP_EVENTS)\n"
+    "        --env-file FILE    variables for every child, unless already set (repeatable)\n"
     "\n"
     "POINT: pre-build, post-build, pre-run, run-succeeded, run-failed.\n"
     "Without COMMAND, build runs $CC_BUILD_COMMAND and run runs $CC_RUN_COMMAND.\n"
@@ -48,11 +50,12 @@ enum sub {
     SUB_PLAN,
     SUB_CHECK,
     SUB_MIGRATE,
-    SUB_CACHE
+    SUB_CACHE,
+    SUB_CRON
 };
 
-static const char *const sub_names[] = {"build", "run",     "hook",  "plan",
-                                        "check", "migrate", "cache", NULL};
+static const char *const sub_names[] = {"build",   "run",   "hook", "plan", "check",
+                                        "migrate", "cache", "cron", NULL};
 
 static enum sub sub_parse(const char *s)
 {
@@ -72,7 +75,9 @@ struct cli {
     struct migrate_opts migrate;
     const char *ready;
     int64_t ready_timeout;
-    long keep; /* cache prune --keep, -1: cache_keep */
+    long keep;        /* cache prune --keep, -1: cache_keep */
+    const char *from; /* cron --from TIME */
+    long count;       /* cron --count N */
 };
 
 enum {
@@ -86,6 +91,9 @@ enum {
     OPT_REMOVE_EMPTY,
     OPT_CACHE,
     OPT_KEEP_N,
+    OPT_FROM,
+    OPT_COUNT,
+    OPT_ENV_FILE,
     OPT_HELP,
     OPT_VERSION
 };
@@ -125,6 +133,9 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
         {"remove-empty", no_argument, NULL, OPT_REMOVE_EMPTY},
         {"cache", required_argument, NULL, OPT_CACHE},
         {"keep", required_argument, NULL, OPT_KEEP_N},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"env-file", required_argument, NULL, OPT_ENV_FILE},
+        {"count", required_argument, NULL, OPT_COUNT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
@@ -202,6 +213,25 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
                                    "to 10000",
                                    optarg);
             break;
+        case OPT_ENV_FILE:
+            if (n_env_file_options >= 64)
+                return usage_error("--env-file: at most 64 files");
+            env_file_options =
+                xrealloc(env_file_options, (n_env_file_options + 1) * sizeof *env_file_options);
+            env_file_options[n_env_file_options++] = optarg;
+            break;
+        case OPT_FROM:
+            if (sub != SUB_CRON)
+                return usage_error("--from goes with cron");
+            c->from = optarg;
+            break;
+        case OPT_COUNT:
+            if (sub != SUB_CRON)
+                return usage_error("--count goes with cron");
+            if (parse_long(optarg, 1, 1000, &c->count) < 0)
+                return usage_error("--count '%s': give a whole number of times from 1 to 1000",
+                                   optarg);
+            break;
         case 'h':
         case OPT_HELP:
             fputs(usage_text, stdout);
@@ -272,6 +302,13 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
             return usage_error("cache takes list or prune");
         *plan_which = argv[(*i)++];
         return 0; /* --keep may follow */
+    case SUB_CRON:
+        /* One EXPRESSION, or its five fields as separate words. */
+        if (*i < argc)
+            *plan_which = argv[(*i)++];
+        if (*i < argc)
+            return 0;
+        break;
     case SUB_PLAN:
         if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
             return usage_error("plan takes build or run, not '%s'", argv[*i]);
@@ -324,7 +361,7 @@ static int refuse_setid(void)
 
 int main(int argc, char **argv)
 {
-    struct cli cli = {.ready_timeout = -1, .keep = -1};
+    struct cli cli = {.ready_timeout = -1, .keep = -1, .count = 5};
     struct config cfg = {0};
     struct outcome o = {0};
     struct ctx x = {0};
@@ -386,6 +423,32 @@ int main(int argc, char **argv)
             return EXIT_CCWRAP;
         return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
     }
+    if (sub == SUB_CRON) {
+        char *expr = plan_which ? xstrdup(plan_which) : NULL;
+
+        /* No field starts with '-': such a word after the schedule is an option. */
+        while (i < argc && rc == 0) {
+            char *more;
+
+            if (argv[i][0] == '-' && argv[i][1] != '\0') {
+                rc = parse_options(argc, argv, &i, sub, &cli);
+                continue;
+            }
+            more = xasprintf("%s %s", expr, argv[i++]);
+            free(expr);
+            expr = more;
+        }
+        if (rc == 0)
+            rc = cron_print(root, &cfg, expr, cli.from, cli.count);
+        else if (rc < 0)
+            rc = 0;
+        free(expr);
+        config_free(&cfg);
+        free(root);
+        if (fflush(stdout) != 0)
+            return EXIT_CCWRAP;
+        return rc;
+    }
     if (sub == SUB_MIGRATE) {
         rc = legacy_migrate(root, &cfg, &cli.migrate) < 0 ? EXIT_CCWRAP : 0;
         config_free(&cfg);
@@ -419,6 +482,17 @@ int main(int argc, char **argv)
         free(notify);
         return rc;
     }
+    /* SPEC §13: the files' variables, then what the platform sets, for every child. */
+    if (env_files_apply(root, &cfg) < 0) {
+        events_close();
+        config_free(&cfg);
+        free(root);
+        free(notify);
+        return EXIT_CCWRAP;
+    }
+    instance_env(root, sub == SUB_BUILD || (sub == SUB_HOOK && point <= PT_POST_BUILD)
+                           ? "build"
+                           : "production");
     if (sub == SUB_BUILD) {
         x.phase = "build";
         o = build_phase(&x, argv + i, cli.from_cache);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,6 +273,135 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
+/* A variable's value for plan: never one whose name suggests a secret. Allocated. */
+static char *plan_value(const char *name, const char *value)
+{
+    if (secret_name(name))
+        return xstrdup("(hidden: the name suggests a secret)");
+    return shown_text(value);
+}
+
+/* The value of an env file's NAME when ccwrap's environment leaves it unset, or NULL. */
+static const struct env_entry *from_file(const struct env_set *files, const char *name)
+{
+    for (size_t k = files->n; !getenv(name) && k > 0; k--)
+        if (strcmp(files->v[k - 1].name, name) == 0)
+            return &files->v[k - 1];
+    return NULL;
+}
+
+/* "NAME=value" for plan's environment line, its value hidden for a secret's name. */
+static void add_shown(char **line, const char *sep, const char *name, const char *value)
+{
+    char *v = value ? plan_value(name, value) : NULL, *next;
+
+    next = xasprintf("%s%s%s%s%s", *line, **line ? sep : "", name, v ? "=" : "", v ? v : "");
+    free(*line);
+    free(v);
+    *line = next;
+}
+
+/*
+ * The instance's variables (SPEC §13) as PHASE's children will see them, grouped by source on
+ * one line; then each env file variable with its FILE:LINE, and the files' problems.
+ */
+static void plan_environment(const char *root, const struct config *c, const char *phase, int width,
+                             const struct style *st)
+{
+    struct instance_var v[INSTANCE_VARS];
+    struct problems errors = {0};
+    struct env_set files;
+    size_t n = instance_plan(root, phase, v);
+    char *ours = xstrdup(""), *given = xstrdup(""), *text, *shown;
+
+    env_files_read(root, c, &files, &errors);
+    for (size_t i = 0; i < n; i++) {
+        if (getenv(v[i].name))
+            add_shown(&given, ", ", v[i].name, v[i].value);
+        else if (from_file(&files, v[i].name))
+            ; /* listed below with its file */
+        else if (strcmp(v[i].name, "APP_HOME") == 0)
+            add_shown(&ours, ", ", "APP_HOME (the root)", NULL);
+        else if (strcmp(v[i].name, "INSTANCE_ID") == 0)
+            add_shown(&ours, ", ", "INSTANCE_ID (a new UUID)", NULL);
+        else if (strcmp(v[i].source, "set by ccwrap") == 0 ||
+                 strncmp(v[i].source, "set by ccwrap,", 14) == 0)
+            add_shown(&ours, ", ", v[i].name, v[i].value);
+        free(v[i].value);
+    }
+    text =
+        xasprintf("set by ccwrap: %s%s%s", ours, *given ? "; from the environment: " : "", given);
+    shown = shown_text(text);
+    printf("  %s%-*s%s  %s\n", st->bold, width + 7, "environment", st->off, shown);
+    free(shown);
+    free(text);
+    free(ours);
+    free(given);
+    for (size_t i = 0; i < errors.n; i++)
+        printf("    %s%3s  %-*s  error: %s (run refuses to start)%s\n", st->red, "-", width,
+               errors.v[i].path, errors.v[i].text, st->off);
+    for (size_t k = 0; k < files.n; k++) {
+        const char *env = getenv(files.v[k].name);
+
+        shown = plan_value(files.v[k].name, env ? env : files.v[k].value);
+        if (env)
+            printf("    %3s  %-*s  %s (from the environment, which wins over %s)\n", "-", width,
+                   files.v[k].name, shown, files.v[k].source);
+        else
+            printf("    %3s  %-*s  %s (from %s)\n", "-", width, files.v[k].name, shown,
+                   files.v[k].source);
+        free(shown);
+    }
+    env_set_free(&files);
+    problems_free(&errors);
+}
+
+/* clevercloud/cron.json's entries (SPEC §12), each with its next time. */
+static void plan_cron(const char *root, const struct config *c, int width, const struct style *st)
+{
+    struct problems errors = {0};
+    struct cron_table t;
+    int64_t now = time(NULL);
+
+    cron_table_load(root, c, &t, &errors);
+    if (!t.present) {
+        cron_table_free(&t);
+        problems_free(&errors);
+        return;
+    }
+    printf("  %s%-*s%s  ", st->bold, width + 7, "cron", st->off);
+    if (errors.n > 0)
+        printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
+    else
+        printf("%s, in UTC, beside the application; no second copy of a running entry\n",
+               cron_file);
+    for (size_t i = 0; i < errors.n; i++) {
+        char *shown = shown_text(errors.v[i].text);
+
+        printf("    %s%3s  %-*s  error: %s%s\n", st->red, "-", width, errors.v[i].path, shown,
+               st->off);
+        free(shown);
+    }
+    for (size_t i = 0; i < t.n; i++) {
+        struct hooklist l;
+        char when[32], *how, *shown;
+        int64_t next = cronexpr_next(&t.v[i].expr, now);
+
+        cron_resolve(root, c, &t.v[i], &l);
+        how = how_it_runs(&l.v[0], c);
+        cron_time_format(next, when, sizeof when);
+        shown = shown_text(t.v[i].text);
+        printf("    %s%3zu  %-*s  %s  next %s: %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "",
+               i + 1, width, t.v[i].name, shown, when, how,
+               l.v[0].kind == HOOK_BROKEN ? st->off : "");
+        free(shown);
+        free(how);
+        hooklist_free(&l);
+    }
+    cron_table_free(&t);
+    problems_free(&errors);
+}
+
 /* The build cache step (SPEC §10): where the archive goes and its key; never a credential. */
 static void plan_cache(const char *root, const struct config *c, int width, const struct style *st)
 {
@@ -328,6 +458,7 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
             return -1;
         plan_cache(root, c, width, &st);
         plan_in_place(root, c, false, width, &st);
+        plan_environment(root, c, "build", width, &st);
     }
     if (run) {
         printf("%srun%s\n", st.bold, st.off);
@@ -336,10 +467,12 @@ static int plan_phases(const struct plan *pl, const char *root, const struct con
         plan_command("application", "CC_RUN_COMMAND", root, c, width, &st);
         plan_ready(c, width, &st);
         plan_workers(root, c, width, &st);
+        plan_cron(root, c, width, &st);
         if (plan_point(pl, PT_RUN_SUCCEEDED, c, width, &st) < 0 ||
             plan_point(pl, PT_RUN_FAILED, c, width, &st) < 0)
             return -1;
         plan_in_place(root, c, true, width, &st);
+        plan_environment(root, c, "run", width, &st);
     }
     return 0;
 }
@@ -405,6 +538,34 @@ static int check_workers(const char *root, const struct config *c)
     problems_free(&errors);
     problems_free(&warnings);
     worker_conf_free(&wc);
+    return n;
+}
+
+/* clevercloud/cron.json: the file, each entry's schedule and what it runs. */
+static int check_cron(const char *root, const struct config *c)
+{
+    struct problems errors = {0};
+    int n = 0;
+
+    cron_check(root, c, &errors);
+    for (size_t i = 0; i < errors.n; i++)
+        n += check_problem(errors.v[i].path, errors.v[i].text);
+    problems_free(&errors);
+    return n;
+}
+
+/* --env-file and env_files: each file's trust and each bad line. */
+static int check_env_files(const char *root, const struct config *c)
+{
+    struct problems errors = {0};
+    struct env_set s;
+    int n = 0;
+
+    env_files_read(root, c, &s, &errors);
+    for (size_t i = 0; i < errors.n; i++)
+        n += check_problem(errors.v[i].path, errors.v[i].text);
+    problems_free(&errors);
+    env_set_free(&s);
     return n;
 }
 
@@ -489,5 +650,6 @@ int check_print(const char *root, const struct config *c)
         free(why);
     }
     ready_free(&r);
-    return n + check_workers(root, c) + cache_check(c, check_problem);
+    return n + check_workers(root, c) + check_cron(root, c) + check_env_files(root, c) +
+           cache_check(c, check_problem);
 }

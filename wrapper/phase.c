@@ -350,7 +350,8 @@ static int run_prepare(struct run *r, const struct run_opts *o)
         free(why);
         return -1;
     }
-    if (legacy_preflight(r->x) < 0 || workers_load() < 0)
+    /* Each is read, and each says what is wrong, before run refuses to start. */
+    if ((legacy_preflight(r->x) < 0) + (workers_load() < 0) + (crons_load(r->x) < 0))
         return -1;
     /* A one-shot task may take as long as it needs unless --ready-timeout says otherwise. */
     r->timeout = o->ready_timeout >= 0      ? o->ready_timeout
@@ -380,6 +381,7 @@ static int start_app(struct run *r, char **argv, struct outcome *out)
         return -1;
     /* Workers start beside it, not once it is ready: they are services of their own (§11). */
     workers_start(r->x);
+    crons_start(r->x);
     r->rd.app = r->app.pid;
     if (r->timeout > 0)
         r->deadline = r->app.started + r->timeout;
@@ -564,9 +566,11 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
             break;
         until = r->state == WAITING ? wake_at(r) : r->succeeded_stopped ? -1 : r->succeeded_until;
         until = workers_poll(x, r->app.running, until);
+        until = crons_poll(x, r->app.running, until);
         if (loop_step(r->state == WAITING ? &r->pfd : NULL, until) < 0)
             break;
     }
+    crons_stop();
     workers_stop();
     events_emit("app_end", "ipid", (int64_t)r->app.pid, "istatus",
                 (int64_t)status_shell(r->app.status), EV_END);

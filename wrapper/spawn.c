@@ -17,10 +17,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The application, one hook at a time, and up to 32 workers (worker.c). */
-#define MAX_PROCS 64
+/* The application, one hook at a time, up to 32 workers and 32 cron entries (cron.c). */
+#define MAX_PROCS 96
+/* The cron timer and two output pipes per running cron entry. */
+#define MAX_WATCHED 80
 
 static struct proc *procs[MAX_PROCS];
+static struct {
+    int fd;
+    void (*ready)(int fd);
+} watched[MAX_WATCHED];
+static size_t n_watched;
 static int sigfd = -1;
 /* ccwrap stopped itself with its job; the next SIGCONT may have reached the job already. */
 static bool self_stopped;
@@ -123,6 +130,10 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
         posix_spawn_file_actions_addchdir_np(&fa, r->dir);
     if (r->fd3 > 0)
         posix_spawn_file_actions_adddup2(&fa, r->fd3, 3);
+    if (r->out_fd > 0)
+        posix_spawn_file_actions_adddup2(&fa, r->out_fd, STDOUT_FILENO);
+    if (r->err_fd > 0)
+        posix_spawn_file_actions_adddup2(&fa, r->err_fd, STDERR_FILENO);
     posix_spawnattr_setflags(&attr, flags);
     if (r->exec_path)
         e = posix_spawn(&pid, r->exec_path, &fa, &attr, r->argv, envp);
@@ -509,12 +520,32 @@ int loop_init(void)
     return sigfd < 0 ? -1 : 0;
 }
 
+int loop_watch(int fd, void (*ready)(int fd))
+{
+    if (n_watched == MAX_WATCHED)
+        return -1;
+    watched[n_watched].fd = fd;
+    watched[n_watched++].ready = ready;
+    return 0;
+}
+
+void loop_unwatch(int fd)
+{
+    for (size_t i = 0; i < n_watched; i++) {
+        if (watched[i].fd == fd) {
+            watched[i] = watched[--n_watched];
+            return;
+        }
+    }
+}
+
 int loop_step(struct pollfd *extra, int64_t until)
 {
-    struct pollfd fds[2];
+    struct pollfd fds[2 + MAX_WATCHED];
     struct signalfd_siginfo si;
     int64_t wake, now;
     int nfds = 1, timeout, rc;
+    size_t first_watched, n_polled;
 
     now = now_ms();
     enforce_deadlines(now);
@@ -528,7 +559,11 @@ int loop_step(struct pollfd *extra, int64_t until)
         fds[1] = *extra;
         nfds = 2;
     }
-    rc = poll(fds, (nfds_t)nfds, timeout);
+    first_watched = (size_t)nfds;
+    for (size_t i = 0; i < n_watched; i++)
+        fds[first_watched + i] = (struct pollfd){.fd = watched[i].fd, .events = POLLIN};
+    n_polled = n_watched;
+    rc = poll(fds, (nfds_t)(first_watched + n_polled), timeout);
     if (rc < 0) {
         if (errno == EINTR)
             return 0;
@@ -538,6 +573,20 @@ int loop_step(struct pollfd *extra, int64_t until)
     if (fds[0].revents & POLLIN) {
         while (read(sigfd, &si, sizeof si) == sizeof si)
             handle_signal(&si);
+    }
+    /*
+     * Read here, whichever loop waits: a pipe at its end left unread would make every poll
+     * return at once. A callback may unwatch its fd, so each is looked up again.
+     */
+    for (size_t i = first_watched; i < first_watched + n_polled; i++) {
+        if (!fds[i].revents)
+            continue;
+        for (size_t k = 0; k < n_watched; k++) {
+            if (watched[k].fd == fds[i].fd) {
+                watched[k].ready(fds[i].fd);
+                break;
+            }
+        }
     }
     /* A SIGCHLD merged with another pending one still leaves zombies: reap on every wake. */
     reap();
