@@ -153,6 +153,8 @@ struct config {
     long cache_keep;    /* cache_keep: archives kept per app, 0 = all */
     bool readiness_set; /* the file's ready, ready_timeout or on_ready_timeout: no default */
     bool exec_in_place; /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
+    /* trust_expansions: a program only the shell can name ($(…), ${X:-…}) runs unjudged */
+    bool trust_expansions;
 };
 
 /*
@@ -187,6 +189,21 @@ char *config_ready_error(const struct config *c, const char *from, const char *e
  */
 char *trust_problem(const char *path, const char *root, const char *self, const struct config *c);
 
+/* ---- value.c: the programs a command line runs (README: Security) ---- */
+
+/*
+ * Whether the command line VALUE, run as `SHELL -c VALUE` from ROOT with ccwrap's environment
+ * plus ENV (NAME=value entries, may be NULL), runs only what passes the trust rule: the shell,
+ * and the program of each simple command, found as the shell finds it (assignments, exec, env,
+ * nohup, command, nice, ionice, setsid, stdbuf and timeout skipped; quotes removed; $NAME and
+ * ${NAME} expanded; looked up in PATH, whose folders searched must pass the rule and be
+ * absolute). A program only the shell can name (${X:-…}, $(…), a glob) fails it unless C's
+ * trust_expansions. NULL when it passes; else the problem with its fix, allocated.
+ */
+char *trust_value(const char *value, const char *root, const struct config *c, char *const *env);
+/* trust_value without the shell, in ccwrap's environment (plan, check, hooks_collect). */
+char *command_trust_problem(const char *value, const char *root, const struct config *c);
+
 /* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 
 enum point { PT_PRE_BUILD, PT_POST_BUILD, PT_PRE_RUN, PT_RUN_SUCCEEDED, PT_RUN_FAILED, PT_COUNT };
@@ -212,6 +229,7 @@ struct hook {
     char *problem; /* HOOK_BROKEN, HOOK_SKIPPED, HOOK_MASKED: why, with the fix */
     int status;    /* HOOK_BROKEN: the status the point fails with */
     bool legacy;   /* translated from a clevercloud/ *.json postDeploy */
+    bool distrust; /* HOOK_BROKEN: by the trust rule (migrate --force never moves it) */
 };
 
 struct hooklist {
@@ -234,6 +252,11 @@ void hooklist_free(struct hooklist *l);
  */
 void hooks_add_legacy(struct hooklist *l, const char *root, const struct config *c,
                       const char *source, const char *value);
+/*
+ * The first lines of a drop-in that `ccwrap migrate` writes: such a drop-in's last line is
+ * judged at each run as the postDeploy it came from was (hooks.c).
+ */
+#define MIGRATE_MARKER "#!/bin/sh\n# Moved by 'ccwrap migrate' from "
 /* Why a drop-in NAME is skipped ("skipped: name ends in '.bak'"), allocated, or NULL. */
 char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
@@ -241,12 +264,6 @@ void hooks_command(struct hooklist *l, const char *root, const struct config *c,
                    const char *value);
 /* The configured shell against the trust rule: "the shell /bin/sh: why; fix", owned, or NULL. */
 char *shell_trust_problem(const char *root, const struct config *c);
-/*
- * CC_BUILD_COMMAND's or CC_RUN_COMMAND's VALUE against the trust rule: when its first word is
- * a path to a file (it has a '/'), the shell runs that file, which must pass it as a hook's
- * does. A bare word is a program from PATH. The problem with its fix, owned, or NULL.
- */
-char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
 /* ---- legacy.c: reading clevercloud/ *.json postDeploy hooks (SPEC §6) ---- */
 
@@ -334,12 +351,6 @@ struct migrate_opts {
  * reporting why nothing was changed.
  */
 int legacy_migrate(const char *root, const struct config *c, const struct migrate_opts *o);
-/*
- * A drop-in that migrate wrote (DISPLAY as hooks.c names it): the script its last line runs
- * is checked like the postDeploy was. Problems go to *W.
- */
-void migrate_check_dropin(const char *root, const struct config *c, const char *display,
-                          struct problems *w);
 
 /* ---- listen.c: who listens on a TCP port (SPEC §5.3) ---------------- */
 

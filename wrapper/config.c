@@ -109,7 +109,8 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers, exec_in_place, trusted_users, cache, cache_key and cache_keep",
+                  "leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key and "
+                  "cache_keep",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -573,6 +574,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("leftovers", "stop", CFGF_NONE),
         CFG_STR("exec_in_place", "true", CFGF_NONE),
         CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
+        CFG_STR("trust_expansions", "false", CFGF_NONE),
         CFG_STR("cache", "", CFGF_NONE),
         CFG_STR("cache_key", "", CFGF_NONE),
         CFG_STR("cache_keep", "2", CFGF_NONE),
@@ -601,6 +603,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
     cfg_set_validate_func(cfg, "exec_in_place", validate_bool);
+    cfg_set_validate_func(cfg, "trust_expansions", validate_bool);
     cfg_set_validate_func(cfg, "ready", note_ready);
     cfg_set_validate_func(cfg, "cache", validate_cache);
     cfg_set_validate_func(cfg, "cache_keep", validate_keep);
@@ -655,6 +658,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->cache_key = *cfg_getstr(cfg, "cache_key") ? xstrdup(cfg_getstr(cfg, "cache_key")) : NULL;
     parse_long(cfg_getstr(cfg, "cache_keep"), 0, 10000, &c->cache_keep);
     c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
+    c->trust_expansions = word_index(bool_words, cfg_getstr(cfg, "trust_expansions")) == 1;
     /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
     c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
                        c->on_ready_timeout != ON_TIMEOUT_STOP;
@@ -779,21 +783,23 @@ static void merge_dirs(struct config *c, const char *root)
 }
 
 /*
- * trusted_users widens who may own what ccwrap runs: only a file that passes the strict rule
- * may say so, or whoever writes ROOT/ccwrap.conf could trust themselves.
+ * trusted_users widens who may own what ccwrap runs, trust_expansions lets the shell pick it:
+ * only a file that passes the strict rule may say so, or whoever writes ROOT/ccwrap.conf could
+ * trust themselves.
  */
 static int check_trusted_users(const struct config *c, const char *file)
 {
+    const char *what = c->n_trusted_uids ? "trusted_users" : "trust_expansions = true";
     char *abs, *problem;
 
-    if (c->n_trusted_uids == 0)
+    if (c->n_trusted_uids == 0 && !c->trust_expansions)
         return 0;
     abs = realpath(file, NULL);
     problem = abs ? trust_problem(abs, NULL, file, NULL) : xasprintf("%s", strerror(errno));
     free(abs);
     if (!problem)
         return 0;
-    log_error("%s: sets trusted_users, which only a file ccwrap trusts may do: %s", file, problem);
+    log_error("%s: sets %s, which only a file ccwrap trusts may do: %s", file, what, problem);
     free(problem);
     return -1;
 }
