@@ -55,6 +55,7 @@ on_ready_timeout = "stop"
 leftovers = "stop"
 exec_in_place = true
 trusted_users = {}
+trust_expansions = false
 cache = ""
 cache_key = ""
 cache_keep = 2'

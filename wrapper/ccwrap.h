@@ -358,6 +358,7 @@ struct listener {
     bool v6;
     uint8_t addr[16]; /* network order; the first 4 bytes for IPv4 */
     unsigned long inode;
+    uid_t uid; /* the socket's owner: whoever created it (its file system uid then) */
 };
 
 enum listen_scope { LS_WILDCARD, LS_LOOPBACK, LS_ADDRESS };
@@ -365,6 +366,13 @@ enum listen_scope { LS_WILDCARD, LS_LOOPBACK, LS_ADDRESS };
 /* The listening TCP sockets on PORT, IPv4 and IPv6, in *v (allocated). 0, or -1 without /proc. */
 int listeners_find(int port, struct listener **v, size_t *n);
 enum listen_scope listener_scope(const struct listener *l);
+/*
+ * Whether a process of ROOT's tree (ROOT included) runs as UID (real, effective or file system
+ * uid, from /proc/PID/status, which needs no CAP_SYS_PTRACE).
+ */
+bool tree_has_uid(pid_t root, uid_t uid);
+/* Whether PID runs as UID: its real, effective, saved or file system uid. */
+bool proc_runs_as(pid_t pid, uid_t uid);
 /* "127.0.0.1:8080", "[::1]:8080". Allocated. */
 char *listener_text(const struct listener *l, int port);
 /*

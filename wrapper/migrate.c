@@ -302,11 +302,12 @@ static void plan_file(struct migration *m, int dfd, struct file_plan *p)
 static int write_dropin(int ddfd, struct move *mv)
 {
     char *file = comment_safe(mv->hook->file);
-    char *text = xasprintf(MIGRATE_MARKER "%s %s.\n"
-                                  "# ccwrap runs drop-ins from the application root, like the old "
-                                  "hook.\n"
-                                  "%s\n",
-                           file, mv->hook->key, mv->command);
+    char *text =
+        xasprintf(MIGRATE_MARKER "%s %s.\n"
+                                 "# ccwrap runs drop-ins from the application root, like the old "
+                                 "hook.\n"
+                                 "%s\n",
+                  file, mv->hook->key, mv->command);
     int fd, rc = -1;
 
     fd = openat(ddfd, mv->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0700);

@@ -129,7 +129,8 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             env[ne++] = xstrdup(*e);
         env[ne] = NULL;
         /* Judged again with the environment the hook gets: its $NAME are expanded from it. */
-        if (h->kind == HOOK_SHELL && (why = trust_value(h->command, x->root, x->cfg, env)) != NULL) {
+        if (h->kind == HOOK_SHELL &&
+            (why = trust_value(h->command, x->root, x->cfg, env)) != NULL) {
             log_error("%s: %s", h->source, why);
             events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
                         "istatus", (int64_t)EXIT_NOEXEC, "sproblem", why, EV_END);

@@ -55,13 +55,13 @@ struct scan {
 
 /* Words the shell runs itself: no file is looked up for them. */
 static const char *const builtins[] = {
-    ":",       "[",       "alias",  "bg",       "break",   "caller", "cd",       "compgen",
-    "complete", "continue", "declare", "dirs",  "disown",  "echo",   "enable",   "exit",
-    "export",   "false",   "fc",     "fg",       "getopts", "hash",   "help",     "history",
-    "jobs",     "kill",    "let",    "local",    "logout",  "mapfile", "popd",    "printf",
-    "pushd",    "pwd",     "read",   "readarray", "readonly", "return", "set",    "shift",
-    "shopt",    "suspend", "test",   "times",    "true",    "type",   "typeset",  "ulimit",
-    "umask",    "unalias", "unset",  "wait",
+    ":",        "[",        "alias",   "bg",        "break",    "caller",  "cd",      "compgen",
+    "complete", "continue", "declare", "dirs",      "disown",   "echo",    "enable",  "exit",
+    "export",   "false",    "fc",      "fg",        "getopts",  "hash",    "help",    "history",
+    "jobs",     "kill",     "let",     "local",     "logout",   "mapfile", "popd",    "printf",
+    "pushd",    "pwd",      "read",    "readarray", "readonly", "return",  "set",     "shift",
+    "shopt",    "suspend",  "test",    "times",     "true",     "type",    "typeset", "ulimit",
+    "umask",    "unalias",  "unset",   "wait",
 };
 
 static bool in_list(const char *w, const char *const *list, size_t n)
@@ -311,9 +311,9 @@ struct reader {
     size_t n_pending;
 };
 
-static const char *const ops[] = {";;&", ";;", ";&", "&&", "||", "|&", "&>>", "&>", "<<<", "<<-",
-                                  "<<",  "<&", "<>", "<(", ">(", ">>", ">&", ">|", ";",  "&",
-                                  "|",   "(",  ")",  "<",  ">",  "\n"};
+static const char *const ops[] = {";;&", ";;", ";&", "&&", "||", "|&", "&>>", "&>", "<<<",
+                                  "<<-", "<<", "<&", "<>", "<(", ">(", ">>",  ">&", ">|",
+                                  ";",   "&",  "|",  "(",  ")",  "<",  ">",   "\n"};
 
 static void scan_substitutions(struct scan *s, const char *w, size_t len);
 
@@ -377,8 +377,7 @@ static struct tok next_token(struct scan *s, struct reader *r)
             r->p = end ? end : p + strlen(p);
             return t;
         }
-        t.kind = strchr("<>", ops[i][0]) || strcmp(ops[i], "&>") == 0 ||
-                         strcmp(ops[i], "&>>") == 0
+        t.kind = strchr("<>", ops[i][0]) || strcmp(ops[i], "&>") == 0 || strcmp(ops[i], "&>>") == 0
                      ? TK_REDIR
                      : TK_OP;
         t.len = (size_t)(p + n - t.s);
@@ -417,9 +416,9 @@ static bool is_name_char(char ch, bool first)
 struct expansion {
     char *buf;
     size_t len, cap;
-    bool have;       /* a field is begun (even "" is one) */
-    bool split;      /* unquoted $NAME: its value is split into fields */
-    bool assign;     /* NAME=value: one field, no glob */
+    bool have;   /* a field is begun (even "" is one) */
+    bool split;  /* unquoted $NAME: its value is split into fields */
+    bool assign; /* NAME=value: one field, no glob */
     const char *unknown;
     struct fields *out;
     const char *word;
@@ -757,8 +756,9 @@ static void judge_path(struct scan *s, const char *name, const char *dir)
         return;
     }
     if (s->cwd_unknown) {
-        fail(s, "%s is a relative path after '%s', which only the shell can follow; name it by "
-                "its full path, or put the line in a script",
+        fail(s,
+             "%s is a relative path after '%s', which only the shell can follow; name it by "
+             "its full path, or put the line in a script",
              name, s->cwd_unknown);
         return;
     }
@@ -785,8 +785,9 @@ static void judge_lookup(struct scan *s, const char *name, struct vars *overlay,
     char *dup, *entry, *next;
 
     if (!std_path && unknown) {
-        fail(s, "%s is looked up in a PATH that only the shell knows (%s); name the program by "
-                "its full path",
+        fail(s,
+             "%s is looked up in a PATH that only the shell knows (%s); name the program by "
+             "its full path",
              name, unknown);
         return;
     }
@@ -806,13 +807,12 @@ static void judge_lookup(struct scan *s, const char *name, struct vars *overlay,
             char *p = trust_problem(full, s->root, full, s->c);
 
             if (p)
-                fail(s, "%s, looked up in the PATH entry %s: %s; remove the entry from PATH, or "
-                        "name the program by its full path",
-                     name, dir, p);
+                fail(s, "%s, looked up in the PATH entry %s: %s", name, dir, p);
             else if (runnable(full) && relative)
-                fail(s, "%s is found through the relative PATH entry %s%s, which names another "
-                        "file in each folder; name it by its path (%s/%s), or put an absolute "
-                        "folder in PATH",
+                fail(s,
+                     "%s is found through the relative PATH entry %s%s, which names another "
+                     "file in each folder; name it by its path (%s/%s), or put an absolute "
+                     "folder in PATH",
                      name, *entry ? entry : "''", *entry ? "" : " (the working folder)", dir, name);
             else if (runnable(full))
                 next = NULL;
@@ -822,8 +822,9 @@ static void judge_lookup(struct scan *s, const char *name, struct vars *overlay,
                 break;
         }
         if (relative && s->cwd_unknown && !s->problem)
-            fail(s, "%s is looked up in the relative PATH entry %s after '%s', which only the "
-                    "shell can follow; name it by its full path",
+            fail(s,
+                 "%s is looked up in the relative PATH entry %s after '%s', which only the "
+                 "shell can follow; name it by its full path",
                  name, dir, s->cwd_unknown);
     }
     free(dup);
@@ -910,9 +911,10 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
         if (w->unknown) {
             if (s->c && s->c->trust_expansions)
                 return;
-            fail(s, "the program %s is only known to the shell (it needs %s); name the program "
-                    "by its literal path, or put the line in a script, or set trust_expansions = "
-                    "true in a ccwrap.conf ccwrap trusts",
+            fail(s,
+                 "the program %s is only known to the shell (it needs %s); name the program "
+                 "by its literal path, or put the line in a script, or set trust_expansions = "
+                 "true in a ccwrap.conf ccwrap trusts",
                  w->word, w->unknown);
             return;
         }
@@ -942,8 +944,9 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
                 char *l = xasprintf("%s%s%s", line, *line ? " " : "", f->v[k].text);
 
                 if (f->v[k].unknown && !(s->c && s->c->trust_expansions))
-                    fail(s, "eval runs %s, which only the shell can expand; put the line in a "
-                            "script",
+                    fail(s,
+                         "eval runs %s, which only the shell can expand; put the line in a "
+                         "script",
                          f->v[k].word);
                 free(line);
                 line = l;
@@ -989,7 +992,7 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
         b = base_name(w->text);
         if (strcmp(b, "env") == 0) {
             for (i++; i < f->n && !s->problem; i++) {
-                const char *o = f->v[i].text, *eq = strchr(o, '=');
+                const char *o = f->v[i].text;
 
                 if (strcmp(o, "-i") == 0 || strcmp(o, "-") == 0 ||
                     strcmp(o, "--ignore-environment") == 0) {
@@ -1019,18 +1022,17 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
                     i++;
                     break;
                 } else if (o[0] == '-') {
-                    fail(s, "env's option %s is not one ccwrap knows, so it cannot tell what env "
-                            "runs; name the program without env, or put the line in a script",
+                    fail(s,
+                         "env's option %s is not one ccwrap knows, so it cannot tell what env "
+                         "runs; name the program without env, or put the line in a script",
                          o);
-                } else if (eq && env_name_valid(o, (size_t)(eq - o))) {
-                    var_set(overlay, o, (size_t)(eq - o), eq + 1, f->v[i].unknown);
                 } else {
-                    break;
+                    break; /* NAME=value, then the program: no option after them */
                 }
             }
-            while (i < f->n && strchr(f->v[i].text, '=') && f->v[i].text[0] != '=' &&
-                   env_name_valid(f->v[i].text,
-                                  (size_t)(strchr(f->v[i].text, '=') - f->v[i].text))) {
+            while (
+                i < f->n && strchr(f->v[i].text, '=') && f->v[i].text[0] != '=' &&
+                env_name_valid(f->v[i].text, (size_t)(strchr(f->v[i].text, '=') - f->v[i].text))) {
                 var_set(overlay, f->v[i].text, (size_t)(strchr(f->v[i].text, '=') - f->v[i].text),
                         strchr(f->v[i].text, '=') + 1, f->v[i].unknown);
                 i++;
@@ -1071,20 +1073,20 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
 static bool skip_options(struct scan *s, struct fields *f, size_t *i, const char *prog)
 {
     /* Short options that take a value, per wrapper; long ones are --name=value or --name value. */
-    const char *with_value = strcmp(prog, "nice") == 0     ? "n"
-                             : strcmp(prog, "ionice") == 0 ? "cn"
-                             : strcmp(prog, "stdbuf") == 0 ? "ioe"
+    const char *with_value = strcmp(prog, "nice") == 0      ? "n"
+                             : strcmp(prog, "ionice") == 0  ? "cn"
+                             : strcmp(prog, "stdbuf") == 0  ? "ioe"
                              : strcmp(prog, "timeout") == 0 ? "ks"
                                                             : "";
     const char *flags = strcmp(prog, "setsid") == 0    ? "cfw"
                         : strcmp(prog, "ionice") == 0  ? "t"
                         : strcmp(prog, "timeout") == 0 ? "v"
                                                        : "";
-    static const char *const long_values[] = {"--adjustment", "--class", "--classdata",
+    static const char *const long_values[] = {"--adjustment", "--class",  "--classdata",
                                               "--input",      "--output", "--error",
                                               "--kill-after", "--signal"};
-    static const char *const long_flags[] = {"--ctty", "--fork", "--wait", "--ignore",
-                                             "--preserve-status", "--foreground", "--verbose"};
+    static const char *const long_flags[] = {
+        "--ctty", "--fork", "--wait", "--ignore", "--preserve-status", "--foreground", "--verbose"};
 
     for (; *i < f->n; (*i)++) {
         const char *o = f->v[*i].text;
@@ -1119,8 +1121,9 @@ static bool skip_options(struct scan *s, struct fields *f, size_t *i, const char
         } else if (strspn(o + 1, flags) == strlen(o + 1)) {
             continue;
         }
-        fail(s, "%s's option %s is not one ccwrap knows, so it cannot tell what %s runs; name "
-                "the program without %s, or put the line in a script",
+        fail(s,
+             "%s's option %s is not one ccwrap knows, so it cannot tell what %s runs; name "
+             "the program without %s, or put the line in a script",
              prog, o, prog, prog);
         return false;
     }
@@ -1251,9 +1254,8 @@ static void skip_header(struct scan *s, struct reader *r, const char *until)
 /* Every simple command of TEXT, in if, while, for, case, { }, ( ) and after && || ; | &. */
 static void check_line(struct scan *s, const char *text, size_t len)
 {
-    static const char *const reserved[] = {"if",   "then", "elif", "else", "while",
-                                           "until", "do",  "{",    "!",    "time",
-                                           "fi",   "done", "}"};
+    static const char *const reserved[] = {"if", "then", "elif", "else", "while", "until", "do",
+                                           "{",  "!",    "time", "fi",   "done",  "}"};
     char *copy = strndup(text, len);
     struct reader r = {.p = copy};
     struct tok *words = NULL;
