@@ -130,6 +130,7 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
  * is judged as the postDeploy was, so that a script given to another user since is refused as
  * it was before the migration. The problem with its status, or NULL.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static char *migrated_problem(const char *root, const struct config *c, const struct entry *e,
                               int *status)
 {
@@ -175,6 +176,7 @@ static bool is_executable(const struct stat *st, const char *path)
 }
 
 /* The drop-in that holds its name: runnable, skipped, or broken with the fix. */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_dropin(struct hooklist *l, const char *root, const struct config *c,
                        const struct entry *e)
 {
@@ -280,6 +282,7 @@ static char *from_here(const char *root, const char *display)
  * name and in bytewise order, skipped, replaced and masked ones included for plan and -v.
  * BASES, when set, are the hooks_dirs folders holding them.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_folders(struct hooklist *l, const char *root, const struct config *c,
                         char *const *displays, char *const *bases, size_t n)
 {
@@ -371,6 +374,7 @@ static char *under_root(const char *word)
  * A CC_*_HOOK value or a legacy postDeploy: a shell command line whose first word, when it
  * names a file under the root, is that file (SPEC §3).
  */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_command(struct hooklist *l, const char *root, const struct config *c,
                         const char *source, const char *value, bool legacy)
 {

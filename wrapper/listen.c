@@ -319,14 +319,18 @@ bool proc_runs_as(pid_t pid, uid_t uid)
     if (!f)
         return false;
     while (!found && fgets(line, sizeof line, f)) {
-        unsigned long u[4];
+        char *p = line + 4, *end;
 
         if (strncmp(line, "Uid:", 4) != 0)
             continue;
-        if (sscanf(line + 4, "%lu %lu %lu %lu", &u[0], &u[1], &u[2], &u[3]) != 4)
-            break;
-        for (int i = 0; i < 4; i++)
-            found = found || u[i] == (unsigned long)uid;
+        /* "Uid:\treal\teffective\tsaved\tfile system" */
+        for (int i = 0; i < 4 && !found; i++, p = end) {
+            unsigned long u = strtoul(p, &end, 10);
+
+            if (end == p)
+                break;
+            found = u == (unsigned long)uid;
+        }
         break;
     }
     fclose(f);

@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_DEPTH 8 /* eval, trap, sh -c and $(…) inside each other */
+#define MAX_DEPTH 8  /* eval, trap, sh -c and $(…) inside each other */
+#define MAX_NEST  64 /* quotes, ${…} and $(…) inside each other, while reading a word */
 #define MAX_CWDS  16
 
 struct var {
@@ -161,6 +162,18 @@ static bool is_meta(char ch)
            ch == '<' || ch == '>' || ch == '(' || ch == ')' || ch == '\0';
 }
 
+/*
+ * A command line nests: $(…) holds commands, "…" holds $(…), eval and sh -c hold lines. The
+ * readers below recurse with it, bounded by MAX_NEST and MAX_DEPTH.
+ */
+/* NOLINTBEGIN(misc-no-recursion) */
+
+/*
+ * The readers of nested quotes and substitutions call each other: NEST bounds their depth, so
+ * that a value of 100,000 "$(" is refused, not a stack overflow.
+ */
+static int nest;
+
 static const char *skip_paren(const char *p);
 
 /* P after an opening backquote: after the closing one, or NULL. */
@@ -178,7 +191,7 @@ static const char *skip_backquote(const char *p)
 static const char *skip_dquote(const char *p);
 
 /* P after "${": after the matching "}", or NULL. */
-static const char *skip_brace(const char *p)
+static const char *skip_brace_in(const char *p)
 {
     int depth = 1;
 
@@ -204,8 +217,18 @@ static const char *skip_brace(const char *p)
     return NULL;
 }
 
+static const char *skip_brace(const char *p)
+{
+    const char *end = NULL;
+
+    if (++nest <= MAX_NEST)
+        end = skip_brace_in(p);
+    nest--;
+    return end;
+}
+
 /* P after a double quote: after the closing one, or NULL. */
-static const char *skip_dquote(const char *p)
+static const char *skip_dquote_in(const char *p)
 {
     while (*p && *p != '"') {
         if (*p == '\\' && p[1])
@@ -224,8 +247,18 @@ static const char *skip_dquote(const char *p)
     return *p ? p + 1 : NULL;
 }
 
+static const char *skip_dquote(const char *p)
+{
+    const char *end = NULL;
+
+    if (++nest <= MAX_NEST)
+        end = skip_dquote_in(p);
+    nest--;
+    return end;
+}
+
 /* P after "(": after the matching ")", or NULL. */
-static const char *skip_paren(const char *p)
+static const char *skip_paren_in(const char *p)
 {
     int depth = 1;
 
@@ -257,6 +290,16 @@ static const char *skip_paren(const char *p)
         p++;
     }
     return NULL;
+}
+
+static const char *skip_paren(const char *p)
+{
+    const char *end = NULL;
+
+    if (++nest <= MAX_NEST)
+        end = skip_paren_in(p);
+    nest--;
+    return end;
 }
 
 /* P at a word: after it, or NULL when a quote or a substitution is not closed. */
@@ -870,7 +913,7 @@ static void cd_to(struct scan *s, struct fields *f, size_t i, struct vars *overl
         unknown = f->v[i + 1].unknown;
         if (strcmp(dir, "-") == 0 || dir[0] == '-')
             unknown = "cd -";
-        else if (dir[0] != '/' && strncmp(dir, "./", 2) && strncmp(dir, "../", 3) &&
+        else if (dir[0] != '/' && strncmp(dir, "./", 2) != 0 && strncmp(dir, "../", 3) != 0 &&
                  lookup(s, overlay, "CDPATH", 6, &unknown))
             unknown = "CDPATH";
     }
@@ -1273,7 +1316,10 @@ static void check_line(struct scan *s, const char *text, size_t len)
         struct tok t = next_token(s, &r);
 
         if (t.kind == TK_BAD) {
-            fail(s, "a quote or a substitution is not closed; close it");
+            fail(s,
+                 "a quote or a substitution is not closed, or they nest more than %d deep; "
+                 "close it",
+                 MAX_NEST);
             break;
         }
         /* Reserved words count only where a command begins. */
@@ -1360,6 +1406,8 @@ out:
     free(words);
     free(copy);
 }
+
+/* NOLINTEND(misc-no-recursion) */
 
 static char *value_problem(const char *value, const char *root, const struct config *c,
                            char *const *env)
