@@ -6,6 +6,8 @@
  */
 #include "ccwrap.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -824,8 +826,9 @@ static void judge_path(struct scan *s, const char *name, const char *dir)
 /* NAME (no /) looked up in PATH as execvp does; the folders searched must be trusted too. */
 static void judge_lookup(struct scan *s, const char *name, struct vars *overlay, bool std_path)
 {
-    const char *unknown, *path = std_path ? NULL : lookup(s, overlay, "PATH", 4, &unknown);
+    const char *unknown = NULL, *path = std_path ? NULL : lookup(s, overlay, "PATH", 4, &unknown);
     char *dup, *entry, *next;
+    bool found = false;
 
     if (!std_path && unknown) {
         fail(s,
@@ -835,7 +838,7 @@ static void judge_lookup(struct scan *s, const char *name, struct vars *overlay,
         return;
     }
     dup = path ? xstrdup(path) : default_path();
-    for (entry = dup; entry && !s->problem; entry = next) {
+    for (entry = dup; entry && !s->problem && !found; entry = next) {
         const char *dir;
         bool relative;
 
@@ -844,27 +847,28 @@ static void judge_lookup(struct scan *s, const char *name, struct vars *overlay,
             *next++ = '\0';
         dir = *entry ? entry : ".";
         relative = dir[0] != '/';
-        for (size_t i = 0; i < (relative ? s->n_cwds : 1) && !s->problem; i++) {
-            char *full = relative ? xasprintf("%s/%s/%s", s->cwds[i], dir, name)
-                                  : xasprintf("%s/%s", dir, name);
-            char *p = trust_problem(full, s->root, full, s->c);
+        for (size_t i = 0; i < (relative ? s->n_cwds : 1) && !s->problem && !found; i++) {
+            char *folder = relative ? xasprintf("%s/%s", s->cwds[i], dir) : xstrdup(dir),
+                 *full = xasprintf("%s/%s", folder, name), *p = NULL;
 
-            if (p)
+            /* A folder ccwrap's user may not search: execvp finds nothing there either. */
+            bool searchable = faccessat(AT_FDCWD, folder, X_OK, AT_EACCESS) == 0 || errno != EACCES;
+
+            if (searchable && (p = trust_problem(full, s->root, full, s->c)) != NULL)
                 fail(s, "%s, looked up in the PATH entry %s: %s", name, dir, p);
-            else if (runnable(full) && relative)
+            else if (searchable && relative && runnable(full))
                 fail(s,
                      "%s is found through the relative PATH entry %s%s, which names another "
                      "file in each folder; name it by its path (%s/%s), or put an absolute "
                      "folder in PATH",
                      name, *entry ? entry : "''", *entry ? "" : " (the working folder)", dir, name);
-            else if (runnable(full))
-                next = NULL;
+            else if (searchable && runnable(full))
+                found = true;
             free(p);
             free(full);
-            if (!next)
-                break;
+            free(folder);
         }
-        if (relative && s->cwd_unknown && !s->problem)
+        if (relative && s->cwd_unknown && !s->problem && !found)
             fail(s,
                  "%s is looked up in the relative PATH entry %s after '%s', which only the "
                  "shell can follow; name it by its full path",
@@ -945,7 +949,7 @@ static bool skip_options(struct scan *s, struct fields *f, size_t *i, const char
 static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *overlay)
 {
     const char *dir = NULL; /* env -C */
-    bool std_path = false;
+    bool std_path = false, external = false;
 
     while (i < f->n && !s->problem) {
         const struct field *w = &f->v[i];
@@ -961,77 +965,81 @@ static void resolve(struct scan *s, struct fields *f, size_t i, struct vars *ove
                  w->word, w->unknown);
             return;
         }
-        if (strcmp(w->text, "exec") == 0 || strcmp(w->text, "command") == 0) {
-            bool command = w->text[0] == 'c';
+        /* After env, nohup …, which exec what follows, a word is a program, never a builtin. */
+        if (!external) {
+            if (strcmp(w->text, "exec") == 0 || strcmp(w->text, "command") == 0) {
+                bool command = w->text[0] == 'c';
 
-            for (i++; i < f->n && f->v[i].text[0] == '-' && !f->v[i].unknown; i++) {
-                const char *o = f->v[i].text;
+                for (i++; i < f->n && f->v[i].text[0] == '-' && !f->v[i].unknown; i++) {
+                    const char *o = f->v[i].text;
 
-                if (strcmp(o, "--") == 0) {
-                    i++;
-                    break;
+                    if (strcmp(o, "--") == 0) {
+                        i++;
+                        break;
+                    }
+                    if (command && (strchr(o, 'v') || strchr(o, 'V')))
+                        return; /* command -v prints; it runs nothing */
+                    if (command && strchr(o, 'p'))
+                        std_path = true;
+                    if (!command && strchr(o, 'a'))
+                        i++; /* exec -a NAME */
                 }
-                if (command && (strchr(o, 'v') || strchr(o, 'V')))
-                    return; /* command -v prints; it runs nothing */
-                if (command && strchr(o, 'p'))
-                    std_path = true;
-                if (!command && strchr(o, 'a'))
-                    i++; /* exec -a NAME */
+                continue;
             }
-            continue;
-        }
-        if (strcmp(w->text, "eval") == 0) {
-            char *line = xstrdup("");
+            if (strcmp(w->text, "eval") == 0) {
+                char *line = xstrdup("");
 
-            for (size_t k = i + 1; k < f->n; k++) {
-                char *l = xasprintf("%s%s%s", line, *line ? " " : "", f->v[k].text);
+                for (size_t k = i + 1; k < f->n; k++) {
+                    char *l = xasprintf("%s%s%s", line, *line ? " " : "", f->v[k].text);
 
-                if (f->v[k].unknown && !(s->c && s->c->trust_expansions))
-                    fail(s,
-                         "eval runs %s, which only the shell can expand; put the line in a "
-                         "script",
-                         f->v[k].word);
+                    if (f->v[k].unknown && !(s->c && s->c->trust_expansions))
+                        fail(s,
+                             "eval runs %s, which only the shell can expand; put the line in a "
+                             "script",
+                             f->v[k].word);
+                    free(line);
+                    line = l;
+                }
+                check_line(s, line, strlen(line));
                 free(line);
-                line = l;
+                return;
             }
-            check_line(s, line, strlen(line));
-            free(line);
-            return;
+            if (strcmp(w->text, "trap") == 0) {
+                if (i + 2 < f->n && f->v[i + 1].text[0] != '-')
+                    check_line(s, f->v[i + 1].text, strlen(f->v[i + 1].text));
+                return;
+            }
+            if (strcmp(w->text, ".") == 0 || strcmp(w->text, "source") == 0) {
+                /* A script the shell reads: its text runs as root like a program. */
+                if (i + 1 < f->n && !f->v[i + 1].unknown)
+                    judge_program(s, f->v[i + 1].text, overlay, dir, false);
+                if (i + 1 < f->n && !strchr(f->v[i + 1].text, '/'))
+                    judge_path(s, f->v[i + 1].text, dir);
+                return;
+            }
+            if (strcmp(w->text, "cd") == 0 || strcmp(w->text, "pushd") == 0) {
+                cd_to(s, f, i, overlay);
+                return;
+            }
+            if (strcmp(w->text, "export") == 0 || strcmp(w->text, "readonly") == 0 ||
+                strcmp(w->text, "declare") == 0 || strcmp(w->text, "typeset") == 0 ||
+                strcmp(w->text, "local") == 0) {
+                assign_words(s, f, i + 1);
+                return;
+            }
+            if (strcmp(w->text, "unset") == 0) {
+                for (size_t k = i + 1; k < f->n; k++)
+                    if (f->v[k].text[0] != '-')
+                        var_set(&s->vars, f->v[k].text, strlen(f->v[k].text), NULL, NULL);
+                return;
+            }
+            if (strcmp(w->text, "builtin") == 0 ||
+                in_list(w->text, builtins, sizeof builtins / sizeof builtins[0]))
+                return;
         }
-        if (strcmp(w->text, "trap") == 0) {
-            if (i + 2 < f->n && f->v[i + 1].text[0] != '-')
-                check_line(s, f->v[i + 1].text, strlen(f->v[i + 1].text));
-            return;
-        }
-        if (strcmp(w->text, ".") == 0 || strcmp(w->text, "source") == 0) {
-            /* A script the shell reads: its text runs as root like a program. */
-            if (i + 1 < f->n && !f->v[i + 1].unknown)
-                judge_program(s, f->v[i + 1].text, overlay, dir, false);
-            if (i + 1 < f->n && !strchr(f->v[i + 1].text, '/'))
-                judge_path(s, f->v[i + 1].text, dir);
-            return;
-        }
-        if (strcmp(w->text, "cd") == 0 || strcmp(w->text, "pushd") == 0) {
-            cd_to(s, f, i, overlay);
-            return;
-        }
-        if (strcmp(w->text, "export") == 0 || strcmp(w->text, "readonly") == 0 ||
-            strcmp(w->text, "declare") == 0 || strcmp(w->text, "typeset") == 0 ||
-            strcmp(w->text, "local") == 0) {
-            assign_words(s, f, i + 1);
-            return;
-        }
-        if (strcmp(w->text, "unset") == 0) {
-            for (size_t k = i + 1; k < f->n; k++)
-                if (f->v[k].text[0] != '-')
-                    var_set(&s->vars, f->v[k].text, strlen(f->v[k].text), NULL, NULL);
-            return;
-        }
-        if (strcmp(w->text, "builtin") == 0 ||
-            in_list(w->text, builtins, sizeof builtins / sizeof builtins[0]))
-            return;
         judge_program(s, w->text, overlay, dir, std_path);
         std_path = false;
+        external = true;
         b = base_name(w->text);
         if (strcmp(b, "env") == 0) {
             for (i++; i < f->n && !s->problem; i++) {
