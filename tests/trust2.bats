@@ -171,6 +171,33 @@ app 2
 app 3"
 }
 
+@test "exec in place and CC_BUILD_COMMAND: the same spellings refused; a run's refusal runs run-failed with exec" {
+    chown nobody bin/app
+    printf 'leftovers = "keep"\n' >ccwrap.conf
+    CC_BUILD_COMMAND='FOO=1 exec "bin/app" build' ccw -v build
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: $OWNED"
+    CC_RUN_COMMAND='nohup b\in/app run' ccw -v run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: $OWNED"
+    [ ! -s "$LOG" ]
+    # Supervised (a run-failed hook follows): run-failed learns it could not be executed.
+    rm ccwrap.conf
+    script hooks.d/run-failed/10-f 'echo "run-failed $CCWRAP_RESULT $CCWRAP_EXIT_STATUS" >>"$LOG"'
+    CC_RUN_COMMAND='env bin/app' ccw -q run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: $OWNED"
+    assert_equal "$(cat "$LOG")" "run-failed exec 126"
+    : >"$LOG"
+    chown root bin/app
+    printf 'leftovers = "keep"\n' >ccwrap.conf
+    rm -r hooks.d
+    CC_RUN_COMMAND='FOO=1 exec "bin/app" run' ccw -v run --ready none
+    assert_success
+    [[ ${stderr_lines[1]} == "ccwrap: exec in place: nothing follows the application, it takes ccwrap's pid "[0-9]* ]]
+    assert_equal "$(cat "$LOG")" "app run"
+}
+
 @test "a worker: refused at each start with the program and the fix; check says so; root's runs" {
     chown nobody bin/app
     export CC_WORKER_COMMAND='exec bin/app' CC_WORKER_RESTART=no
