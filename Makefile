@@ -118,7 +118,7 @@ build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $(CACHE_LIBS)
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
-FUZZERS = ready envline numbers legacy dropin config http
+FUZZERS = ready envline numbers legacy dropin config http value
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
 
