@@ -35,7 +35,7 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
-       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c
+       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
@@ -127,7 +127,7 @@ build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $(CACHE_LIBS)
 
 # libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
-FUZZERS = ready envline numbers legacy dropin config http
+FUZZERS = ready envline numbers legacy dropin config http value
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
 

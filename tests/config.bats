@@ -55,6 +55,7 @@ on_ready_timeout = "stop"
 leftovers = "stop"
 exec_in_place = true
 trusted_users = {}
+trust_expansions = false
 cache = ""
 cache_key = ""
 cache_keep = 2
@@ -145,7 +146,7 @@ root.d/pre-build/10-hook"
 
 @test "errors name the file as the user knows it: ccwrap.conf, the root's path, or as given" {
     printf '\nbogus = 1\n' >ccwrap.conf
-    local known="the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
+    local known="the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
     run --separate-stderr "$CCWRAP" hook pre-build
     assert_failure 125
     assert_equal "$stderr" "ccwrap: ccwrap.conf:2: no such option 'bogus'; $known"
@@ -299,7 +300,7 @@ hook_timeout = 2' "ccwrap: ccwrap.conf:2: this comment is never closed; add */"
 }
 
 @test "a closed section is an unknown option: ccwrap has none" {
-    config_fails 'foo { }' "ccwrap: ccwrap.conf:1: no such option 'foo'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
+    config_fails 'foo { }' "ccwrap: ccwrap.conf:1: no such option 'foo'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
     config_fails 'hook_timeout = 1
 }' "ccwrap: ccwrap.conf:2: unexpected closing brace"
 }
@@ -330,7 +331,7 @@ ops/pre-build/10-ops"
 }
 
 @test "an unknown option, a NUL byte: 125 with the file" {
-    config_fails 'hook_timout = 5' "ccwrap: ccwrap.conf:1: no such option 'hook_timout'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
+    config_fails 'hook_timout = 5' "ccwrap: ccwrap.conf:1: no such option 'hook_timout'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
     printf 'shell = "/bin/sh"\0\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" hook pre-build
     assert_failure 125

@@ -422,7 +422,7 @@ EOF
     printf 'ready = "tcp"\nbogus = 1\n' >ccwrap.conf
     run --separate-stderr "$CCWRAP" check
     assert_failure 1
-    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
+    assert_output "ccwrap.conf:2: no such option 'bogus'; the options are shell, hooks_dirs, hook_timeout, kill_grace, legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key, cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and env_files"
     assert_equal "$stderr" ""
 }
 

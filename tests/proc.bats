@@ -101,7 +101,7 @@ can_drop_ptrace() {
     run alive "$(cat "$SHARED/pid")"
     assert_failure
     run norm "$(cat "$BATS_TEST_TMPDIR/err")"
-    assert_output "ccwrap: warning: cannot tell which process listens on port $PORT (the application's descriptors cannot be read: Permission denied); readiness is a plain connection to 127.0.0.1:$PORT instead
+    assert_output "ccwrap: warning: cannot tell which process listens on port $PORT (the application's descriptors cannot be read: Permission denied); a listener there counts when its owner runs the application and it was not there before it started
 ccwrap: Application ready (tcp) after N s"
     # The probe, not the warning's moment, decided: the port opened after 0.3 s.
     ms=$(sed -nE 's/.*Application ready \(tcp\) after ([0-9]+)\.([0-9]{3}) s/\1\2/p' "$BATS_TEST_TMPDIR/err")

@@ -213,16 +213,16 @@ CC_RUN_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chow
     CC_BUILD_COMMAND="./bin/start" ccw plan build
     assert_success
     assert_line "  command                          COMMAND if given, else CC_BUILD_COMMAND: error: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
-    # A bare word is a program from PATH, a first word the shell expands names no file: both run.
+    # A bare word is a program from PATH; a quoted first word is unquoted, as the shell does.
     CC_BUILD_COMMAND='echo "bare $0" >>"$LOG"' ccw -q build
     assert_success
     CC_BUILD_COMMAND='"./bin/start" quoted' ccw -q build
-    assert_success
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
     # The COMMAND after -- is the operator's own, run as given (README, SECURITY).
     ccw -q build -- ./bin/start direct
     assert_success
     assert_equal "$(cat "$LOG")" "bare /bin/sh
-start quoted
 start direct"
     chown root bin
     CC_BUILD_COMMAND="bin/start fixed" ccw -q build

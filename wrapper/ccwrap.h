@@ -184,6 +184,8 @@ struct config {
     bool exec_in_place;         /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
     char **env_files;           /* env_files: variable files, relative to the root or absolute */
     size_t n_env_files;
+    /* trust_expansions: a program only the shell can name ($(…), ${X:-…}) runs unjudged */
+    bool trust_expansions;
 };
 
 /*
@@ -218,6 +220,21 @@ char *config_ready_error(const struct config *c, const char *from, const char *e
  */
 char *trust_problem(const char *path, const char *root, const char *self, const struct config *c);
 
+/* ---- value.c: the programs a command line runs (README: Security) ---- */
+
+/*
+ * Whether the command line VALUE, run as `SHELL -c VALUE` from ROOT with ccwrap's environment
+ * plus ENV (NAME=value entries, may be NULL), runs only what passes the trust rule: the shell,
+ * and the program of each simple command, found as the shell finds it (assignments, exec, env,
+ * nohup, command, nice, ionice, setsid, stdbuf and timeout skipped; quotes removed; $NAME and
+ * ${NAME} expanded; looked up in PATH, whose folders searched must pass the rule and be
+ * absolute). A program only the shell can name (${X:-…}, $(…), a glob) fails it unless C's
+ * trust_expansions. NULL when it passes; else the problem with its fix, allocated.
+ */
+char *trust_value(const char *value, const char *root, const struct config *c, char *const *env);
+/* trust_value without the shell, in ccwrap's environment (plan, check, hooks_collect). */
+char *command_trust_problem(const char *value, const char *root, const struct config *c);
+
 /* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 
 enum point { PT_PRE_BUILD, PT_POST_BUILD, PT_PRE_RUN, PT_RUN_SUCCEEDED, PT_RUN_FAILED, PT_COUNT };
@@ -243,6 +260,7 @@ struct hook {
     char *problem; /* HOOK_BROKEN, HOOK_SKIPPED, HOOK_MASKED: why, with the fix */
     int status;    /* HOOK_BROKEN: the status the point fails with */
     bool legacy;   /* translated from a clevercloud/ *.json postDeploy */
+    bool distrust; /* HOOK_BROKEN: by the trust rule (migrate --force never moves it) */
 };
 
 struct hooklist {
@@ -265,6 +283,11 @@ void hooklist_free(struct hooklist *l);
  */
 void hooks_add_legacy(struct hooklist *l, const char *root, const struct config *c,
                       const char *source, const char *value);
+/*
+ * The first lines of a drop-in that `ccwrap migrate` writes: such a drop-in's last line is
+ * judged at each run as the postDeploy it came from was (hooks.c).
+ */
+#define MIGRATE_MARKER "#!/bin/sh\n# Moved by 'ccwrap migrate' from "
 /* Why a drop-in NAME is skipped ("skipped: name ends in '.bak'"), allocated, or NULL. */
 char *hook_skip_reason(const char *name);
 /* A variable's VALUE as SPEC §3 runs it, appended to *L: one entry, or a folder's entries. */
@@ -272,12 +295,6 @@ void hooks_command(struct hooklist *l, const char *root, const struct config *c,
                    const char *value);
 /* The configured shell against the trust rule: "the shell /bin/sh: why; fix", owned, or NULL. */
 char *shell_trust_problem(const char *root, const struct config *c);
-/*
- * CC_BUILD_COMMAND's or CC_RUN_COMMAND's VALUE against the trust rule: when its first word is
- * a path to a file (it has a '/'), the shell runs that file, which must pass it as a hook's
- * does. A bare word is a program from PATH. The problem with its fix, owned, or NULL.
- */
-char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
 /* ---- legacy.c: reading clevercloud/ *.json postDeploy hooks (SPEC §6) ---- */
 
@@ -365,12 +382,6 @@ struct migrate_opts {
  * reporting why nothing was changed.
  */
 int legacy_migrate(const char *root, const struct config *c, const struct migrate_opts *o);
-/*
- * A drop-in that migrate wrote (DISPLAY as hooks.c names it): the script its last line runs
- * is checked like the postDeploy was. Problems go to *W.
- */
-void migrate_check_dropin(const char *root, const struct config *c, const char *display,
-                          struct problems *w);
 
 /* ---- listen.c: who listens on a TCP port (SPEC §5.3) ---------------- */
 
@@ -378,6 +389,7 @@ struct listener {
     bool v6;
     uint8_t addr[16]; /* network order; the first 4 bytes for IPv4 */
     unsigned long inode;
+    uid_t uid; /* the socket's owner: whoever created it (its file system uid then) */
 };
 
 enum listen_scope { LS_WILDCARD, LS_LOOPBACK, LS_ADDRESS };
@@ -385,6 +397,13 @@ enum listen_scope { LS_WILDCARD, LS_LOOPBACK, LS_ADDRESS };
 /* The listening TCP sockets on PORT, IPv4 and IPv6, in *v (allocated). 0, or -1 without /proc. */
 int listeners_find(int port, struct listener **v, size_t *n);
 enum listen_scope listener_scope(const struct listener *l);
+/*
+ * Whether a process of ROOT's tree (ROOT included) runs as UID (real, effective or file system
+ * uid, from /proc/PID/status, which needs no CAP_SYS_PTRACE).
+ */
+bool tree_has_uid(pid_t root, uid_t uid);
+/* Whether PID runs as UID: its real, effective, saved or file system uid. */
+bool proc_runs_as(pid_t pid, uid_t uid);
 /* "127.0.0.1:8080", "[::1]:8080". Allocated. */
 char *listener_text(const struct listener *l, int port);
 /*

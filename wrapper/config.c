@@ -109,9 +109,9 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are shell, hooks_dirs, hook_timeout, kill_grace, "
                   "legacy_post_deploy, legacy_misplaced, ready, ready_timeout, on_ready_timeout, "
-                  "leftovers, exec_in_place, trusted_users, cache, cache_key, cache_keep, "
-                  "cache_max_bytes, cache_max_entries, cache_sign_key, cache_verify_key and "
-                  "env_files",
+                  "leftovers, exec_in_place, trusted_users, trust_expansions, cache, cache_key, "
+                  "cache_keep, cache_max_bytes, cache_max_entries, cache_sign_key, "
+                  "cache_verify_key and env_files",
                   current_file, cfg ? cfg->line : 0, text);
     else
         log_error("%s:%d: %s", current_file, cfg ? cfg->line : 0, text);
@@ -624,6 +624,7 @@ int config_parse(struct config *c, char *buf, const char *file)
         CFG_STR("leftovers", "stop", CFGF_NONE),
         CFG_STR("exec_in_place", "true", CFGF_NONE),
         CFG_STR_LIST("trusted_users", "{}", CFGF_NONE),
+        CFG_STR("trust_expansions", "false", CFGF_NONE),
         CFG_STR("cache", "", CFGF_NONE),
         CFG_STR("cache_key", "", CFGF_NONE),
         CFG_STR("cache_keep", "2", CFGF_NONE),
@@ -657,6 +658,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     cfg_set_validate_func(cfg, "on_ready_timeout", validate_on_timeout);
     cfg_set_validate_func(cfg, "leftovers", validate_leftovers);
     cfg_set_validate_func(cfg, "exec_in_place", validate_bool);
+    cfg_set_validate_func(cfg, "trust_expansions", validate_bool);
     cfg_set_validate_func(cfg, "ready", note_ready);
     cfg_set_validate_func(cfg, "cache", validate_cache);
     cfg_set_validate_func(cfg, "cache_keep", validate_keep);
@@ -735,6 +737,7 @@ int config_parse(struct config *c, char *buf, const char *file)
     c->cache_verify_key =
         *cfg_getstr(cfg, "cache_verify_key") ? xstrdup(cfg_getstr(cfg, "cache_verify_key")) : NULL;
     c->exec_in_place = word_index(bool_words, cfg_getstr(cfg, "exec_in_place")) == 1;
+    c->trust_expansions = word_index(bool_words, cfg_getstr(cfg, "trust_expansions")) == 1;
     /* conf/ccwrap.conf spells out the defaults: a file that does asks for nothing. */
     c->readiness_set = strcmp(c->ready, "tcp") != 0 || c->ready_timeout != 60 ||
                        c->on_ready_timeout != ON_TIMEOUT_STOP;
@@ -859,11 +862,12 @@ static void merge_dirs(struct config *c, const char *root)
 }
 
 /*
- * The settings that decide what root restores or trusts (SPEC §10): trusted_users widens who
- * may own what ccwrap runs, cache and cache_key choose the archive root extracts, the keys
- * who vouches for it. Only a file that passes the strict rule may set them, or whoever writes
- * ROOT/ccwrap.conf could trust themselves or point root at a store of theirs: from any other
- * file they are ignored, each with a warning naming the file, the setting and the fix.
+ * The settings that decide what root runs, restores or trusts (SPEC §10): trusted_users
+ * widens who may own what ccwrap runs, trust_expansions lets the shell pick it, cache and
+ * cache_key choose the archive root extracts, the keys who vouches for it. Only a file that
+ * passes the strict rule may set them, or whoever writes ROOT/ccwrap.conf could trust
+ * themselves or point root at a store of theirs: from any other file they are ignored, each
+ * with a warning naming the file, the setting and the fix.
  */
 static void check_trusted_settings(struct config *c, const char *file)
 {
@@ -872,6 +876,7 @@ static void check_trusted_settings(struct config *c, const char *file)
         bool set;
     } v[] = {
         {"trusted_users", c->n_trusted_uids > 0},
+        {"trust_expansions", c->trust_expansions},
         {"cache", c->cache_store != NULL},
         {"cache_key", c->cache_key != NULL},
         {"cache_sign_key", c->cache_sign_key != NULL},
@@ -895,6 +900,7 @@ static void check_trusted_settings(struct config *c, const char *file)
                      v[i].name, problem);
     free(problem);
     c->n_trusted_uids = 0;
+    c->trust_expansions = false;
     free(c->cache_store);
     free(c->cache_key);
     free(c->cache_sign_key);

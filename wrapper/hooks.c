@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,53 @@ static struct hook *add_broken(struct hooklist *l, const char *source, int statu
     return h;
 }
 
+static void add_command(struct hooklist *l, const char *root, const struct config *c,
+                        const char *source, const char *value, bool legacy);
+
+/*
+ * A drop-in that migrate wrote (its first lines say so) runs the postDeploy's line: that line
+ * is judged as the postDeploy was, so that a script given to another user since is refused as
+ * it was before the migration. The problem with its status, or NULL.
+ */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
+static char *migrated_problem(const char *root, const struct config *c, const struct entry *e,
+                              int *status)
+{
+    static int depth; /* a line naming the drop-in's own folder would come back here */
+    char buf[8192], *line, *problem = NULL;
+    struct hooklist l = {0};
+    ssize_t len;
+    int fd;
+
+    if (depth > 0)
+        return NULL;
+    fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        return NULL;
+    len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0 || (size_t)len < sizeof MIGRATE_MARKER - 1 ||
+        memcmp(buf, MIGRATE_MARKER, sizeof MIGRATE_MARKER - 1) != 0)
+        return NULL;
+    buf[len] = '\0';
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+        buf[--len] = '\0';
+    line = strrchr(buf, '\n');
+    line = line ? line + 1 : buf;
+    if (strncmp(line, "exec ", 5) == 0)
+        line += 5;
+    depth++;
+    add_command(&l, root, c, e->display, line, true);
+    depth--;
+    for (size_t i = 0; i < l.n && !problem; i++)
+        if (l.v[i].kind == HOOK_BROKEN) {
+            problem = xstrdup(l.v[i].problem);
+            *status = l.v[i].status;
+        }
+    hooklist_free(&l);
+    return problem;
+}
+
 /* An execute bit and, for this user, the right to use it (root has it with any bit). */
 static bool is_executable(const struct stat *st, const char *path)
 {
@@ -128,12 +176,14 @@ static bool is_executable(const struct stat *st, const char *path)
 }
 
 /* The drop-in that holds its name: runnable, skipped, or broken with the fix. */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_dropin(struct hooklist *l, const char *root, const struct config *c,
                        const struct entry *e)
 {
     struct stat lst, st;
     struct hook *h;
-    char *word, *distrust;
+    char *word, *distrust, *migrated = NULL;
+    int status = EXIT_NOEXEC;
 
     if (lstat(e->path, &lst) < 0) {
         add_broken(l, e->display, EXIT_NOTFOUND)->problem =
@@ -161,7 +211,9 @@ static void add_dropin(struct hooklist *l, const char *root, const struct config
         add_broken(l, e->display, EXIT_NOEXEC)->problem =
             xstrdup("not a regular file; replace it with an executable file");
     } else if (distrust) {
-        add_broken(l, e->display, EXIT_NOEXEC)->problem = distrust;
+        h = add_broken(l, e->display, EXIT_NOEXEC);
+        h->problem = distrust;
+        h->distrust = true;
     } else if (!is_executable(&st, e->path)) {
         char *disabled = xasprintf("%s.disabled", e->display), *word2 = shell_word(disabled);
 
@@ -169,6 +221,10 @@ static void add_dropin(struct hooklist *l, const char *root, const struct config
             xasprintf("not executable; chmod +x %s, or rename it to %s", word, word2);
         free(disabled);
         free(word2);
+    } else if ((migrated = migrated_problem(root, c, e, &status)) != NULL) {
+        h = add_broken(l, e->display, status);
+        h->problem = migrated;
+        h->distrust = status == EXIT_NOEXEC;
     } else {
         /* Hooks run from the root: argv[0] is the path as the user names it (SPEC §3). */
         h = add(l, HOOK_EXEC, e->display);
@@ -226,6 +282,7 @@ static char *from_here(const char *root, const char *display)
  * name and in bytewise order, skipped, replaced and masked ones included for plan and -v.
  * BASES, when set, are the hooks_dirs folders holding them.
  */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_folders(struct hooklist *l, const char *root, const struct config *c,
                         char *const *displays, char *const *bases, size_t n)
 {
@@ -317,6 +374,7 @@ static char *under_root(const char *word)
  * A CC_*_HOOK value or a legacy postDeploy: a shell command line whose first word, when it
  * names a file under the root, is that file (SPEC §3).
  */
+/* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_command(struct hooklist *l, const char *root, const struct config *c,
                         const char *source, const char *value, bool legacy)
 {
@@ -332,10 +390,12 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         h->command = xstrdup(value);
         h->value = xstrdup(value);
         h->legacy = legacy;
-        if ((distrust = shell_trust_problem(root, c)) != NULL) {
+        if ((distrust = shell_trust_problem(root, c)) != NULL ||
+            (distrust = command_trust_problem(value, root, c)) != NULL) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = distrust;
+            h->distrust = true;
         }
         return;
     }
@@ -375,6 +435,7 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             h->problem = distrust;
+            h->distrust = true;
             h->command = xstrdup(value);
         } else if (!is_executable(&st, path)) {
             h->kind = HOOK_BROKEN;
@@ -400,39 +461,20 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         h->legacy = legacy;
         h->command = xstrdup(value);
     }
-    if (h && h->kind == HOOK_SHELL && (distrust = shell_trust_problem(root, c)) != NULL) {
+    /* What the shell runs is judged as the shell finds it: every command's program. */
+    if (h && h->kind == HOOK_SHELL &&
+        ((distrust = shell_trust_problem(root, c)) != NULL ||
+         (distrust = command_trust_problem(h->command, root, c)) != NULL)) {
         h->kind = HOOK_BROKEN;
         h->status = EXIT_NOEXEC;
         h->problem = distrust;
+        h->distrust = true;
     }
     if (h)
         h->value = xstrdup(value);
     free(word);
     free(path);
     free(display);
-}
-
-char *command_trust_problem(const char *value, const char *root, const struct config *c)
-{
-    const char *p = value + strspn(value, " \t\n");
-    size_t wlen = strcspn(p, " \t\n");
-    char *word, *display, *path, *problem = NULL;
-    struct stat st;
-
-    if (!is_plain_word(p, wlen) || !memchr(p, '/', wlen))
-        return NULL;
-    word = strndup(p, wlen);
-    if (!word)
-        return NULL;
-    display = under_root(word);
-    path = word[0] == '/' ? xstrdup(word) : xasprintf("%s/%s", root, display);
-    /* Nothing there, or no file: the shell says so, as it would without ccwrap. */
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        problem = trust_problem(path, root, display, c);
-    free(word);
-    free(display);
-    free(path);
-    return problem;
 }
 
 void hooks_command(struct hooklist *l, const char *root, const struct config *c, const char *source,

@@ -52,6 +52,7 @@ static bool parse_line(const char *line, bool v6, struct listener *l, int *port,
     if (end == field[9])
         return false;
     memset(l, 0, sizeof *l);
+    l->uid = (uid_t)strtoul(field[7], NULL, 10);
     l->v6 = v6;
     /* The kernel prints each 32-bit word of the address as a native integer. */
     for (size_t w = 0; w < hex / 8; w++) {
@@ -96,7 +97,7 @@ static int read_table(const char *path, bool v6, int port, struct listener **v, 
 
 static void add_listener(struct listener **v, size_t *n, const struct inet_diag_msg *m, bool v6)
 {
-    struct listener l = {.v6 = v6, .inode = m->idiag_inode};
+    struct listener l = {.v6 = v6, .inode = m->idiag_inode, .uid = m->idiag_uid};
 
     memcpy(l.addr, m->id.idiag_src, v6 ? 16 : 4);
     *v = xrealloc(*v, (*n + 1) * sizeof **v);
@@ -304,5 +305,47 @@ pid_t socket_holder(unsigned long inode)
             found = pid;
     }
     closedir(dir);
+    return found;
+}
+
+bool proc_runs_as(pid_t pid, uid_t uid)
+{
+    char path[64], line[256];
+    bool found = false;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    f = fopen(path, "re");
+    if (!f)
+        return false;
+    while (!found && fgets(line, sizeof line, f)) {
+        char *p = line + 4, *end;
+
+        if (strncmp(line, "Uid:", 4) != 0)
+            continue;
+        /* "Uid:\treal\teffective\tsaved\tfile system" */
+        for (int i = 0; i < 4 && !found; i++, p = end) {
+            unsigned long u = strtoul(p, &end, 10);
+
+            if (end == p)
+                break;
+            found = u == (unsigned long)uid;
+        }
+        break;
+    }
+    fclose(f);
+    return found;
+}
+
+bool tree_has_uid(pid_t root, uid_t uid)
+{
+    struct pidset tree = {0};
+    bool found = false;
+
+    pidset_add(&tree, root);
+    tree_descendants(root, &tree);
+    for (size_t i = 0; !found && i < tree.n; i++)
+        found = proc_runs_as(tree.v[i], uid);
+    pidset_free(&tree);
     return found;
 }

@@ -98,16 +98,77 @@ void log_error(const char *fmt, ...)
  * The event log never steers ccwrap: not followed through a symlink (root would append to
  * whatever it names), never waited on (a FIFO without a reader, a reader that stops reading).
  */
+/*
+ * PATH's folder, opened one component at a time from / or the working folder, never through a
+ * symbolic link: a link another user plants on the way (a folder they may write) cannot send
+ * root's file elsewhere, and what was opened cannot be swapped afterwards. Its descriptor and
+ * *base, the file's name in it; or -1 with errno set, or with *why (allocated) for a link.
+ */
+static int open_folder(const char *path, const char **base, char **why)
+{
+    const char *slash = strrchr(path, '/');
+    int fd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+    *base = slash ? slash + 1 : path;
+    *why = NULL;
+    for (const char *p = path + strspn(path, "/"); fd >= 0 && slash && p < slash;) {
+        size_t n = strcspn(p, "/");
+        char *name = strndup(p, n);
+        struct stat st;
+        int nfd = name ? openat(fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC) : -1;
+
+        free(name);
+        close(fd);
+        fd = nfd;
+        if (fd >= 0 && fstat(fd, &st) < 0) {
+            int e = errno;
+
+            close(fd);
+            errno = e;
+            return -1;
+        }
+        if (fd >= 0 && S_ISLNK(st.st_mode)) {
+            *why = xasprintf("its folder %.*s is a symbolic link, which is not followed; name "
+                             "the real folder",
+                             (int)(p + n - path), path);
+            close(fd);
+            return -1;
+        }
+        if (fd >= 0 && !S_ISDIR(st.st_mode)) {
+            close(fd);
+            errno = ENOTDIR;
+            return -1;
+        }
+        p += n;
+        p += strspn(p, "/");
+    }
+    return fd;
+}
+
 int events_open(const char *path)
 {
     struct stat st;
-    const char *why = NULL;
+    const char *why = NULL, *base;
+    char *link_why = NULL;
+    int dirfd;
 
     if (!path || !*path)
         return 0;
+    dirfd = open_folder(path, &base, &link_why);
     events_fd =
-        open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
-    if (events_fd < 0)
+        dirfd < 0
+            ? -1
+            : openat(dirfd, base,
+                     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
+    if (dirfd >= 0) {
+        int e = errno;
+
+        close(dirfd);
+        errno = e;
+    }
+    if (link_why)
+        why = link_why;
+    else if (events_fd < 0)
         why = errno == ELOOP   ? "a symbolic link, which is not followed; name the file itself"
               : errno == ENXIO ? "nothing reads this FIFO or socket; start the reader first"
                                : strerror(errno);
@@ -121,6 +182,7 @@ int events_open(const char *path)
         if (events_fd >= 0)
             close(events_fd);
         events_fd = -1;
+        free(link_why);
         return -1;
     }
     events_path = xstrdup(path);

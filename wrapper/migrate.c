@@ -18,7 +18,6 @@
 #define LEGACY_DIR   "clevercloud"
 #define DROPIN_FIRST 50
 #define DROPIN_LAST  99
-#define MARKER       "#!/bin/sh\n# Moved by 'ccwrap migrate' from "
 
 static const char blanks[] = " \t\r\n\f\v";
 
@@ -196,6 +195,12 @@ static void plan_move(struct migration *m, struct file_plan *p, const struct leg
                h->key, m->dir);
         goto out;
     }
+    if (l.v[0].kind == HOOK_BROKEN && l.v[0].distrust) {
+        /* A drop-in would run it as ccwrap's user, and every run would refuse it anyway. */
+        refuse(m, source, "%s; not migrated, even with --force: a drop-in must not run it",
+               l.v[0].problem);
+        goto out;
+    }
     if (l.v[0].kind == HOOK_BROKEN && !m->opts->force) {
         refuse(m, source, "%s; not migrated (--force migrates it as it is)", l.v[0].problem);
         goto out;
@@ -297,11 +302,12 @@ static void plan_file(struct migration *m, int dfd, struct file_plan *p)
 static int write_dropin(int ddfd, struct move *mv)
 {
     char *file = comment_safe(mv->hook->file);
-    char *text = xasprintf(MARKER "%s %s.\n"
-                                  "# ccwrap runs drop-ins from the application root, like the old "
-                                  "hook.\n"
-                                  "%s\n",
-                           file, mv->hook->key, mv->command);
+    char *text =
+        xasprintf(MIGRATE_MARKER "%s %s.\n"
+                                 "# ccwrap runs drop-ins from the application root, like the old "
+                                 "hook.\n"
+                                 "%s\n",
+                  file, mv->hook->key, mv->command);
     int fd, rc = -1;
 
     fd = openat(ddfd, mv->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0700);
@@ -489,35 +495,4 @@ out:
     free(m.last);
     free(m.last_dir);
     return rc;
-}
-
-void migrate_check_dropin(const char *root, const struct config *c, const char *display,
-                          struct problems *w)
-{
-    char *path = display[0] == '/' ? xstrdup(display) : xasprintf("%s/%s", root, display);
-    char buf[8192], *line;
-    struct hooklist l = {0};
-    ssize_t len;
-    int fd;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    free(path);
-    if (fd < 0)
-        return;
-    len = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0 || (size_t)len < sizeof MARKER - 1 || memcmp(buf, MARKER, sizeof MARKER - 1) != 0)
-        return;
-    buf[len] = '\0';
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-        buf[--len] = '\0';
-    line = strrchr(buf, '\n');
-    line = line ? line + 1 : buf;
-    if (strncmp(line, "exec ", 5) == 0)
-        line += 5;
-    hooks_add_legacy(&l, root, c, display, line);
-    for (size_t i = 0; i < l.n; i++)
-        if (l.v[i].kind == HOOK_BROKEN && strcmp(l.v[i].source, display) == 0)
-            problem_add(w, display, "%s", l.v[i].problem);
-    hooklist_free(&l);
 }

@@ -619,8 +619,6 @@ int check_print(const char *root, const struct config *c)
         for (size_t i = 0; i < l.n; i++) {
             if (l.v[i].kind == HOOK_BROKEN)
                 n += check_problem(l.v[i].source, l.v[i].problem);
-            if (l.v[i].kind == HOOK_EXEC)
-                migrate_check_dropin(root, c, l.v[i].path, &w);
             if (l.v[i].legacy && c->legacy == LEGACY_FAIL)
                 n += check_problem(l.v[i].source, "legacy_post_deploy is \"fail\": run refuses to "
                                                   "start; run 'ccwrap migrate --write'");

@@ -44,15 +44,13 @@ static bool stopping(const char *what, struct outcome *o)
 }
 
 /*
- * VAR's value runs as a hook's does: the shell, and the script its first word names, must pass
- * the trust rule (README, SECURITY). 0, or -1 after reporting.
+ * VAR's value runs as a hook's does: the shell, and the program of each of its commands in the
+ * environment ENV adds, must pass the trust rule (README, SECURITY). 0, or -1 after reporting.
  */
-static int command_trusted(const struct ctx *x, const char *var)
+static int command_trusted(const struct ctx *x, const char *var, char *const *env)
 {
-    char *problem = shell_trust_problem(x->root, x->cfg);
+    char *problem = trust_value(getenv(var), x->root, x->cfg, env);
 
-    if (!problem)
-        problem = command_trust_problem(getenv(var), x->root, x->cfg);
     if (!problem)
         return 0;
     log_error("%s: %s", var, problem);
@@ -113,7 +111,7 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
     char *shell_argv[4], *line;
     int err = 0, rc = 0;
 
-    if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
+    if ((!argv || !argv[0]) && command_trusted(x, var, env) < 0) {
         *o = exit_with(EXIT_NOEXEC);
         return -1;
     }
@@ -149,7 +147,7 @@ static int exec_in_place(const struct ctx *x, char **argv, const char *var,
         return 0;
     }
     /* What runs in place is held to the same trust rule as what runs as a child. */
-    if ((!argv || !argv[0]) && command_trusted(x, var) < 0) {
+    if ((!argv || !argv[0]) && command_trusted(x, var, NULL) < 0) {
         *o = exit_with(EXIT_NOEXEC);
         return -1;
     }

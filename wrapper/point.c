@@ -97,7 +97,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
 {
     while (pr->next < pr->hooks.n) {
         const struct hook *h = &pr->hooks.v[pr->next++];
-        char *argv[4], *env[5 + 8];
+        char *argv[4], *env[5 + 8], *why;
         struct spawn_req req = {0};
         size_t ne = 0;
         int err;
@@ -128,6 +128,20 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         for (char **e = pr->env; e && *e && ne < sizeof env / sizeof env[0] - 1; e++)
             env[ne++] = xstrdup(*e);
         env[ne] = NULL;
+        /* Judged again with the environment the hook gets: its $NAME are expanded from it. */
+        if (h->kind == HOOK_SHELL &&
+            (why = trust_value(h->command, x->root, x->cfg, env)) != NULL) {
+            log_error("%s: %s", h->source, why);
+            events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
+                        "istatus", (int64_t)EXIT_NOEXEC, "sproblem", why, EV_END);
+            free(why);
+            envfile_remove(&pr->env_file);
+            for (size_t i = 0; i < ne; i++)
+                free(env[i]);
+            if (record_failure(pr, EXIT_NOEXEC, EXIT_NOEXEC << 8))
+                break;
+            continue;
+        }
         if (h->kind == HOOK_SHELL) {
             argv[0] = x->cfg->shell;
             argv[1] = "-c";
@@ -149,7 +163,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         pr->current = pr->next - 1;
         err = 0;
         if (spawn(&req, &pr->proc, &err) < 0) {
-            char *why = spawn_no_process(err);
+            why = spawn_no_process(err);
             int status = why ? EXIT_CCWRAP : err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
 
             if (why)

@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,10 @@ struct probe {
     unsigned long foreign_inode; /* OWN_OTHER: the socket, and its holder once looked up */
     unsigned long holder_inode;
     pid_t holder;
+    uid_t foreign_uid;     /* OWN_OTHER: the socket's owner */
+    bool by_uid;           /* no CAP_SYS_PTRACE: listeners judged by their owner (said once) */
+    unsigned long *before; /* the sockets on the port before the application started */
+    size_t n_before;
 
     bool foreign_notify; /* a READY=1 from outside the application was ignored (said once) */
 
@@ -693,6 +698,32 @@ static int owner_unknown(struct ready *r, struct probe *p, const char *why)
     return 1;
 }
 
+static bool held_before(const struct probe *p, unsigned long inode)
+{
+    for (size_t i = 0; i < p->n_before; i++)
+        if (p->before[i] == inode)
+            return true;
+    return false;
+}
+
+/*
+ * Without CAP_SYS_PTRACE another user's descriptors cannot be read (Docker's default set, an
+ * application run through setpriv or gosu): a listener counts when its owner, as sock_diag
+ * reports it, is a user a process of the application's tree runs as, and when it was not
+ * there before the application started. Another user's listener never makes it ready.
+ */
+static void held_by_uid(struct ready *r, struct probe *p, const struct listener *v, size_t n,
+                        bool *held, const char *why)
+{
+    if (!p->by_uid)
+        log_warn("cannot tell which process listens on port %d (%s); a listener there counts "
+                 "when its owner runs the application and it was not there before it started",
+                 r->port, why);
+    p->by_uid = true;
+    for (size_t i = 0; i < n; i++)
+        held[i] = !held_before(p, v[i].inode) && tree_has_uid(r->app, v[i].uid);
+}
+
 /* Health paths of an application listening on one address are asked there. */
 static void addrs_from_listener(struct probe *p, const struct listener *l, int port)
 {
@@ -739,13 +770,11 @@ static int owner_check(struct ready *r, struct probe *p, int64_t now)
         return 0;
     }
     held = xcalloc(n, sizeof *held);
-    if (tree_holds(r->app, v, n, held) < 0) {
+    if (p->by_uid || tree_holds(r->app, v, n, held) < 0) {
         char e[160];
 
         snprintf(e, sizeof e, "the application's descriptors cannot be read: %s", strerror(errno));
-        free(held);
-        free(v);
-        return owner_unknown(r, p, e);
+        held_by_uid(r, p, v, n, held, e);
     }
     for (size_t i = 0; i < n; i++) {
         if (!held[i])
@@ -766,6 +795,7 @@ static int owner_check(struct ready *r, struct probe *p, int64_t now)
     } else {
         p->own = OWN_OTHER;
         p->foreign_inode = v[0].inode;
+        p->foreign_uid = v[0].uid;
     }
     if (p->own != OWN_OK)
         p->retry_at = now + OWNER_INTERVAL_MS;
@@ -794,6 +824,10 @@ void ready_precheck(struct ready *r)
 
     if (r->kind != READY_TCP || !p || !p->owned || listeners_find(r->port, &v, &n) < 0)
         return;
+    /* What listens before the application starts is never the application's (owner_check). */
+    p->before = xcalloc(n + 1, sizeof *p->before);
+    for (size_t i = 0; i < n; i++)
+        p->before[p->n_before++] = v[i].inode;
     if (n > 0) {
         holder = socket_holder(v[0].inode);
         if (holder > 0)
@@ -953,8 +987,12 @@ static bool from_app(const struct ready *r, const struct ucred *cred)
 
     if (!cred || cred->pid <= 0)
         return false;
+    /*
+     * The sender's pid may have ended and been reused by the application since: its uid must
+     * also be the one the process of that pid in the tree runs as now (README: Readiness).
+     */
     if (tree_has(r->app, cred->pid))
-        return true;
+        return proc_runs_as(cred->pid, cred->uid);
     snprintf(path, sizeof path, "/proc/%d", (int)cred->pid);
     if (stat(path, &st) == 0)
         return false;
@@ -1113,6 +1151,18 @@ static const char *answer_text(const struct probe *p, char *buf, size_t len)
     return buf;
 }
 
+/* "uid 65534 (nobody)", in BUF. */
+static const char *uid_text(uid_t uid, char *buf, size_t len)
+{
+    struct passwd *pw = getpwuid(uid);
+
+    if (pw)
+        snprintf(buf, len, "uid %u (%s)", (unsigned)uid, pw->pw_name);
+    else
+        snprintf(buf, len, "uid %u", (unsigned)uid);
+    return buf;
+}
+
 const char *ready_waiting(const struct ready *r)
 {
     struct probe *p = r->state;
@@ -1138,6 +1188,16 @@ const char *ready_waiting(const struct ready *r)
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by pid %d (%s), not by the application", r->port, (int)h,
                          proc_name(h, name, sizeof name));
+            else if (p->by_uid && held_before(p, p->foreign_inode))
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by a socket of %s opened before the application "
+                         "started, not by the application",
+                         r->port, uid_text(p->foreign_uid, name, sizeof name));
+            else if (p->by_uid)
+                snprintf(p->msg, sizeof p->msg,
+                         "Port %d is held by a socket of %s, a user no process of the "
+                         "application runs as",
+                         r->port, uid_text(p->foreign_uid, name, sizeof name));
             else
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by another process, not by the application", r->port);
@@ -1213,6 +1273,7 @@ void ready_free(struct ready *r)
             close(r->notify_fd);
         free(p->where);
         free(p->own_where);
+        free(p->before);
         free(p->authority);
         free(p->addrs);
         free(p->request);

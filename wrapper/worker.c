@@ -395,7 +395,12 @@ static void begin(const struct ctx *x, struct worker *w)
     h = &l.v[0];
     env[0] = xasprintf("CCWRAP_WORKER=%s", name);
     env[1] = NULL;
-    if (h->kind == HOOK_BROKEN) {
+    if (h->kind != HOOK_BROKEN && (why = trust_value(h->command, x->root, x->cfg, env)) != NULL) {
+        /* Judged again with the environment the worker gets. */
+        log_error("%s: %s", name, why);
+        free(why);
+        status = EXIT_NOEXEC;
+    } else if (h->kind == HOOK_BROKEN) {
         log_error("%s: %s", name, h->problem);
         status = h->status;
     } else {

@@ -1,0 +1,1 @@
+exec env -i -- nohup nice -n 5 bin/app x

@@ -1,0 +1,1 @@
+"bin/app" && b\in/app; ${X:-a} | $(echo `x`)

@@ -1,0 +1,1 @@
+case $x in a|b) f;; esac; for i in 1 2; do :; done

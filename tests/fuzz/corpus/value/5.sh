@@ -1,0 +1,1 @@
+cd bin && ./app; sh -c "eval bin/app"; trap "bin/app" EXIT

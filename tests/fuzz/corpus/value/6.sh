@@ -1,0 +1,1 @@
+PATH=node_modules/.bin:$PATH server
