@@ -41,7 +41,7 @@ OBJS = $(SRCS:.c=.o)
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
 # helper only for an http(s) or s3 store. libcrypto (OpenSSL) hashes and signs archives.
 CACHE_PKGS = libarchive libcurl libcrypto
-CACHE_LIBS = $$(pkg-config --libs libarchive libcrypto) -ldl -pthread
+CACHE_LIBS = $$(pkg-config --libs libarchive libcrypto) -ldl
 CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
              wrapper/cache/sign.c wrapper/storespec.c
 CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h

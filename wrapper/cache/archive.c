@@ -14,7 +14,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <limits.h>
-#include <pthread.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -122,86 +121,21 @@ static const char *kind_name(mode_t type)
  * archive_read_disk: each file is opened once, without following a symbolic link, and what is
  * archived is the fstat of what was opened, so a file swapped between two calls is never
  * confused with another; a small file takes one open, fstat, read and close.
- *
- * The walk runs on a thread of its own, ahead of the writer: it reads folders, opens and
- * fstats each entry and reads each small file whole into a ring of read-ahead bytes, while the
- * writer (the thread that called archive_create) hands each entry to libarchive in the walk's
- * order. The system calls of the walk and libarchive's work per entry then overlap; alone,
- * they were the one thread that create waited for (libzstd compresses on its own threads).
  */
 #define WALK_BUF ((size_t)256 * 1024)
 /* An entry of the tree is opened as this: never through a link, never waiting for a FIFO. */
 #define WALK_OPEN (O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-/*
- * The read-ahead: paths, link targets and the data of files up to WALK_BUF bytes, in one ring
- * of AHEAD_BYTES; at most AHEAD_ITEMS entries, of which at most AHEAD_FDS larger files left
- * open for the writer to stream (a file descriptor each, well below RLIMIT_NOFILE).
- */
-#define AHEAD_BYTES ((size_t)4 * 1024 * 1024)
-#define AHEAD_ITEMS 2048
-#define AHEAD_FDS   32
-
-/* One entry read ahead: its fstat, and where its path, target and data are in the ring. */
-struct item {
-    struct stat st;
-    uint64_t end;  /* the ring's count of bytes written once this entry's are released */
-    size_t path;   /* offset of its path in the ring */
-    size_t target; /* offset of a symbolic link's target */
-    size_t data;   /* offset of a small file's data, read whole */
-    size_t len;    /* bytes of it read (fewer than st_size when the file shrank) */
-    int fd;        /* a larger file, open for the writer to stream; else -1 */
-};
-
-/* What the walk and the writer share, under MU. */
-struct ahead {
-    pthread_mutex_t mu;
-    pthread_cond_t more, room;
-    char *ring;                /* AHEAD_BYTES */
-    uint64_t head, tail;       /* bytes of the ring written / released, ever */
-    uint64_t ihead, itail;     /* entries written / released, ever */
-    unsigned fds;              /* open files in the queue */
-    bool done, stop;           /* the walk is over; the writer wants it over */
-    bool want_more, want_room; /* the writer, or the walk, waits for the other */
-    int rc;                    /* the walk's result, once done */
-    struct item items[AHEAD_ITEMS];
-};
 
 struct walk {
-    struct ahead *q;
-    const struct paths *ignore;
-    struct tally *t;
-    char path[PATH_MAX];   /* the entry's path relative to the root */
-    char target[PATH_MAX]; /* a symbolic link's target (here, not on the stack of a walk
-                              as deep as PATH_MAX allows) */
-    char shown[256];
-};
-
-/*
- * PATH as a message shows it, in BUF: a path longer than a message line is cut in its
- * middle, so that the reason after it is still read.
- */
-static const char *shown_in(const char *path, char *buf, size_t len)
-{
-    size_t n = strlen(path);
-
-    if (n < 200)
-        return path;
-    snprintf(buf, len, "%.96s…%s", path, path + n - 96);
-    return buf;
-}
-
-static const char *shown(struct walk *k)
-{
-    return shown_in(k->path, k->shown, sizeof k->shown);
-}
-
-/* The writer: libarchive, and what it looks up and reads for each entry. */
-struct writer {
     struct archive *w;
     struct archive_entry_linkresolver *links;
     struct archive_entry *e;
+    const struct paths *ignore;
     struct tally *t;
-    char *buf; /* WALK_BUF bytes: a larger file's data on its way to the archive */
+    char *buf;             /* WALK_BUF bytes: a file's data on its way to the archive */
+    char path[PATH_MAX];   /* the entry's path relative to the root */
+    char target[PATH_MAX]; /* a symbolic link's target (here, not on the stack of a walk
+                              as deep as PATH_MAX allows) */
     struct {
         unsigned id;
         bool group;
@@ -211,8 +145,22 @@ struct writer {
     char shown[256];
 };
 
+/*
+ * K->path as a message shows it: a path longer than a message line is cut in its middle, so
+ * that the reason after it is still read.
+ */
+static const char *shown(struct walk *k)
+{
+    size_t n = strlen(k->path);
+
+    if (n < 200)
+        return k->path;
+    snprintf(k->shown, sizeof k->shown, "%.96s…%s", k->path, k->path + n - 96);
+    return k->shown;
+}
+
 /* The user or group name of ID, looked up once ("" when it has none). */
-static const char *owner_name(struct writer *k, unsigned id, bool group)
+static const char *owner_name(struct walk *k, unsigned id, bool group)
 {
     char tmp[4096];
     const char *name = NULL;
@@ -259,7 +207,7 @@ static const char *la_error(struct archive *a)
 }
 
 /* The LEFT bytes of the open file FD, as its header said; a file that shrank is padded. */
-static int copy_data(struct writer *k, const char *path, int fd, la_int64_t left)
+static int copy_data(struct walk *k, int fd, la_int64_t left)
 {
     while (left > 0) {
         size_t want = left < (la_int64_t)WALK_BUF ? (size_t)left : WALK_BUF;
@@ -268,129 +216,17 @@ static int copy_data(struct writer *k, const char *path, int fd, la_int64_t left
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail("%s: %s", shown_in(path, k->shown, sizeof k->shown), strerror(errno));
+            fail("%s: %s", shown(k), strerror(errno));
             return -1;
         }
         if (n == 0)
             break;
         if (archive_write_data(k->w, k->buf, (size_t)n) < 0) {
-            fail("%s: %s", shown_in(path, k->shown, sizeof k->shown), la_error(k->w));
+            fail("%s: %s", shown(k), la_error(k->w));
             return -1;
         }
         left -= n;
     }
-    return 0;
-}
-
-/*
- * Room in the ring for an entry of SPAN bytes, in one piece: its offset, after waiting for
- * the writer to release entries if need be; -1 once the writer asked the walk to stop.
- */
-static long long ahead_reserve(struct ahead *q, size_t span, bool fd, uint64_t *start)
-{
-    uint64_t at = q->head;
-    size_t off = (size_t)(at % AHEAD_BYTES);
-    long long rc;
-
-    if (off + span > AHEAD_BYTES) /* the end of the ring is too short: start again at 0 */
-        at += AHEAD_BYTES - off;
-    pthread_mutex_lock(&q->mu);
-    while (!q->stop && (at + span - q->tail > AHEAD_BYTES || q->ihead - q->itail >= AHEAD_ITEMS ||
-                        (fd && q->fds >= AHEAD_FDS))) {
-        if (q->want_more) { /* what is queued is all the writer gets until there is room */
-            q->want_more = false;
-            pthread_cond_signal(&q->more);
-        }
-        q->want_room = true;
-        pthread_cond_wait(&q->room, &q->mu);
-    }
-    rc = q->stop ? -1 : (long long)(at % AHEAD_BYTES);
-    pthread_mutex_unlock(&q->mu);
-    *start = at;
-    return rc;
-}
-
-/*
- * Whether the queue is at most half full. A side that waits for the other is woken only once
- * the queue is past half (the writer) or below it (the walk), not at each entry: a wake-up per
- * file would cost more than the file.
- */
-static bool ahead_low(const struct ahead *q)
-{
-    return q->ihead - q->itail <= AHEAD_ITEMS / 2 && q->head - q->tail <= AHEAD_BYTES / 2 &&
-           q->fds <= AHEAD_FDS / 2;
-}
-
-/* The entry IT, whose bytes end at END, to the writer. */
-static void ahead_push(struct ahead *q, const struct item *it, uint64_t end)
-{
-    pthread_mutex_lock(&q->mu);
-    q->items[q->ihead % AHEAD_ITEMS] = *it;
-    q->items[q->ihead % AHEAD_ITEMS].end = end;
-    q->ihead++;
-    q->head = end;
-    if (it->fd >= 0)
-        q->fds++;
-    if (q->want_more && !ahead_low(q)) {
-        q->want_more = false;
-        pthread_cond_signal(&q->more);
-    }
-    pthread_mutex_unlock(&q->mu);
-}
-
-/*
- * The entry of the open file FD (or -1: a symbolic link) and status ST, K->path, to the
- * writer; a regular file up to WALK_BUF bytes is read here, whole, and FD closed. 0, or -1
- * (reported, or the writer asked the walk to stop).
- */
-static int walk_emit(struct walk *k, int dirfd, const char *name, int fd, const struct stat *st)
-{
-    size_t plen = strlen(k->path) + 1, tlen = 0, dlen = 0, off;
-    struct item it = {.st = *st, .fd = -1};
-    uint64_t start;
-    long long at;
-
-    if (S_ISLNK(st->st_mode)) {
-        ssize_t n = readlinkat(dirfd, name, k->target, sizeof k->target - 1);
-
-        if (n < 0) {
-            fail("%s: %s", shown(k), strerror(errno));
-            return -1;
-        }
-        k->target[n] = '\0';
-        tlen = (size_t)n + 1;
-    } else if (S_ISREG(st->st_mode) && st->st_size > 0 && st->st_size <= (off_t)WALK_BUF) {
-        dlen = (size_t)st->st_size;
-    }
-    at = ahead_reserve(k->q, plen + tlen + dlen, S_ISREG(st->st_mode) && st->st_size > (off_t)dlen,
-                       &start);
-    if (at < 0)
-        return -1;
-    off = (size_t)at;
-    it.path = off;
-    memcpy(k->q->ring + off, k->path, plen);
-    it.target = off + plen;
-    if (tlen)
-        memcpy(k->q->ring + it.target, k->target, tlen);
-    it.data = off + plen + tlen;
-    while (it.len < dlen) {
-        ssize_t n = read(fd, k->q->ring + it.data + it.len, dlen - it.len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            fail("%s: %s", shown(k), strerror(errno));
-            return -1;
-        }
-        if (n == 0) /* it shrank: the writer pads it to the size its header says */
-            break;
-        it.len += (size_t)n;
-    }
-    if (S_ISREG(st->st_mode) && st->st_size > (off_t)dlen)
-        it.fd = fd;
-    else if (fd >= 0 && !S_ISDIR(st->st_mode))
-        close(fd);
-    ahead_push(k->q, &it, start + plen + tlen + dlen);
     return 0;
 }
 
@@ -403,6 +239,7 @@ static int walk_dir(struct walk *k, int fd, size_t len);
 /* NOLINTNEXTLINE(misc-no-recursion) */
 static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char type, size_t len)
 {
+    struct archive_entry *out, *spare = NULL;
     struct stat st;
     int fd = -1, rc = 0;
 
@@ -438,12 +275,46 @@ static int walk_entry(struct walk *k, int dirfd, const char *name, unsigned char
             goto out;
         }
     }
-    rc = walk_emit(k, dirfd, name, fd, &st);
-    if (rc == 0 && S_ISDIR(st.st_mode)) {
+    archive_entry_clear(k->e);
+    archive_entry_copy_stat(k->e, &st);
+    /* The mtime to the nanosecond, alone: access and change times are not the tree's. */
+    archive_entry_unset_atime(k->e);
+    archive_entry_unset_ctime(k->e);
+    archive_entry_copy_pathname(k->e, k->path);
+    archive_entry_copy_uname(k->e, owner_name(k, st.st_uid, false));
+    archive_entry_copy_gname(k->e, owner_name(k, st.st_gid, true));
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlinkat(dirfd, name, k->target, sizeof k->target - 1);
+
+        if (n < 0) {
+            fail("%s: %s", shown(k), strerror(errno));
+            rc = -1;
+            goto out;
+        }
+        k->target[n] = '\0';
+        archive_entry_copy_symlink(k->e, k->target);
+        archive_entry_set_size(k->e, 0);
+    } else if (S_ISDIR(st.st_mode)) {
+        archive_entry_set_size(k->e, 0);
+    }
+    out = k->e;
+    archive_entry_linkify(k->links, &out, &spare);
+    if (out && archive_write_header(k->w, out) < ARCHIVE_WARN) {
+        fail("%s: %s", shown(k), la_error(k->w));
+        rc = -1;
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode))
+        k->t->dirs++;
+    else if (S_ISLNK(st.st_mode))
+        k->t->links++;
+    else
+        k->t->files++;
+    if (out && S_ISREG(st.st_mode) && !archive_entry_hardlink(out) && st.st_size > 0)
+        rc = copy_data(k, fd, st.st_size);
+    else if (S_ISDIR(st.st_mode)) {
         rc = walk_dir(k, fd, len);
         fd = -1;
-    } else if (rc == 0) {
-        fd = -1; /* closed by walk_emit, or the writer's now */
     }
 out:
     if (fd >= 0)
@@ -656,152 +527,21 @@ static void note_linked_ignores(int rootfd, const struct paths *p)
     }
 }
 
-/* What the walk's thread walks: the root's paths TOPS, less those IGNORE names. */
-struct walk_job {
-    struct walk k;
-    int rootfd;
-    const struct paths *tops;
-    bool override;
-};
-
-static void *walk_main(void *arg)
-{
-    struct walk_job *j = arg;
-    struct ahead *q = j->k.q;
-    int rc = 0;
-
-    for (size_t i = 0; rc == 0 && i < j->tops->n; i++)
-        if (!path_under(j->tops->v[i], j->k.ignore))
-            rc = add_tree(&j->k, j->rootfd, j->tops->v[i], j->override);
-    pthread_mutex_lock(&q->mu);
-    q->rc = rc;
-    q->done = true;
-    pthread_cond_signal(&q->more);
-    pthread_mutex_unlock(&q->mu);
-    return NULL;
-}
-
-/* The entry IT, read ahead into the ring of Q, into the archive. 0, or -1 reported. */
-static int write_item(struct writer *k, struct ahead *q, const struct item *it)
-{
-    const char *path = q->ring + it->path;
-    struct archive_entry *out, *spare = NULL;
-    const struct stat *st = &it->st;
-
-    archive_entry_clear(k->e);
-    archive_entry_copy_stat(k->e, st);
-    /* The mtime to the nanosecond, alone: access and change times are not the tree's. */
-    archive_entry_unset_atime(k->e);
-    archive_entry_unset_ctime(k->e);
-    archive_entry_copy_pathname(k->e, path);
-    archive_entry_copy_uname(k->e, owner_name(k, st->st_uid, false));
-    archive_entry_copy_gname(k->e, owner_name(k, st->st_gid, true));
-    if (S_ISLNK(st->st_mode)) {
-        archive_entry_copy_symlink(k->e, q->ring + it->target);
-        archive_entry_set_size(k->e, 0);
-    } else if (S_ISDIR(st->st_mode)) {
-        archive_entry_set_size(k->e, 0);
-    }
-    out = k->e;
-    archive_entry_linkify(k->links, &out, &spare);
-    if (out && archive_write_header(k->w, out) < ARCHIVE_WARN) {
-        fail("%s: %s", shown_in(path, k->shown, sizeof k->shown), la_error(k->w));
-        return -1;
-    }
-    if (S_ISDIR(st->st_mode))
-        k->t->dirs++;
-    else if (S_ISLNK(st->st_mode))
-        k->t->links++;
-    else
-        k->t->files++;
-    if (!out || !S_ISREG(st->st_mode) || archive_entry_hardlink(out) || st->st_size == 0)
-        return 0;
-    if (it->fd >= 0)
-        return copy_data(k, path, it->fd, st->st_size);
-    if (it->len && archive_write_data(k->w, q->ring + it->data, it->len) < 0) {
-        fail("%s: %s", shown_in(path, k->shown, sizeof k->shown), la_error(k->w));
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * The writer's side: each entry the walk reads ahead, in its order, into the archive, until
- * the walk is over. 0, or -1 reported (by either side).
- */
-static int write_all_items(struct writer *k, struct ahead *q)
-{
-    struct item it;
-    int rc = 0;
-    bool have = false;
-
-    for (;;) {
-        pthread_mutex_lock(&q->mu);
-        if (have) { /* the entry just written: its bytes and file are free again */
-            q->itail++;
-            q->tail = it.end;
-            if (it.fd >= 0)
-                q->fds--;
-            if (q->want_room && ahead_low(q)) {
-                q->want_room = false;
-                pthread_cond_signal(&q->room);
-            }
-        }
-        while (rc == 0 && q->itail == q->ihead && !q->done) {
-            q->want_more = true;
-            pthread_cond_wait(&q->more, &q->mu);
-        }
-        have = rc == 0 && q->itail != q->ihead;
-        if (have)
-            it = q->items[q->itail % AHEAD_ITEMS];
-        else if (rc == 0)
-            rc = q->rc;
-        pthread_mutex_unlock(&q->mu);
-        if (!have)
-            return rc;
-        rc = write_item(k, q, &it);
-        if (it.fd >= 0)
-            close(it.fd);
-    }
-}
-
-/* After a failed write: the walk stopped, waited for, and the files it left open closed. */
-static void stop_walk(struct ahead *q)
-{
-    pthread_mutex_lock(&q->mu);
-    q->stop = true;
-    pthread_cond_signal(&q->room);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static void close_left(struct ahead *q)
-{
-    for (; q->itail != q->ihead; q->itail++)
-        if (q->items[q->itail % AHEAD_ITEMS].fd >= 0)
-            close(q->items[q->itail % AHEAD_ITEMS].fd);
-}
-
 int archive_create(int rootfd, const char *root, int fd, struct tally *t)
 {
     struct archive *w = archive_write_new();
     struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
     struct paths tops = {0}, ignore = {0};
-    struct writer k = {.w = w, .links = links, .t = t};
-    struct ahead *q = calloc(1, sizeof *q);
-    struct walk_job *job = calloc(1, sizeof *job);
+    struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t};
     struct stat st;
     struct sink sink = {.fd = fd, .hash = hash_new()};
-    pthread_t walker;
     char threads[16];
-    int rc = 0, err;
+    int rc = 0;
 
     k.e = archive_entry_new();
     k.buf = malloc(WALK_BUF);
-    if (!w || !links || !k.e || !k.buf || !q || !job || !(q->ring = malloc(AHEAD_BYTES)))
+    if (!w || !links || !k.e || !k.buf)
         abort();
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->more, NULL);
-    pthread_cond_init(&q->room, NULL);
     if (set("IGNORE_FROM_BUILDCACHE")) {
         warn("IGNORE_FROM_BUILDCACHE is deprecated; name it CC_IGNORE_FROM_BUILDCACHE");
         paths_read("IGNORE_FROM_BUILDCACHE", &ignore, true);
@@ -825,20 +565,9 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
         fail("%s: %s", root, archive_error_string(w) ? archive_error_string(w) : strerror(errno));
         rc = -1;
     }
-    *job = (struct walk_job){.k = {.q = q, .ignore = &ignore, .t = t},
-                             .rootfd = rootfd,
-                             .tops = &tops,
-                             .override = set("CC_OVERRIDE_BUILDCACHE")};
-    if (rc == 0 && (err = pthread_create(&walker, NULL, walk_main, job)) != 0) {
-        fail("%s: cannot start the walk's thread: %s", root, strerror(err));
-        rc = -1;
-    } else if (rc == 0) {
-        rc = write_all_items(&k, q);
-        if (rc < 0)
-            stop_walk(q);
-        pthread_join(walker, NULL);
-        close_left(q);
-    }
+    for (size_t i = 0; rc == 0 && i < tops.n; i++)
+        if (!path_under(tops.v[i], &ignore))
+            rc = add_tree(&k, rootfd, tops.v[i], set("CC_OVERRIDE_BUILDCACHE"));
     if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
         fail("archive: %s", la_error(w));
         rc = -1;
@@ -847,12 +576,6 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     archive_entry_linkresolver_free(links);
     archive_entry_free(k.e);
     free(k.buf);
-    pthread_cond_destroy(&q->room);
-    pthread_cond_destroy(&q->more);
-    pthread_mutex_destroy(&q->mu);
-    free(q->ring);
-    free(q);
-    free(job);
     paths_free(&tops);
     paths_free(&ignore);
     hash_end(sink.hash, t->sha256);
