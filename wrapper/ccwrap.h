@@ -173,16 +173,16 @@ struct config {
     bool shell_hidden;        /* the same for shell */
     uid_t *trusted_uids;      /* trusted_users: owners trusted besides root and ccwrap's user */
     size_t n_trusted_uids;
-    char *cache_store;          /* cache: the build cache store, NULL for the default folder */
-    char *cache_key;            /* cache_key: the app's name in the store, NULL: APP_ID or the root */
-    long cache_keep;            /* cache_keep: archives kept per app, 0 = all */
-    uint64_t cache_max_bytes;   /* cache_max_bytes: a restore's files hold at most this */
+    char *cache_store;        /* cache: the build cache store, NULL for the default folder */
+    char *cache_key;          /* cache_key: the app's name in the store, NULL: APP_ID or the root */
+    long cache_keep;          /* cache_keep: archives kept per app, 0 = all */
+    uint64_t cache_max_bytes; /* cache_max_bytes: a restore's files hold at most this */
     uint64_t cache_max_entries; /* cache_max_entries: a restore makes at most this many */
     char *cache_sign_key;       /* cache_sign_key: PEM Ed25519 private key that signs archives */
     char *cache_verify_key;     /* cache_verify_key: PEM public key restores verify against */
-    bool readiness_set;         /* the file's ready, ready_timeout or on_ready_timeout: no default */
-    bool exec_in_place;         /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
-    char **env_files;           /* env_files: variable files, relative to the root or absolute */
+    bool readiness_set; /* the file's ready, ready_timeout or on_ready_timeout: no default */
+    bool exec_in_place; /* exec_in_place, $CCWRAP_EXEC_IN_PLACE: may ccwrap become it */
+    char **env_files;   /* env_files: variable files, relative to the root or absolute */
     size_t n_env_files;
     /* trust_expansions: a program only the shell can name ($(…), ${X:-…}) runs unjudged */
     bool trust_expansions;
@@ -856,6 +856,12 @@ extern const char *cache_option;
 
 /* CC_DISABLE_BUILD_CACHE_UPLOAD=true: no archive is made. */
 bool cache_disabled(void);
+/* CC_CACHE_DEPENDENCIES=true: the dependency archive before and after the build command. */
+bool cache_deps_enabled(void);
+void cache_deps_restore(const struct ctx *x);
+void cache_deps_save(const struct ctx *x);
+/* plan build's dependency line (the helper prints it on stdout after the label). */
+void cache_deps_plan(const char *root, const struct config *c);
 /* After successful post-build hooks: the archive saved. A failure only warns. */
 void cache_save(const struct ctx *x);
 /* --from-cache after pre-build: true when the archive for the key was restored. */
