@@ -43,8 +43,8 @@ fresh_checkout() {
 warm"
     assert_equal "$(cat "$APP/node_modules/pkg/index.js") $(cat "$HOME/.npm/_cacache/entry")" "dep cached"
     # Two archives (the root's, the home's), each with its record; the build archives' index untouched.
-    assert_equal "$(cd "$STORE/myapp" && ls | grep -c '^deps~~.*\.tar\.zst$')" 2
-    assert_equal "$(cd "$STORE/myapp" && ls | grep -c '^deps~~.*\.tar\.zst\.sig$')" 2
+    assert_equal "$(find "$STORE/myapp" -name 'deps~~*.tar.zst' | wc -l)" 2
+    assert_equal "$(find "$STORE/myapp" -name 'deps~~*.tar.zst.sig' | wc -l)" 2
     assert [ ! -e "$STORE/myapp/index" ]
 }
 
@@ -99,12 +99,12 @@ warm"
 
 @test "extra paths: one '../' into the home is kept, more climbing, leaving the home or a symbolic link is refused with a line" {
     mv "$APP/package-lock.json" "$BATS_TEST_TMPDIR/"
-    APP2=$HOME/src/app
-    mkdir -p "$APP2/build-cache" "$HOME/src/shared" "$BATS_TEST_TMPDIR/elsewhere"
-    echo kept >"$APP2/build-cache/f"
+    inner=$HOME/src/app
+    mkdir -p "$inner/build-cache" "$HOME/src/shared" "$BATS_TEST_TMPDIR/elsewhere"
+    echo kept >"$inner/build-cache/f"
     echo shared >"$HOME/src/shared/f"
-    ln -s "$BATS_TEST_TMPDIR/elsewhere" "$APP2/linked"
-    cd "$APP2"
+    ln -s "$BATS_TEST_TMPDIR/elsewhere" "$inner/linked"
+    cd "$inner"
     export CC_CACHE_DEPENDENCIES_EXTRA_PATHS='build-cache:../shared:../../x:linked/sub:linked:/etc'
     run --separate-stderr "$CCWRAP" build -- true
     assert_success
@@ -113,10 +113,10 @@ warm"
     assert_regex "$stderr" "ccwrap: warning: dependencies: linked: linked is a symbolic link, which is never followed; left out"
     assert_regex "$stderr" "ccwrap: warning: dependencies: CC_CACHE_DEPENDENCIES_EXTRA_PATHS: '/etc' is absolute"
     assert_regex "$stderr" "ccwrap: dependencies: saved fingerprint [0-9a-f]{12}…, 2 files, 2 folders"
-    rm -rf "$APP2/build-cache" "$HOME/src/shared"
+    rm -rf "$inner/build-cache" "$HOME/src/shared"
     COMMIT_ID=c2 run --separate-stderr "$CCWRAP" build -- true
     assert_success
-    assert_equal "$(cat "$APP2/build-cache/f") $(cat "$HOME/src/shared/f")" "kept shared"
+    assert_equal "$(cat "$inner/build-cache/f") $(cat "$HOME/src/shared/f")" "kept shared"
     # A root outside the home: "../x" leaves it.
     cd "$APP"
     CC_CACHE_DEPENDENCIES_EXTRA_PATHS=../x run --separate-stderr "$CCWRAP" build -- true

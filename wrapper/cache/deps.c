@@ -290,11 +290,12 @@ static void extra_paths(struct deps *d)
             continue;
         }
         {
-            char *parent = strdup(real), *slash = strrchr(parent, '/');
+            char *parent = strdup(real), *slash;
             size_t hl = d->home ? strlen(d->home) : 0;
 
             if (!parent)
                 abort();
+            slash = strrchr(parent, '/');
             if (slash)
                 *(slash == parent ? slash + 1 : slash) = '\0';
             while (hl > 1 && d->home[hl - 1] == '/')
@@ -398,17 +399,20 @@ static size_t index_lines(const char *text, struct line **out)
     for (const char *p = text; p && *p;) {
         const char *nl = strchr(p, '\n');
         size_t l = nl ? (size_t)(nl - p) : strlen(p);
-        char buf[1200], fp[80], wh[1100];
-        long long when;
+        char buf[1200], *save = NULL, *fp, *when, *wh, *end;
         struct line e;
 
         if (l < sizeof buf) {
             memcpy(buf, p, l);
             buf[l] = '\0';
-            if (sscanf(buf, "%79s %lld %1099s", fp, &when, wh) == 3 && hex64(fp) && wheres_ok(wh) &&
+            fp = strtok_r(buf, " ", &save);
+            when = fp ? strtok_r(NULL, " ", &save) : NULL;
+            wh = when ? strtok_r(NULL, " ", &save) : NULL;
+            errno = 0;
+            e.when = when ? strtoll(when, &end, 10) : 0;
+            if (wh && !errno && *end == '\0' && end != when && hex64(fp) && wheres_ok(wh) &&
                 strlen(wh) < sizeof e.wheres) {
                 snprintf(e.fp, sizeof e.fp, "%s", fp);
-                e.when = when;
                 snprintf(e.wheres, sizeof e.wheres, "%s", wh);
                 *out = realloc(*out, (n + 1) * sizeof **out);
                 if (!*out)
