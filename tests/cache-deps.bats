@@ -176,3 +176,34 @@ make_keys() {
     run "$CCWRAP" plan build
     refute_line --partial "dependencies"
 }
+
+# A real `npm ci --offline`: the package is in npm's cache folder (~/.npm, put there by
+# `npm cache add` of a local tarball, no network), and that folder comes from the restore.
+@test "a real npm ci --offline succeeds from a restored ~/.npm, and fails without it" {
+    command -v npm >/dev/null || skip "npm not installed"
+    pkg=$BATS_TEST_TMPDIR/pkg
+    mkdir -p "$pkg"
+    echo '{"name":"ccwrap-dep-fixture","version":"1.0.0","main":"index.js"}' >"$pkg/package.json"
+    echo 'module.exports = 42' >"$pkg/index.js"
+    (cd "$pkg" && npm pack --silent >/dev/null 2>&1)
+    tarball=$pkg/ccwrap-dep-fixture-1.0.0.tgz
+    integrity="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
+    echo '{"name":"app","version":"1.0.0","dependencies":{"ccwrap-dep-fixture":"1.0.0"}}' >"$APP/package.json"
+    cat >"$APP/package-lock.json" <<LOCK
+{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0","dependencies":{"ccwrap-dep-fixture":"1.0.0"}},"node_modules/ccwrap-dep-fixture":{"version":"1.0.0","resolved":"https://registry.npmjs.org/ccwrap-dep-fixture/-/ccwrap-dep-fixture-1.0.0.tgz","integrity":"$integrity"}}}
+LOCK
+    npm cache add "$tarball" >/dev/null 2>&1
+    NPM_CI='npm ci --offline --no-audit --no-fund --no-update-notifier'
+    run --separate-stderr "$CCWRAP" build -- sh -c "$NPM_CI"
+    assert_success
+    assert_regex "$stderr" "ccwrap: dependencies: saved fingerprint"
+    # A fresh machine: no node_modules, no npm cache. Without the variable, npm cannot install.
+    rm -rf "$APP/node_modules" "$HOME/.npm"
+    CC_CACHE_DEPENDENCIES=false COMMIT_ID=c2 run "$CCWRAP" build -- sh -c "$NPM_CI"
+    assert_failure
+    rm -rf "$APP/node_modules" "$HOME/.npm"
+    COMMIT_ID=c3 run --separate-stderr "$CCWRAP" build -- sh -c "rm -rf node_modules; $NPM_CI"
+    assert_success
+    assert_regex "$stderr" "ccwrap: dependencies: restored deps of fingerprint [0-9a-f]{12}… \(exact\)"
+    assert_equal "$(node -p 'require("ccwrap-dep-fixture")')" 42
+}
