@@ -7,6 +7,7 @@
  *   ccwrap-cache [-q|-v] restore ROOT APP COMMIT
  *   ccwrap-cache [-q|-v] list APP
  *   ccwrap-cache [-q|-v] prune APP KEEP
+ *   ccwrap-cache [-q|-v] deps-save|deps-restore|deps-plan ROOT APP   (deps.c)
  *
  * The store comes in the environment, CCWRAP_CACHE_STORE, never in argv: an http(s) store's
  * user:password would be in /proc/PID/cmdline, which every local user may read. So do the
