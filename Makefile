@@ -43,7 +43,7 @@ OBJS = $(SRCS:.c=.o)
 CACHE_PKGS = libarchive libcurl libcrypto
 CACHE_LIBS = $$(pkg-config --libs libarchive libcrypto) -ldl
 CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
-             wrapper/cache/sign.c wrapper/storespec.c
+             wrapper/cache/sign.c wrapper/cache/deps.c wrapper/storespec.c
 CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h
 TESTAPP = tests/fixtures/testapp
 

@@ -349,6 +349,82 @@ bool cache_restore(const struct ctx *x)
     return rc == 0;
 }
 
+bool cache_deps_enabled(void)
+{
+    const char *on = getenv("CC_CACHE_DEPENDENCIES");
+
+    return on && strcmp(on, "true") == 0;
+}
+
+/*
+ * The dependency archive (SPEC §10, "Dependencies across commits"): restored before the build
+ * command, saved after a successful build. The helper says what it did; a failure only warns:
+ * the build goes on, and its status is its own.
+ */
+static void deps_run(const struct ctx *x, const char *action)
+{
+    struct key k;
+    char res[256], *problem;
+    bool save = strcmp(action, "deps-save") == 0;
+    int rc = 1;
+
+    key_resolve(x->root, x->cfg, &k);
+    if (save)
+        ignore_store_inside(x->root, k.store);
+    problem = save ? (k.sign_key ? key_problem(x->cfg, k.sign_from, k.sign_key) : NULL)
+                   : (k.verify_key ? key_problem(x->cfg, k.verify_from, k.verify_key) : NULL);
+    if (problem) {
+        log_warn("dependencies: %s; %s", problem,
+                 save ? "no dependency archive saved" : "nothing restored");
+        free(problem);
+    } else {
+        rc = run_helper(&k, (const char *[]){action, x->root, k.app, NULL}, res, sizeof res);
+        if (rc != 0)
+            log_warn("dependencies: %s; the build's status is its own",
+                     save ? "no dependency archive saved"
+                          : "nothing restored, the build installs "
+                            "them");
+    }
+    free(k.commit);
+}
+
+void cache_deps_restore(const struct ctx *x)
+{
+    if (cache_deps_enabled())
+        deps_run(x, "deps-restore");
+}
+
+void cache_deps_save(const struct ctx *x)
+{
+    if (cache_deps_enabled())
+        deps_run(x, "deps-save");
+}
+
+void cache_deps_plan(const char *root, const struct config *c)
+{
+    struct key k;
+    char *path = helper_path();
+    pid_t pid;
+    int st;
+
+    key_resolve(root, c, &k);
+    fflush(stdout);
+    /* plan runs no event loop: a plain child, waited for (the helper only reads the store). */
+    if (!path) {
+        printf(
+            "the archive of this fingerprint if saved, else the newest (ccwrap-cache missing)\n");
+    } else if ((pid = fork()) == 0) {
+        setenv("CCWRAP_CACHE_STORE", k.store, 1);
+        execl(path, path, "-n", "deps-plan", root, k.app, (char *)NULL);
+        _exit(127);
+    } else if (pid > 0) {
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    free(path);
+    free(k.commit);
+}
+
 int cache_command(const struct ctx *x, const char *action, long keep)
 {
     struct key k;

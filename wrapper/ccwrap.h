@@ -856,6 +856,12 @@ extern const char *cache_option;
 
 /* CC_DISABLE_BUILD_CACHE_UPLOAD=true: no archive is made. */
 bool cache_disabled(void);
+/* CC_CACHE_DEPENDENCIES=true: the dependency archive before and after the build command. */
+bool cache_deps_enabled(void);
+void cache_deps_restore(const struct ctx *x);
+void cache_deps_save(const struct ctx *x);
+/* plan build's dependency line (the helper prints it on stdout after the label). */
+void cache_deps_plan(const char *root, const struct config *c);
 /* After successful post-build hooks: the archive saved. A failure only warns. */
 void cache_save(const struct ctx *x);
 /* --from-cache after pre-build: true when the archive for the key was restored. */

@@ -83,6 +83,8 @@ static char *phase_follows(const char *root, const struct config *c, const struc
     /* A --from-cache build that gets here restored nothing: it builds in full (SPEC §10). */
     if (!q->run && has_hooks(PT_POST_BUILD, root, c))
         return xstrdup("post-build hooks follow the command");
+    if (!q->run && cache_deps_enabled())
+        return xstrdup("the dependency archive follows the command (CC_CACHE_DEPENDENCIES)");
     if (!q->run && !cache_disabled())
         return xstrdup("the build cache archive follows the command "
                        "(CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)");

@@ -410,6 +410,10 @@ static void plan_cache(const char *root, const struct config *c, int width, cons
     printf("  %s%-*s%s  %s\n", st->bold, width + 7, "cache archive", st->off, shown);
     free(text);
     free(shown);
+    if (cache_deps_enabled()) {
+        printf("  %s%-*s%s  ", st->bold, width + 7, "dependencies", st->off);
+        cache_deps_plan(root, c);
+    }
 }
 
 /*

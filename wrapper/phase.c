@@ -199,6 +199,12 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
         if (cache_restore(x))
             return exit_with(0);
     }
+    /* CC_CACHE_DEPENDENCIES (SPEC §10): the dependencies of a former build, then the command. */
+    if (cache_deps_enabled()) {
+        if (stopping("the dependency restore", &o))
+            return o;
+        cache_deps_restore(x);
+    }
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
     if (stopping("the build command", &o))
         return o;
@@ -219,6 +225,11 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
      * (CC_DISABLE_BUILD_CACHE_UPLOAD=true) nothing follows the command: a stop it handled,
      * ending with 0, ends the build with 0, as the bare command would (SPEC §7).
      */
+    if (cache_deps_enabled()) {
+        if (stopping("the dependency archive", &o))
+            return o;
+        cache_deps_save(x);
+    }
     if (!cache_disabled() && stopping("the build cache archive", &o))
         return o;
     cache_save(x);

@@ -584,6 +584,50 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t)
     return rc;
 }
 
+int archive_create_paths(int basefd, const char *shown, int fd, char *const *names, size_t n,
+                         struct tally *t)
+{
+    struct archive *w = archive_write_new();
+    struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+    struct paths ignore = {0};
+    struct walk k = {.w = w, .links = links, .ignore = &ignore, .t = t};
+    struct stat st;
+    struct sink sink = {.fd = fd, .hash = hash_new()};
+    char threads[16];
+    int rc = 0;
+
+    k.e = archive_entry_new();
+    k.buf = malloc(WALK_BUF);
+    if (!w || !links || !k.e || !k.buf)
+        abort();
+    snprintf(threads, sizeof threads, "%ld", zstd_threads());
+    archive_write_set_format_pax(w);
+    archive_entry_linkresolver_set_strategy(links, archive_format(w));
+    archive_write_add_filter_zstd(w);
+    archive_write_set_filter_option(w, "zstd", "threads", threads);
+    archive_write_set_bytes_per_block(w, 128 * 1024);
+    archive_write_set_bytes_in_last_block(w, 1);
+    if (fchdir(basefd) < 0 ||
+        archive_write_open2(w, &sink, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
+        fail("%s: %s", shown, archive_error_string(w) ? archive_error_string(w) : strerror(errno));
+        rc = -1;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = add_tree(&k, basefd, names[i], false);
+    if (rc == 0 && archive_write_close(w) != ARCHIVE_OK) {
+        fail("archive: %s", la_error(w));
+        rc = -1;
+    }
+    archive_write_free(w);
+    archive_entry_linkresolver_free(links);
+    archive_entry_free(k.e);
+    free(k.buf);
+    hash_end(sink.hash, t->sha256);
+    if (rc == 0 && fstat(fd, &st) == 0)
+        t->bytes = (uint64_t)st.st_size;
+    return rc;
+}
+
 /* rm -r NAME below DIRFD, following no symbolic link. */
 static void remove_tree(int dirfd, const char *name) /* NOLINT(misc-no-recursion) */
 {
@@ -1548,12 +1592,40 @@ static int limit(const char *var, const char *setting, uint64_t dflt, uint64_t *
     return 0;
 }
 
+static int restore_at(int rootfd, const char *root, char *keep, int fd, struct tally *t);
+
 int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t)
 {
+    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+    if (rootfd < 0) {
+        fail("%s: %s", root, strerror(errno));
+        return -1;
+    }
+    rc = restore_at(rootfd, root, store_top(root, store_dir), fd, t);
+    close(rootfd);
+    return rc;
+}
+
+int archive_restore_fd(int basefd, const char *shown, int fd, struct tally *t)
+{
+    return restore_at(basefd, shown, NULL, fd, t);
+}
+
+int folder_below(int dirfd, const char *path, bool create, size_t *bad)
+{
+    *bad = 0;
+    if (!*path)
+        return fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+    return open_below(dirfd, path, strlen(path), create, bad);
+}
+
+/* The restore into the folder ROOTFD (shown as ROOT); KEEP, allocated, the entry left alone. */
+static int restore_at(int rootfd, const char *root, char *keep, int fd, struct tally *t)
+{
     struct restore *r = calloc(1, sizeof *r); /* its paths are too long for the stack */
-    int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+    int rc = -1;
     char stage[64] = "";
-    char *keep = NULL;
     mode_t mask = umask(0); /* the archive's modes as they are, less the bits dropped */
 
     if (!r || !(r->a = archive_read_new()))
@@ -1567,12 +1639,7 @@ int archive_restore(const char *root, int fd, const char *store_dir, struct tall
         limit("CCWRAP_CACHE_MAX_ENTRIES", "cache_max_entries", CACHE_MAX_ENTRIES, &r->max_entries) <
             0)
         goto out;
-    if (rootfd < 0) {
-        fail("%s: %s", root, strerror(errno));
-        goto out;
-    }
     remove_stale(rootfd);
-    keep = store_top(root, store_dir);
     r->keep_top = keep;
     r->stagefd = make_staging(rootfd, root, stage, sizeof stage);
     if (r->stagefd < 0) {
@@ -1603,8 +1670,6 @@ out:
         if (stage[0])
             unlinkat(rootfd, stage, AT_REMOVEDIR);
     }
-    if (rootfd >= 0)
-        close(rootfd);
     for (size_t i = 0; i < r->nfix; i++)
         free(r->fix[i].path);
     free(r->fix);

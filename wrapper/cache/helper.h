@@ -47,6 +47,27 @@ int archive_create(int rootfd, const char *root, int fd, struct tally *t);
  */
 int archive_restore(const char *root, int fd, const char *store_dir, struct tally *t);
 
+/*
+ * The entries NAMES (N of them, each one name, no '/') of the folder BASEFD (shown as SHOWN)
+ * into an archive written to FD: a dependency archive (deps.c). 0, or -1 reported.
+ */
+int archive_create_paths(int basefd, const char *shown, int fd, char *const *names, size_t n,
+                         struct tally *t);
+/* archive_restore into the folder BASEFD, shown as SHOWN, with no store inside to keep. */
+int archive_restore_fd(int basefd, const char *shown, int fd, struct tally *t);
+/*
+ * The folder PATH ("" for DIRFD itself) below DIRFD through no symbolic link, made (0755)
+ * when missing with CREATE. A new descriptor; or -1 with errno, *BAD the length of the prefix
+ * of PATH that is a symbolic link (ELOOP) or no folder (ENOTDIR).
+ */
+int folder_below(int dirfd, const char *path, bool create, size_t *bad);
+
+/* ---- deps.c: the dependency archives of CC_CACHE_DEPENDENCIES ------ */
+
+int deps_save(const char *root, const char *app);
+int deps_restore(const char *root, const char *app);
+int deps_plan(const char *root, const char *app);
+
 /* ---- sign.c: an archive's record (SHA-256, size, signature), with libcrypto ---- */
 
 /* SHA-256 as data goes by: hash_end frees H and writes 64 hex digits and a NUL. */
@@ -120,5 +141,14 @@ int store_index_write(struct store *s, const char *text);
 char *store_where(const struct store *s, const char *name);
 /* Serializes index updates of one local app folder; no-op remotely. */
 void store_lock(struct store *s);
+
+/* ---- main.c: shared with deps.c ------------------------------------ */
+
+#define RECORD_SUFFIX ".sig"
+#define RECORD_MAX    ((size_t)64 * 1024)
+const char *store_spec_env(void);
+int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
+                const struct tally *t);
+const char *counts_text(const struct tally *t, char *buf, size_t len);
 
 #endif

@@ -7,6 +7,7 @@
  *   ccwrap-cache [-q|-v] restore ROOT APP COMMIT
  *   ccwrap-cache [-q|-v] list APP
  *   ccwrap-cache [-q|-v] prune APP KEEP
+ *   ccwrap-cache [-q|-v] deps-save|deps-restore|deps-plan ROOT APP   (deps.c)
  *
  * The store comes in the environment, CCWRAP_CACHE_STORE, never in argv: an http(s) store's
  * user:password would be in /proc/PID/cmdline, which every local user may read. So do the
@@ -25,11 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The record of an archive NAME: NAME.sig (sign.c). */
-#define RECORD_SUFFIX ".sig"
-#define RECORD_MAX    ((size_t)64 * 1024)
+/* The record of an archive NAME: NAME.sig (sign.c): RECORD_SUFFIX in helper.h. */
 
-static const char *store_spec_env(void)
+const char *store_spec_env(void)
 {
     const char *spec = getenv("CCWRAP_CACHE_STORE");
 
@@ -111,7 +110,7 @@ const char *size_text(uint64_t n, char *buf, size_t len)
 }
 
 /* "3 files, 1 folder, 0 symlinks": what an archive holds, each kind counted apart. */
-static const char *counts_text(const struct tally *t, char *buf, size_t len)
+const char *counts_text(const struct tally *t, char *buf, size_t len)
 {
     snprintf(buf, len, "%llu file%s, %llu folder%s, %llu symlink%s", (unsigned long long)t->files,
              t->files == 1 ? "" : "s", (unsigned long long)t->dirs, t->dirs == 1 ? "" : "s",
@@ -315,8 +314,8 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
 }
 
 /* The record of NAME (its SHA-256, size and signature) stored beside it as NAME.sig. */
-static int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
-                       const struct tally *t)
+int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
+                const struct tally *t)
 {
     char *text = record_make(k, s->app, enc, t->sha256, t->bytes), *rname;
     int rc;
@@ -552,6 +551,21 @@ static int do_prune(char **av)
     return rc;
 }
 
+static int do_deps_save(char **av)
+{
+    return deps_save(av[0], av[1]);
+}
+
+static int do_deps_restore(char **av)
+{
+    return deps_restore(av[0], av[1]);
+}
+
+static int do_deps_plan(char **av)
+{
+    return deps_plan(av[0], av[1]);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -559,10 +573,10 @@ int main(int argc, char **argv)
         int args;
         int (*run)(char **);
     } cmds[] = {
-        {"save", 4, do_save},
-        {"restore", 3, do_restore},
-        {"list", 1, do_list},
-        {"prune", 2, do_prune},
+        {"save", 4, do_save},           {"restore", 3, do_restore},
+        {"list", 1, do_list},           {"prune", 2, do_prune},
+        {"deps-save", 2, do_deps_save}, {"deps-restore", 2, do_deps_restore},
+        {"deps-plan", 2, do_deps_plan},
     };
     const struct rlimit no_core = {0, 0};
     int i = 1;
@@ -579,8 +593,10 @@ int main(int argc, char **argv)
     for (size_t c = 0; i < argc && c < sizeof cmds / sizeof cmds[0]; c++)
         if (strcmp(argv[i], cmds[c].name) == 0 && argc - i - 1 == cmds[c].args)
             return cmds[c].run(argv + i + 1);
-    fprintf(stderr, "usage: CCWRAP_CACHE_STORE=STORE ccwrap-cache [-q|-v] save ROOT APP COMMIT "
-                    "KEEP | restore ROOT APP COMMIT | list APP | prune APP KEEP\n"
-                    "ccwrap-cache is run by ccwrap build and ccwrap cache; see ccwrap(1).\n");
+    fprintf(stderr,
+            "usage: CCWRAP_CACHE_STORE=STORE ccwrap-cache [-q|-v] save ROOT APP COMMIT "
+            "KEEP | restore ROOT APP COMMIT | list APP | prune APP KEEP | deps-save ROOT APP | "
+            "deps-restore ROOT APP | deps-plan ROOT APP\n"
+            "ccwrap-cache is run by ccwrap build and ccwrap cache; see ccwrap(1).\n");
     return 2;
 }
