@@ -3,6 +3,7 @@
  * source and how it runs; `check` lists every problem it can find. Neither runs anything.
  */
 #include "ccwrap.h"
+#include "storespec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,12 +274,26 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
-/* A variable's value for plan: never one whose name suggests a secret. Allocated. */
+/*
+ * A variable's value for plan: never one whose name suggests a secret, nor the password of a
+ * URL (DATABASE_URL, Clever Cloud's POSTGRESQL_ADDON_URI… hold scheme://user:password@host:
+ * names that suggest nothing). Allocated.
+ */
 static char *plan_value(const char *name, const char *value)
 {
+    const char *sep = strstr(value, "://"), *at = sep ? strrchr(sep + 3, '@') : NULL;
+    char *url, *shown, *out;
+
     if (secret_name(name))
         return xstrdup("(hidden: the name suggests a secret)");
-    return shown_text(value);
+    if (!at || !memchr(sep + 3, ':', (size_t)(at - (sep + 3))))
+        return shown_text(value);
+    url = store_spec_shown(value);
+    shown = shown_text(url);
+    out = xasprintf("%s (user:password hidden)", shown);
+    free(url);
+    free(shown);
+    return out;
 }
 
 /* The value of an env file's NAME when ccwrap's environment leaves it unset, or NULL. */
