@@ -435,9 +435,8 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
             /* "its folder bin" names the script too, as for a command's program (value.c). */
-            h->problem = strncmp(distrust, "its ", 4) == 0
-                             ? xasprintf("%s: %s", display, distrust)
-                             : distrust;
+            h->problem = strncmp(distrust, "its ", 4) == 0 ? xasprintf("%s: %s", display, distrust)
+                                                           : distrust;
             if (h->problem != distrust)
                 free(distrust);
             h->distrust = true;
