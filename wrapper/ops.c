@@ -377,6 +377,7 @@ static void plan_cron(const char *root, const struct config *c, int width, const
     struct problems errors = {0};
     struct cron_table t;
     int64_t now = time(NULL);
+    bool broken = false;
 
     cron_table_load(root, c, &t, &errors);
     if (!t.present) {
@@ -384,8 +385,16 @@ static void plan_cron(const char *root, const struct config *c, int width, const
         problems_free(&errors);
         return;
     }
+    /* run refuses an entry whose program fails the trust rule before anything starts. */
+    for (size_t i = 0; i < t.n && !broken; i++) {
+        struct hooklist l;
+
+        cron_resolve(root, c, &t.v[i], &l);
+        broken = l.v[0].kind == HOOK_BROKEN;
+        hooklist_free(&l);
+    }
     printf("  %s%-*s%s  ", st->bold, width + 7, "cron", st->off);
-    if (errors.n > 0)
+    if (errors.n > 0 || broken)
         printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
     else
         printf("%s, in UTC, beside the application; no second copy of a running entry\n",
@@ -403,7 +412,8 @@ static void plan_cron(const char *root, const struct config *c, int width, const
         int64_t next = cronexpr_next(&t.v[i].expr, now);
 
         cron_resolve(root, c, &t.v[i], &l);
-        how = how_it_runs(&l.v[0], c);
+        how = l.v[0].kind == HOOK_BROKEN ? xasprintf("error: %s", l.v[0].problem)
+                                         : how_it_runs(&l.v[0], c);
         cron_time_format(next, when, sizeof when);
         shown = shown_text(t.v[i].text);
         printf("    %s%3zu  %-*s  %s  next %s: %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "",
