@@ -270,12 +270,22 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
         assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/instance$inst/node_modules/pkg/blob.bin")" \
             "$(cat "$BATS_TEST_TMPDIR/blob.sum")"
     done
-    # An instance that saves (it has no private key) cannot poison the fleet: its archive is
-    # unsigned, and the next instance refuses it.
+    # An instance's full build (it has no private key) saves nothing: the signed archive stays,
+    # and the next instance restores it.
     mkdir -p "$BATS_TEST_TMPDIR/instance4"
     echo poisoned >"$BATS_TEST_TMPDIR/instance1/evil"
-    run "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance1" build -- true
+    run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance1" build -- true
     assert_success
+    assert_equal "$stderr" "ccwrap: build cache: no archive saved: CCWRAP_CACHE_VERIFY_KEY is set and cache_sign_key is not, and every restore would refuse an unsigned archive; archives are saved where cache_sign_key is set"
+    run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance4" build --from-cache -- true
+    assert_success
+    assert_regex "${stderr_lines[0]}" ', signature verified in '
+    assert [ ! -e "$BATS_TEST_TMPDIR/instance4/evil" ]
+    # One that writes the store itself, unsigned, is refused by the next instance.
+    CCWRAP_CACHE_VERIFY_KEY='' run "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance1" build -- true
+    assert_success
+    rm -rf "$BATS_TEST_TMPDIR/instance4"
+    mkdir -p "$BATS_TEST_TMPDIR/instance4"
     run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/instance4" build --from-cache -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: build cache: unsigned archive: s3://builds/fleet/myapp/c1.tar.zst.sig holds no signature, and cache_verify_key $KEYS/verify.pem is set; save it from a build that signs (cache_sign_key)"

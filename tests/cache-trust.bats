@@ -161,6 +161,24 @@ size $(stat -c %s "$STORE/myapp/c1.tar.zst")"
     assert_regex "${stderr_lines[0]}" "^ccwrap: build cache: cache_verify_key $KEYS/bad\.pem: cannot read it as a PEM public key \(.*\); make one with openssl pkey -in PRIVATE -pubout -out FILE$"
 }
 
+@test "an instance with only the verify key never replaces the signed archive with an unsigned one" {
+    CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem run "$CCWRAP" build -- true
+    assert_success
+    cp "$STORE/myapp/c1.tar.zst.sig" "$BATS_TEST_TMPDIR/signed.sig"
+    export CCWRAP_CACHE_VERIFY_KEY=$KEYS/verify.pem
+    run "$CCWRAP" plan build
+    assert_line --partial "keep 2, not saved (no cache_sign_key, and restores are verified), restores verified with $KEYS/verify.pem (CCWRAP_CACHE_VERIFY_KEY)"
+    # A full build on an instance (here without --from-cache; a failed fetch does the same).
+    run --separate-stderr "$CCWRAP" --events "$BATS_TEST_TMPDIR/events" build -- true
+    assert_success
+    assert_equal "$stderr" "ccwrap: build cache: no archive saved: CCWRAP_CACHE_VERIFY_KEY is set and cache_sign_key is not, and every restore would refuse an unsigned archive; archives are saved where cache_sign_key is set"
+    run grep -c '"event":"cache_save","saved":false,"reason":"unsigned"' "$BATS_TEST_TMPDIR/events"
+    assert_output 1
+    cmp "$STORE/myapp/c1.tar.zst.sig" "$BATS_TEST_TMPDIR/signed.sig"
+    restore
+    assert_regex "${stderr_lines[0]}" ", signature verified in "
+}
+
 @test "a signing key readable by others, or owned by another user, is refused with the fix; nothing saved" {
     chmod 644 "$KEYS/sign.pem"
     CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem run --separate-stderr "$CCWRAP" build -- true

@@ -189,6 +189,12 @@ post-build/10-after"
     assert_regex "${lines[1]}" '^  c3 +[0-9-]+ [0-9:]+ UTC +[0-9]+ bytes  0 files$'
     assert_regex "${lines[2]}" '^  c2 '
     assert_equal "${#lines[@]}" 3
+    # One file is "1 file".
+    echo x >"$APP/one"
+    COMMIT_ID=c3 run "$CCWRAP" build -- true
+    run --separate-stderr "$CCWRAP" cache list
+    assert_regex "${lines[1]}" '^  c3 +[0-9-]+ [0-9:]+ UTC +[0-9]+ bytes  1 file$'
+    rm "$APP/one"
     run --separate-stderr "$CCWRAP" cache prune --keep 1
     assert_success
     assert_equal "$stderr" "ccwrap: build cache: pruned 1 archive of $STORE/myapp, kept at most 1"

@@ -187,12 +187,19 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
 }
 
 @test "plan run shows each entry with its next time and how it runs" {
-    cron_json '["0 3 * * * echo backup $ROOT", "@hourly ./missing.sh"]'
+    cron_json '["0 3 * * * echo backup $ROOT"]'
     run "$CCWRAP" plan run
     assert_success
     assert_line --regexp "^  cron +clevercloud/cron.json, in UTC, beside the application; no second copy of a running entry$"
     assert_line --regexp "^ +1  cron\[0\] +0 3 \* \* \* echo backup \\\$ROOT  next [0-9-]+T03:00:00Z: /bin/sh -c 'echo backup $APP'$"
-    assert_line --regexp "^ +2  cron\[1\] +@hourly ./missing.sh  next [0-9-]+T[0-9]{2}:00:00Z: error: ./missing.sh: no such file"
+    # An entry run refuses (exit 125 before anything starts): plan says run refuses, as check does.
+    cron_json '["0 3 * * * echo backup $ROOT", "@hourly ./missing.sh"]'
+    run "$CCWRAP" plan run
+    assert_success
+    assert_line --regexp "^  cron +error: run refuses to start, see below$"
+    assert_line --regexp "^ +2  cron\[1\] +@hourly ./missing.sh  next [0-9-]+T[0-9]{2}:00:00Z: error: ./missing.sh: no such file; fix the path in cron\[1\]$"
+    run "$CCWRAP" run -- true
+    assert_failure 125
     rm "$APP/clevercloud/cron.json"
     run "$CCWRAP" plan run
     refute_line --partial "cron"

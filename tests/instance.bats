@@ -163,6 +163,19 @@ ccwrap: $BATS_TEST_TMPDIR/bad.json: entry 3: not {\"name\": \"NAME\", \"value\":
     [ ! -e "$BATS_TEST_TMPDIR/owned" ]
 }
 
+@test "plan never shows the password of a URL, whatever the variable's name" {
+    printf 'DATABASE_URL="postgres://shop:hunter2@db.example:5432/shop"\nREDIS_URL="redis://:pw%%2Fx@cache:6379"\nHOMEPAGE="https://example.com/@shop"\n' >"$APP/app.env"
+    run "$CCWRAP" --env-file "$APP/app.env" plan run
+    assert_success
+    refute_output --partial hunter2
+    refute_output --partial pw%2Fx
+    assert_line --regexp "^ +-  DATABASE_URL +postgres://db.example:5432/shop \(user:password hidden\) \(from $APP/app.env:1\)$"
+    assert_line --regexp "^ +-  REDIS_URL +redis://cache:6379 \(user:password hidden\) \(from $APP/app.env:2\)$"
+    assert_line --regexp "^ +-  HOMEPAGE +https://example.com/@shop \(from $APP/app.env:3\)$"
+    run "$CCWRAP" --env-file "$APP/app.env" run -- printenv DATABASE_URL
+    assert_output --partial "postgres://shop:hunter2@db.example:5432/shop"
+}
+
 @test "plan shows each variable with its source and never the value of a secret's name" {
     printf 'export DB_PASSWORD="hunter2"\nApi_Key=k\nGITHUB_TOKEN=t\nMY_SECRET_X=s\nPORT=9000\nSHOWN=visible\nGIVEN=file\n' >"$APP/app.env"
     GIVEN=from-env run "$CCWRAP" --env-file "$APP/app.env" plan run

@@ -117,7 +117,7 @@ hooks.d/pre-run/10-x: its folder hooks.d is owned by nobody (uid 65534), not by 
     chown nobody clevercloud
     CC_PRE_BUILD_HOOK="./clevercloud/pre.sh" ccw check
     assert_failure 1
-    assert_output "CC_PRE_BUILD_HOOK: its folder clevercloud is owned by nobody (uid 65534), not by root; chown root clevercloud, $FIX_OWNER"
+    assert_output "CC_PRE_BUILD_HOOK: clevercloud/pre.sh: its folder clevercloud is owned by nobody (uid 65534), not by root; chown root clevercloud, $FIX_OWNER"
 }
 
 @test "a folder named by a variable: each entry is held to the rule" {
@@ -208,17 +208,17 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     chown nobody bin
     CC_BUILD_COMMAND="./bin/start" CC_RUN_COMMAND="$APP/bin/start" ccw check
     assert_failure 1
-    assert_output "CC_BUILD_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER
-CC_RUN_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    assert_output "CC_BUILD_COMMAND: bin/start: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER
+CC_RUN_COMMAND: $APP/bin/start: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
     CC_BUILD_COMMAND="./bin/start" ccw plan build
     assert_success
-    assert_line "  command                          COMMAND if given, else CC_BUILD_COMMAND: error: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    assert_line "  command                          COMMAND if given, else CC_BUILD_COMMAND: error: bin/start: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
     # A bare word is a program from PATH; a quoted first word is unquoted, as the shell does.
     CC_BUILD_COMMAND='echo "bare $0" >>"$LOG"' ccw -q build
     assert_success
     CC_BUILD_COMMAND='"./bin/start" quoted' ccw -q build
     assert_failure 126
-    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
+    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
     # The COMMAND after -- is the operator's own, run as given (README, SECURITY).
     ccw -q build -- ./bin/start direct
     assert_success

@@ -174,6 +174,21 @@ app 2
 app 3"
 }
 
+@test "a folder on the way fails the rule: the message names the program before the folder" {
+    script sub/run.sh 'echo "run $*" >>"$LOG"'
+    chown nobody sub
+    CC_RUN_COMMAND='bin/app 1 && cd sub && ./run.sh' ccw -q run --ready none
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_RUN_COMMAND: sub/run.sh: its folder sub is owned by nobody (uid 65534), not by root; chown root sub, $FIX_OWNER"
+    CC_RUN_COMMAND='bin/app 1 && cd sub && ./run.sh' ccw check
+    assert_failure 1
+    assert_output "CC_RUN_COMMAND: sub/run.sh: its folder sub is owned by nobody (uid 65534), not by root; chown root sub, $FIX_OWNER"
+    CC_PRE_RUN_HOOK='./sub/run.sh' ccw -q run --ready none -- true
+    assert_failure 126
+    assert_equal "$stderr" "ccwrap: CC_PRE_RUN_HOOK: sub/run.sh: its folder sub is owned by nobody (uid 65534), not by root; chown root sub, $FIX_OWNER"
+    [ ! -s "$LOG" ]
+}
+
 @test "exec in place and CC_BUILD_COMMAND: the same spellings refused; a run's refusal runs run-failed with exec" {
     chown nobody bin/app
     printf 'leftovers = "keep"\n' >ccwrap.conf

@@ -289,6 +289,19 @@ void cache_save(const struct ctx *x)
         return;
     }
     key_resolve(x->root, x->cfg, &k);
+    /*
+     * An instance of a signed fleet holds only the public key. Its full build (no archive yet, a
+     * fetch that failed) must not replace the archive CI signed with one every restore refuses.
+     */
+    if (!k.sign_key && k.verify_key) {
+        log_info("build cache: no archive saved: %s is set and cache_sign_key is not, and every "
+                 "restore would refuse an unsigned archive; archives are saved where "
+                 "cache_sign_key is set",
+                 k.verify_from);
+        events_emit("cache_save", "bsaved", 0, "sreason", "unsigned", EV_END);
+        free(k.commit);
+        return;
+    }
     ignore_store_inside(x->root, k.store);
     snprintf(keep, sizeof keep, "%ld", x->cfg->cache_keep);
     problem = k.sign_key ? key_problem(x->cfg, k.sign_from, k.sign_key) : NULL;
@@ -451,8 +464,9 @@ char *cache_plan(const char *root, const struct config *c)
         return xstrdup("none: CC_DISABLE_BUILD_CACHE_UPLOAD=true");
     key_resolve(root, c, &k);
     shown = shown_store(k.store);
-    sign = k.sign_key ? xasprintf("signed with %s (%s)", k.sign_key, k.sign_from)
-                      : xstrdup("not signed");
+    sign = k.sign_key     ? xasprintf("signed with %s (%s)", k.sign_key, k.sign_from)
+           : k.verify_key ? xstrdup("not saved (no cache_sign_key, and restores are verified)")
+                          : xstrdup("not signed");
     verify = k.verify_key ? xasprintf("restores verified with %s (%s)", k.verify_key, k.verify_from)
                           : xstrdup("restores not verified");
     text = xasprintf("archive to %s (%s), app %s (%s), commit %s (%s), keep %ld%s, %s, %s", shown,

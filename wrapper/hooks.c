@@ -434,7 +434,11 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         } else if ((distrust = trust_problem(path, root, display, c)) != NULL) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
-            h->problem = distrust;
+            /* "its folder bin" names the script too, as for a command's program (value.c). */
+            h->problem = strncmp(distrust, "its ", 4) == 0 ? xasprintf("%s: %s", display, distrust)
+                                                           : distrust;
+            if (h->problem != distrust)
+                free(distrust);
             h->distrust = true;
             h->command = xstrdup(value);
         } else if (!is_executable(&st, path)) {

@@ -3,6 +3,7 @@
  * source and how it runs; `check` lists every problem it can find. Neither runs anything.
  */
 #include "ccwrap.h"
+#include "storespec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,12 +274,26 @@ static void plan_workers(const char *root, const struct config *c, int width,
     worker_conf_free(&wc);
 }
 
-/* A variable's value for plan: never one whose name suggests a secret. Allocated. */
+/*
+ * A variable's value for plan: never one whose name suggests a secret, nor the password of a
+ * URL (DATABASE_URL, Clever Cloud's POSTGRESQL_ADDON_URI… hold scheme://user:password@host:
+ * names that suggest nothing). Allocated.
+ */
 static char *plan_value(const char *name, const char *value)
 {
+    const char *sep = strstr(value, "://"), *at = sep ? strrchr(sep + 3, '@') : NULL;
+    char *url, *shown, *out;
+
     if (secret_name(name))
         return xstrdup("(hidden: the name suggests a secret)");
-    return shown_text(value);
+    if (!at || !memchr(sep + 3, ':', (size_t)(at - (sep + 3))))
+        return shown_text(value);
+    url = store_spec_shown(value);
+    shown = shown_text(url);
+    out = xasprintf("%s (user:password hidden)", shown);
+    free(url);
+    free(shown);
+    return out;
 }
 
 /* The value of an env file's NAME when ccwrap's environment leaves it unset, or NULL. */
@@ -362,6 +377,7 @@ static void plan_cron(const char *root, const struct config *c, int width, const
     struct problems errors = {0};
     struct cron_table t;
     int64_t now = time(NULL);
+    bool broken = false;
 
     cron_table_load(root, c, &t, &errors);
     if (!t.present) {
@@ -369,8 +385,16 @@ static void plan_cron(const char *root, const struct config *c, int width, const
         problems_free(&errors);
         return;
     }
+    /* run refuses an entry whose program fails the trust rule before anything starts. */
+    for (size_t i = 0; i < t.n && !broken; i++) {
+        struct hooklist l;
+
+        cron_resolve(root, c, &t.v[i], &l);
+        broken = l.v[0].kind == HOOK_BROKEN;
+        hooklist_free(&l);
+    }
     printf("  %s%-*s%s  ", st->bold, width + 7, "cron", st->off);
-    if (errors.n > 0)
+    if (errors.n > 0 || broken)
         printf("%serror: run refuses to start, see below%s\n", st->red, st->off);
     else
         printf("%s, in UTC, beside the application; no second copy of a running entry\n",
@@ -388,7 +412,8 @@ static void plan_cron(const char *root, const struct config *c, int width, const
         int64_t next = cronexpr_next(&t.v[i].expr, now);
 
         cron_resolve(root, c, &t.v[i], &l);
-        how = how_it_runs(&l.v[0], c);
+        how = l.v[0].kind == HOOK_BROKEN ? xasprintf("error: %s", l.v[0].problem)
+                                         : how_it_runs(&l.v[0], c);
         cron_time_format(next, when, sizeof when);
         shown = shown_text(t.v[i].text);
         printf("    %s%3zu  %-*s  %s  next %s: %s%s\n", l.v[0].kind == HOOK_BROKEN ? st->red : "",

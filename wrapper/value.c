@@ -782,14 +782,25 @@ static const char *shown(const struct scan *s, const char *path)
     return strncmp(path, s->root, n) == 0 && path[n] == '/' ? path + n + 1 : path;
 }
 
+/*
+ * PROBLEM (or none) of the program PROG. In a value of several commands "its folder bin" could
+ * be anyone's: a problem about a folder or a link on the way names the program first.
+ */
+static void fail_program(struct scan *s, const char *prog, const char *problem)
+{
+    if (problem && strncmp(problem, "its ", 4) == 0)
+        fail(s, "%s: %s", prog, problem);
+    else if (problem)
+        fail(s, "%s", problem);
+}
+
 /* NAME (with a /) judged from every folder the line may be in. */
 static void judge_path(struct scan *s, const char *name, const char *dir)
 {
     if (name[0] == '/') {
         char *p = trust_problem(name, s->root, name, s->c);
 
-        if (p)
-            fail(s, "%s", p);
+        fail_program(s, name, p);
         free(p);
         return;
     }
@@ -816,8 +827,7 @@ static void judge_path(struct scan *s, const char *name, const char *dir)
         full = xasprintf("%s/%s", s->cwds[i], rel);
         /* As the user names it: relative to the root when under it. */
         p = trust_problem(full, s->root, i == 0 ? rel : shown(s, full), s->c);
-        if (p)
-            fail(s, "%s", p);
+        fail_program(s, i == 0 ? rel : shown(s, full), p);
         free(p);
         free(full);
     }

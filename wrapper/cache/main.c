@@ -521,8 +521,8 @@ static int do_list(char **av)
         struct tm tm;
 
         strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", gmtime_r(&tt, &tm));
-        printf("  %-40s  %s UTC  %10s  %llu files\n", v[i].commit, when,
-               size_text(v[i].bytes, size, sizeof size), v[i].files);
+        printf("  %-40s  %s UTC  %10s  %llu file%s\n", v[i].commit, when,
+               size_text(v[i].bytes, size, sizeof size), v[i].files, v[i].files == 1 ? "" : "s");
     }
     free(v);
     rc = fflush(stdout) == 0 ? 0 : 1;
