@@ -346,8 +346,15 @@ while True:
     port=$(free_port)
     export PORT=$port CC_RUN_COMMAND="exec setpriv --reuid=daemon --regid=daemon --clear-groups '$TESTAPP' --listen $port"
     capsh --drop=cap_sys_ptrace -- -c 'exec "$@"' sh "$CCWRAP" run 2>"$BATS_TEST_TMPDIR/err" 3>&- &
-    remember_pid $!
+    cc=$!
+    remember_pid "$cc"
     wait_for 10 grep -q "Application ready" "$BATS_TEST_TMPDIR/err"
+    # Stopped as docker stop would, so that ccwrap stops the application it started as daemon
+    # (teardown's SIGKILL of ccwrap would leave it running).
+    kill -TERM "$cc"
+    wait_status "$cc"
+    run pgrep -u daemon -f "$TESTAPP --listen $port"
+    assert_failure
 }
 
 # ---- item 7: READY=1 only from the application's user -----------------------------------------
