@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # README.md held to what ccwrap, the Makefile and contrib/install-deps say (issue 13): the usage
 # lines, -h, the hook points, the plan example (from the build and after make install), the
-# fuzzer list, the Quick start's lines and build set, the package name, STATIC=1's warnings.
+# Quick start's lines and build set, the package name; and the pages the README sends its
+# reader to for the rest: the fuzzer list (doc/development.md), STATIC=1's warnings
+# (doc/install.md).
 
 load test_helper
 
@@ -98,8 +100,8 @@ readme_plan() {
     assert_success
 }
 
-@test "the README's fuzzer list is the Makefile's FUZZERS and tests/fuzz/fuzz_*.c" {
-    dev=$(section Development | tr '\n' ' ' | sed -E 's/ +/ /g')
+@test "the fuzzer list of doc/development.md is the Makefile's FUZZERS and tests/fuzz/fuzz_*.c" {
+    dev=$(tr '\n' ' ' <"$TOP/doc/development.md" | sed -E 's/ +/ /g')
     listed=$(grep -o -E 'libFuzzer harness \([^)]*\)' <<<"$dev" | grep -o -E '`[a-z]+`:' | tr -d '`:' | sort | tr '\n' ' ')
     made=$(make -C "$TOP" -s -p -n fuzz 2>/dev/null | sed -n 's/^FUZZERS = //p' | tr ' ' '\n' | sort | tr '\n' ' ')
     files=$(cd "$TOP/tests/fuzz" && printf "%s\n" fuzz_*.c | sed 's/^fuzz_//; s/\.c$//' | sort | tr '\n' ' ')
@@ -131,7 +133,7 @@ make check"
     assert_output "$version"
 }
 
-@test "make STATIC=1 prints exactly the three linker warnings the README explains" {
+@test "make STATIC=1 prints exactly the three linker warnings doc/install.md explains" {
     plain_build_only "make STATIC=1"
     src=$BATS_TEST_TMPDIR/src
     copy_tree "$src"
@@ -143,9 +145,10 @@ make check"
     assert_output "Using 'getpwnam'
 Using 'getpwuid'
 Using 'getaddrinfo'"
+    install=$TOP/doc/install.md
     for f in getpwnam getpwuid getaddrinfo; do
-        grep -q "\`$f\`\|'$f'" "$README" || fail "README does not name $f"
+        grep -q "\`$f\`\|'$f'" "$install" || fail "doc/install.md does not name $f"
     done
-    run grep -c "in statically linked applications requires at" "$README"
+    run grep -c "in statically linked applications requires at" "$install"
     assert_output 1
 }
