@@ -12,7 +12,6 @@ load test_helper
 
 setup() {
     common_setup
-    README=$TOP/README.md
     EVENTS_DOC=$TOP/doc/configuration.md
     DESIGN=$TOP/doc/design.md
     MAN=$TOP/wrapper/ccwrap.1
