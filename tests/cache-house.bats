@@ -20,7 +20,8 @@ teardown() {
 # hostile KIND NAME MODE: the store's archive of commit c1, one entry NAME (python escapes
 # allowed: "\x1b", "\n") of KIND "file" or "chr" (the character device 1,1), with MODE.
 hostile() {
-    mkdir -p -m 700 "$STORE" "$STORE/myapp"
+    mkdir -p "$STORE/myapp"
+    chmod 700 "$STORE" "$STORE/myapp"
     python3 -c 'import io, sys, tarfile
 kind, name, mode = sys.argv[2], sys.argv[3].encode().decode("unicode_escape"), int(sys.argv[4], 8)
 with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:

@@ -94,7 +94,7 @@ static char *home_find(int *fd)
         *fd = -1;
         return NULL;
     }
-    return strdup(h);
+    return xstrdup(h);
 }
 
 static int cmp_eco(const void *a, const void *b)

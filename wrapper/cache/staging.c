@@ -15,22 +15,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Staging folders an interrupted restore left behind. */
-void staging_remove_stale(int rootfd)
+/*
+ * rm -r of every entry of the folder FD whose name begins with PREFIX ("" for all), following
+ * no symbolic link.
+ */
+static void remove_entries(int fd, const char *prefix)
 {
-    int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
     struct dirent *de;
 
     if (!d) {
-        if (fd >= 0)
-            close(fd);
+        if (dfd >= 0)
+            close(dfd);
         return;
     }
+    rewinddir(d);
     while ((de = readdir(d)) != NULL)
-        if (strncmp(de->d_name, STAGING_PREFIX, strlen(STAGING_PREFIX)) == 0)
-            remove_tree(rootfd, de->d_name);
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+            strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+            remove_tree(fd, de->d_name);
     closedir(d);
+}
+
+void staging_remove_stale(int rootfd)
+{
+    remove_entries(rootfd, STAGING_PREFIX);
 }
 
 struct moved {
@@ -45,7 +55,7 @@ struct moved {
  */
 int staging_move(int rootfd, int stagefd, const char *root)
 {
-    int fd = dup(stagefd);
+    int fd = fcntl(stagefd, F_DUPFD_CLOEXEC, 0);
     DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
     struct dirent *de;
     struct moved *m = NULL;
@@ -92,23 +102,9 @@ int staging_move(int rootfd, int stagefd, const char *root)
     return rc;
 }
 
-/* Empties the folder FD, following no symbolic link. */
 void staging_empty(int fd)
 {
-    int dup_fd = dup(fd);
-    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-    struct dirent *de;
-
-    if (!d) {
-        if (dup_fd >= 0)
-            close(dup_fd);
-        return;
-    }
-    rewinddir(d);
-    while ((de = readdir(d)) != NULL)
-        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-            remove_tree(fd, de->d_name);
-    closedir(d);
+    remove_entries(fd, "");
 }
 
 /*
@@ -170,7 +166,7 @@ char *store_top(const char *root, const char *store_dir)
         sr[n + (n > 1)]) {
         const char *p = sr + n + (n > 1);
 
-        top = strndup(p, strcspn(p, "/"));
+        top = xasprintf("%.*s", (int)strcspn(p, "/"), p);
     }
     free(rr);
     free(sr);
