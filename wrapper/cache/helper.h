@@ -1,8 +1,9 @@
 /*
  * helper.h — ccwrap-cache, the build cache helper that ccwrap runs (SPEC §10). It alone links
- * libarchive (pack.c, unpack.c) and loads libcurl (store.c, with dlopen, only for an http(s) or s3
- * store), so ccwrap without a cache starts as before. Its messages are ccwrap's own (msg.c),
- * its allocation and numbers util.c's. Sections are ordered lower layer first.
+ * libarchive (pack.c, unpack.c) and loads libcurl (remote.c: with dlopen, and only for an
+ * http(s) or s3 store), so ccwrap without a cache starts as before. Its messages are ccwrap's
+ * own (msg.c), its allocation and numbers util.c's. Sections are ordered lower layer first;
+ * the restore's state is unpack_int.h's, seen by its two rooms alone.
  */
 #ifndef CCWRAP_CACHE_HELPER_H
 #define CCWRAP_CACHE_HELPER_H
@@ -237,7 +238,7 @@ struct deps {
 
 /*
  * The dependency paths of the app at ROOT, the ecosystems and the fingerprint of their lock
- * files, in D: 0; -1 reported. deps_free then, in either case.
+ * files, in D: 0, and deps_free once done; -1 reported, nothing to free.
  */
 int deps_find(struct deps *d, const char *root);
 void deps_free(struct deps *d);
