@@ -30,7 +30,7 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLIBEXECDIR='"$(LIB
 ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
 
 SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
-       wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
+       wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c wrapper/msg.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
@@ -42,9 +42,13 @@ OBJS = $(SRCS:.c=.o)
 # helper only for an http(s) or s3 store. libcrypto (OpenSSL) hashes and signs archives.
 CACHE_PKGS = libarchive libcurl libcrypto
 CACHE_LIBS = $$(pkg-config --libs libarchive libcrypto) -ldl
-CACHE_SRCS = wrapper/cache/main.c wrapper/cache/archive.c wrapper/cache/store.c \
-             wrapper/cache/sign.c wrapper/cache/deps.c wrapper/storespec.c
-CACHE_HDRS = wrapper/cache/helper.h wrapper/storespec.h
+CACHE_SRCS = wrapper/cache/main.c wrapper/cache/pack.c wrapper/cache/unpack.c \
+             wrapper/cache/unpack_entry.c wrapper/cache/staging.c wrapper/cache/below.c \
+             wrapper/cache/store.c wrapper/cache/remote.c wrapper/cache/sign.c wrapper/cache/deps.c \
+             wrapper/cache/deps_find.c wrapper/cache/env.c wrapper/cache/tally.c \
+             wrapper/storespec.c wrapper/msg.c wrapper/util.c
+CACHE_HDRS = wrapper/cache/helper.h wrapper/cache/unpack_int.h wrapper/storespec.h \
+             wrapper/msg.h wrapper/util.h wrapper/ccwrap.h
 TESTAPP = tests/fixtures/testapp
 
 all: ccwrap ccwrap-cache
@@ -61,13 +65,13 @@ build-dynamic/ccwrap: $(OBJS)
 	@mkdir -p build-dynamic
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(SHARED_LIBS) $(LDLIBS)
 
-build-static/ccwrap: $(SRCS) wrapper/ccwrap.h
+build-static/ccwrap: $(SRCS) wrapper/ccwrap.h wrapper/msg.h wrapper/util.h
 	@mkdir -p build-static
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIE $(HARDEN_LD) -static-pie $(LDFLAGS) -o $@ $(SRCS) \
 	    $$(pkg-config --static --libs $(PKGS)) 2>&1 | { grep -v -e "statically linked applications" \
 	    -e "in function" || true; }
 
-wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h
+wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h wrapper/msg.h wrapper/util.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 # SYSCONFDIR and LIBEXECDIR are compiled in: `make install PREFIX=/usr` after a plain `make`
@@ -115,7 +119,7 @@ check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 CHECK_FUZZ_SECONDS = 10
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h
+build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h wrapper/msg.h wrapper/util.h
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
 	    $(SHARED_LIBS)

@@ -24,34 +24,7 @@ enum {
 
 /* ---- util.c: strings, numbers, time ---------------------------------- */
 
-void *xmalloc(size_t n);
-void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
-char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Milliseconds on the monotonic clock. */
-int64_t now_ms(void);
-/*
- * A duration in seconds, as a user writes it: "10", "0.5", "250ms", "2s", "1min".
- * At most three decimals, at most one day. Returns 0 and sets *ms, or -1.
- */
-int parse_duration(const char *s, int64_t *ms);
-/* A whole number in [min, max]; returns 0 or -1. */
-int parse_long(const char *s, long min, long max, long *out);
-/* A TCP port, 1..65535. */
-int parse_port(const char *s, int *port);
-/* Signal name without "SIG" ("TERM"), or the number as text when it has none. */
-const char *signal_name(int sig);
-/* True for a valid environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
-bool env_name_valid(const char *s, size_t len);
-/* S cut to at most MAX bytes by taking out its middle ("head[...]tail"). Allocated. */
-char *abbrev(const char *s, size_t max);
-/* S as one line on a terminal: control bytes become \xNN. Allocated. */
-char *shown_text(const char *s);
-/* S as one shell word for a fix the user may paste: as is, '…' or $'…'. Allocated. */
-char *shell_word(const char *s);
-/* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
-int env_line_parse(char *line, char **name, char **value);
+#include "util.h"
 
 /* ---- cronexpr.c: cron(5) schedules, pure (SPEC §12) ------------------ */
 
@@ -89,18 +62,7 @@ char *shell_exec_form(const char *cmd);
 
 /* ---- log.c: messages on stderr and the JSON event log ---------------- */
 
-enum verbosity { V_QUIET = 0, V_NORMAL = 1, V_VERBOSE = 2 };
-extern enum verbosity log_verbosity;
-/* `check`: messages become plain "PATH: problem" lines on stdout. */
-extern bool log_plain;
-
-/* "ccwrap: …" on stderr. info is hidden by -q, detail shown only by -v. */
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "ccwrap: warning: …", hidden by -q. */
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* "ccwrap: …", always shown. */
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "msg.h"
 
 /* Opens FILE for appending events; 0 or -1 after reporting. NULL: no event log. */
 int events_open(const char *path);

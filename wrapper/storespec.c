@@ -3,6 +3,7 @@
  * Linked into ccwrap (plan, check) and into ccwrap-cache; it allocates with plain malloc.
  */
 #include "storespec.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,35 +13,27 @@
 
 static char *dup_or_die(const char *s, size_t n)
 {
-    char *d = strndup(s, n);
-
-    if (!d)
-        abort();
-    return d;
+    return xasprintf("%.*s", (int)n, s);
 }
 
 static int default_dir(struct store_spec *s, char *err, size_t errlen)
 {
     const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int n;
 
-    s->is_default = true;
     if (geteuid() == 0) {
         s->dir = dup_or_die("/var/cache/ccwrap", 17);
         return 0;
     }
-    if (xdg && xdg[0] == '/')
-        n = asprintf(&s->dir, "%s/ccwrap", xdg);
-    else if (home && home[0] == '/')
-        n = asprintf(&s->dir, "%s/.cache/ccwrap", home);
-    else {
+    if (xdg && xdg[0] == '/') {
+        s->dir = xasprintf("%s/ccwrap", xdg);
+    } else if (home && home[0] == '/') {
+        s->dir = xasprintf("%s/.cache/ccwrap", home);
+    } else {
         snprintf(err, errlen,
                  "no default build cache folder: HOME is not set; set HOME, "
                  "XDG_CACHE_HOME or the cache setting");
         return -1;
     }
-    if (n < 0)
-        abort();
     return 0;
 }
 
@@ -58,8 +51,7 @@ char *store_spec_shown(const char *spec)
         return dup_or_die("", 0);
     if (!sep || !(at = strrchr(sep + 3, '@')))
         return dup_or_die(spec, strlen(spec));
-    if (asprintf(&out, "%.*s%s", (int)(sep + 3 - spec), spec, at + 1) < 0)
-        abort();
+    out = xasprintf("%.*s%s", (int)(sep + 3 - spec), spec, at + 1);
     return out;
 }
 
@@ -88,10 +80,9 @@ int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t e
             plen--;
         if (!plen)
             s->prefix = dup_or_die("", 0);
-        else if (asprintf(&s->prefix, "%.*s/", (int)plen, p) < 0)
-            abort();
-        if (asprintf(&s->shown, "s3://%s/%s", s->bucket, s->prefix) < 0)
-            abort();
+        else
+            s->prefix = xasprintf("%.*s/", (int)plen, p);
+        s->shown = xasprintf("s3://%s/%s", s->bucket, s->prefix);
         return 0;
     } else if (strncmp(spec, "http://", 7) == 0 || strncmp(spec, "https://", 8) == 0) {
         const char *host = strstr(spec, "://") + 3;
@@ -110,8 +101,7 @@ int store_spec_parse(const char *spec, struct store_spec *s, char *err, size_t e
             return -1;
         }
         s->kind = STORE_HTTP;
-        if (asprintf(&s->url, "%s%s", spec, spec[len - 1] == '/' ? "" : "/") < 0)
-            abort();
+        s->url = xasprintf("%s%s", spec, spec[len - 1] == '/' ? "" : "/");
         s->shown = store_spec_shown(s->url);
         return 0;
     } else if (strncmp(spec, "file://", 7) == 0 || spec[0] == '/') {
@@ -150,10 +140,8 @@ char *store_name(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t n = strlen(s);
-    char *out = malloc(3 * n + 1), *o = out;
+    char *out = xmalloc(3 * n + 1), *o = out;
 
-    if (!out)
-        abort();
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 

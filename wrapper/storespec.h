@@ -18,7 +18,6 @@ struct store_spec {
     char *url;    /* http(s): the base URL with credentials, ending in '/' */
     char *bucket; /* s3 */
     char *prefix; /* s3: "" or "a/b/" */
-    bool is_default;
 };
 
 /*

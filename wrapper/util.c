@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 /* The one exception to "only main exits": there is no sensible way on without memory. */
-static void out_of_memory(void)
+void out_of_memory(void)
 {
     static const char msg[] = "ccwrap: out of memory\n";
 

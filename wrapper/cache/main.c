@@ -3,11 +3,14 @@
  * (SPEC §10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
  * CCWRAP_CACHE_RESULT=3 says ccwrap gave it.
  *
- *   ccwrap-cache [-q|-v] save ROOT APP COMMIT KEEP
- *   ccwrap-cache [-q|-v] restore ROOT APP COMMIT
- *   ccwrap-cache [-q|-v] list APP
- *   ccwrap-cache [-q|-v] prune APP KEEP
- *   ccwrap-cache [-q|-v] deps-save|deps-restore|deps-plan ROOT APP   (deps.c)
+ *   ccwrap-cache [-q|-n|-v] save ROOT APP COMMIT KEEP
+ *   ccwrap-cache [-q|-n|-v] restore ROOT APP COMMIT
+ *   ccwrap-cache [-q|-n|-v] list APP
+ *   ccwrap-cache [-q|-n|-v] prune APP KEEP
+ *   ccwrap-cache [-q|-n|-v] deps-save|deps-restore|deps-plan ROOT APP   (deps.c)
+ *
+ * -q quiet, -n normal (ccwrap gives it when it has neither), -v verbose; any other flag is a
+ * usage error (2), as a wrong command is.
  *
  * The store comes in the environment, CCWRAP_CACHE_STORE, never in argv: an http(s) store's
  * user:password would be in /proc/PID/cmdline, which every local user may read. So do the
@@ -26,98 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The record of an archive NAME: NAME.sig (sign.c): RECORD_SUFFIX in helper.h. */
-
-const char *store_spec_env(void)
-{
-    const char *spec = getenv("CCWRAP_CACHE_STORE");
-
-    return spec ? spec : "";
-}
-
-int verbosity = 1;
-
-static void emit(const char *prefix, const char *fmt, va_list ap)
-    __attribute__((format(printf, 2, 0)));
-
-static void emit(const char *prefix, const char *fmt, va_list ap)
-{
-    char text[1024];
-
-    vsnprintf(text, sizeof text, fmt, ap);
-    fprintf(stderr, "ccwrap: %s%s\n", prefix, text);
-}
-
-void say(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (verbosity < 1)
-        return;
-    va_start(ap, fmt);
-    emit("", fmt, ap);
-    va_end(ap);
-}
-
-void detail(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (verbosity < 2)
-        return;
-    va_start(ap, fmt);
-    emit("", fmt, ap);
-    va_end(ap);
-}
-
-void warn(const char *fmt, ...)
-{
-    va_list ap;
-
-    if (verbosity < 1)
-        return;
-    va_start(ap, fmt);
-    emit("warning: ", fmt, ap);
-    va_end(ap);
-}
-
-void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    emit("build cache: ", fmt, ap);
-    va_end(ap);
-}
-
-int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-const char *size_text(uint64_t n, char *buf, size_t len)
-{
-    if (n >= (uint64_t)1024 * 1024)
-        snprintf(buf, len, "%.1f MiB", (double)n / (1024.0 * 1024.0));
-    else if (n >= 1024)
-        snprintf(buf, len, "%.1f KiB", (double)n / 1024.0);
-    else
-        snprintf(buf, len, "%llu bytes", (unsigned long long)n);
-    return buf;
-}
-
-/* "3 files, 1 folder, 0 symlinks": what an archive holds, each kind counted apart. */
-const char *counts_text(const struct tally *t, char *buf, size_t len)
-{
-    snprintf(buf, len, "%llu file%s, %llu folder%s, %llu symlink%s", (unsigned long long)t->files,
-             t->files == 1 ? "" : "s", (unsigned long long)t->dirs, t->dirs == 1 ? "" : "s",
-             (unsigned long long)t->links, t->links == 1 ? "" : "s");
-    return buf;
-}
-
 /* The result for ccwrap's event log, on fd 3 when ccwrap gave one. */
 static void result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -134,25 +45,21 @@ static void result(const char *fmt, ...)
     va_end(ap);
 }
 
+/* KEEP, how many archives a save or prune keeps: 0 (all) to 10000. */
 static int parse_keep(const char *s, long *keep)
 {
-    char *end;
-
-    errno = 0;
-    *keep = strtol(s, &end, 10);
-    if (errno || end == s || *end || *keep < 0 || *keep > 10000) {
-        fail("keep '%s': give a whole number from 0 (keep all) to 10000", s);
+    if (parse_long(s, 0, 10000, keep) < 0) {
+        log_error("build cache: keep '%s': give a whole number from 0 (keep all) to 10000", s);
         return -1;
     }
     return 0;
 }
 
-static char *archive_name(const char *commit)
+static char *build_archive_name(const char *commit)
 {
     char *enc = store_name(commit), *name;
 
-    if (asprintf(&name, "%s.tar.zst", enc) < 0)
-        abort();
+    name = xasprintf("%s.tar.zst", enc);
     free(enc);
     return name;
 }
@@ -231,14 +138,12 @@ static size_t index_parse(const char *text, struct entry **out)
             /* Shown encoded: the line is the store's, whoever wrote it, not ours to print. */
             char *enc = store_name(e.commit);
 
-            say("build cache: the index names '%.64s', not an archive name this store writes; "
-                "line ignored, nothing deleted",
-                enc);
+            log_info("build cache: the index names '%.64s', not an archive name this store writes; "
+                     "line ignored, nothing deleted",
+                     enc);
             free(enc);
         } else {
-            *out = realloc(*out, (n + 1) * sizeof **out);
-            if (!*out)
-                abort();
+            *out = xrealloc(*out, (n + 1) * sizeof **out);
             (*out)[n++] = e;
         }
         p = nl ? nl + 1 : NULL;
@@ -249,10 +154,8 @@ static size_t index_parse(const char *text, struct entry **out)
 static char *index_text(const struct entry *v, size_t n)
 {
     size_t cap = n * 340 + 1, len = 0;
-    char *t = malloc(cap);
+    char *t = xmalloc(cap);
 
-    if (!t)
-        abort();
     t[0] = '\0';
     for (size_t i = 0; i < n; i++)
         len += (size_t)snprintf(t + len, cap - len, "%s %lld %llu %llu\n", v[i].commit, v[i].when,
@@ -280,9 +183,7 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
         free(v);
         return 0;
     }
-    w = calloc(n + 1, sizeof *w);
-    if (!w)
-        abort();
+    w = xcalloc(n + 1, sizeof *w);
     if (newest)
         w[m++] = *newest;
     for (size_t i = 0; i < n; i++) {
@@ -291,12 +192,11 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
         if (keep > 0 && m >= (size_t)keep) {
             char *name;
 
-            if (asprintf(&name, "%s.tar.zst" RECORD_SUFFIX, v[i].commit) < 0)
-                abort();
+            name = xasprintf("%s.tar.zst" RECORD_SUFFIX, v[i].commit);
             store_remove(s, name);
             name[strlen(name) - strlen(RECORD_SUFFIX)] = '\0';
             if (store_remove(s, name) == 0) {
-                detail("build cache: pruned %s", name);
+                log_detail("build cache: pruned %s", name);
                 (*removed)++;
             }
             free(name);
@@ -313,23 +213,6 @@ static int index_update(struct store *s, const struct entry *newest, long keep, 
     return rc;
 }
 
-/* The record of NAME (its SHA-256, size and signature) stored beside it as NAME.sig. */
-int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
-                const struct tally *t)
-{
-    char *text = record_make(k, s->app, enc, t->sha256, t->bytes), *rname;
-    int rc;
-
-    if (!text)
-        return -1;
-    if (asprintf(&rname, "%s" RECORD_SUFFIX, name) < 0)
-        abort();
-    rc = store_put_text(s, rname, text);
-    free(rname);
-    free(text);
-    return rc;
-}
-
 static int do_save(char **av)
 {
     const char *root = av[0], *commit = av[2];
@@ -337,8 +220,9 @@ static int do_save(char **av)
     struct tally t = {0};
     struct entry e = {0};
     struct keys k;
-    char *name = archive_name(commit), *enc = store_name(commit), size[32], counts[96], *where;
-    int64_t t0 = mono_ms();
+    char *name = build_archive_name(commit), *enc = store_name(commit), size[32], counts[96],
+         *where;
+    int64_t t0 = now_ms();
     size_t removed = 0;
     long keep;
     int fd, rootfd, rc = 1;
@@ -353,7 +237,7 @@ static int do_save(char **av)
     }
     rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) {
-        fail("%s: %s", root, strerror(errno));
+        log_error("build cache: %s: %s", root, strerror(errno));
         keys_free(&k);
         free(name);
         free(enc);
@@ -364,7 +248,7 @@ static int do_save(char **av)
     fd = store_tmp(&s);
     if (fd < 0)
         goto out;
-    if (archive_create(rootfd, root, fd, &t) < 0) {
+    if (pack_root(rootfd, root, fd, &t) < 0) {
         store_discard(&s, fd);
         goto out;
     }
@@ -382,13 +266,13 @@ static int do_save(char **av)
     e.files = t.files;
     index_update(&s, &e, keep, &removed);
     where = store_where(&s, name);
-    say("build cache: saved %s, %s to %s%s in %.3f s", counts_text(&t, counts, sizeof counts),
-        size_text(t.bytes, size, sizeof size), where, k.sign ? ", signed" : "",
-        (double)(mono_ms() - t0) / 1000.0);
+    log_info("build cache: saved %s, %s to %s%s in %.3f s", counts_text(&t, counts, sizeof counts),
+             size_text(t.bytes, size, sizeof size), where, k.sign ? ", signed" : "",
+             (double)(now_ms() - t0) / 1000.0);
     free(where);
     result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld pruned=%zu signed=%d\n",
            (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
-           (unsigned long long)t.bytes, (long long)(mono_ms() - t0), removed, k.sign != NULL);
+           (unsigned long long)t.bytes, (long long)(now_ms() - t0), removed, k.sign != NULL);
     rc = 0;
 out:
     store_close(&s);
@@ -405,11 +289,12 @@ static void say_missing(struct store *s, const char *name, const char *commit)
     char *where = store_where(s, name), *index = NULL;
 
     if (s->spec.kind != STORE_LOCAL && store_fetch_text(s, "index", &index, 1) == FETCH_MISSING)
-        fail("no archive for commit %s: %s does not exist, nor the app's index: nothing saved "
-             "there yet, or a wrong store path",
-             commit, where);
+        log_error("build cache: no archive for commit %s: %s does not exist, nor the app's index: "
+                  "nothing saved "
+                  "there yet, or a wrong store path",
+                  commit, where);
     else
-        fail("no archive for commit %s: %s does not exist", commit, where);
+        log_error("build cache: no archive for commit %s: %s does not exist", commit, where);
     free(index);
     free(where);
 }
@@ -429,15 +314,14 @@ static int do_restore(char **av)
     struct store s;
     struct tally t = {0};
     struct keys k;
-    char *name = archive_name(commit), *enc = store_name(commit), *rname, *record = NULL;
+    char *name = build_archive_name(commit), *enc = store_name(commit), *rname, *record = NULL;
     char size[32], counts[96], *where, sha[65];
-    int64_t t0 = mono_ms();
+    int64_t t0 = now_ms();
     uint64_t bytes;
     enum refusal why;
     int fd = -1, rc = 1, got;
 
-    if (asprintf(&rname, "%s" RECORD_SUFFIX, name) < 0)
-        abort();
+    rname = xasprintf("%s" RECORD_SUFFIX, name);
     if (keys_load(&k, false, true) < 0) {
         memset(&s, 0, sizeof s);
         s.dirfd = s.lock_fd = -1;
@@ -471,21 +355,21 @@ static int do_restore(char **av)
         goto out;
     }
     if (s.spec.kind != STORE_LOCAL && !k.verify)
-        warn("build cache: %s: restored without cache_verify_key: whoever can write the store "
-             "chooses what this instance runs; sign archives in CI and set cache_verify_key",
-             s.spec.shown);
-    if (archive_restore(root, fd, s.spec.kind == STORE_LOCAL ? s.spec.dir : NULL, &t) < 0) {
+        log_warn("build cache: %s: restored without cache_verify_key: whoever can write the store "
+                 "chooses what this instance runs; sign archives in CI and set cache_verify_key",
+                 s.spec.shown);
+    if (unpack_root(root, fd, s.spec.kind == STORE_LOCAL ? s.spec.dir : NULL, &t) < 0) {
         result("reason=unusable\n");
         goto out;
     }
     where = store_where(&s, name);
-    say("build cache: restored %s, %s from %s%s in %.3f s", counts_text(&t, counts, sizeof counts),
-        size_text(bytes, size, sizeof size), where, k.verify ? ", signature verified" : "",
-        (double)(mono_ms() - t0) / 1000.0);
+    log_info("build cache: restored %s, %s from %s%s in %.3f s",
+             counts_text(&t, counts, sizeof counts), size_text(bytes, size, sizeof size), where,
+             k.verify ? ", signature verified" : "", (double)(now_ms() - t0) / 1000.0);
     free(where);
     result("files=%llu folders=%llu symlinks=%llu bytes=%llu ms=%lld verified=%d\n",
            (unsigned long long)t.files, (unsigned long long)t.dirs, (unsigned long long)t.links,
-           (unsigned long long)bytes, (long long)(mono_ms() - t0), k.verify != NULL);
+           (unsigned long long)bytes, (long long)(now_ms() - t0), k.verify != NULL);
     rc = 0;
 out:
     if (fd >= 0)
@@ -543,8 +427,8 @@ static int do_prune(char **av)
         return 2;
     if (store_open(&s, store_spec_env(), av[0], false) == 0 &&
         index_update(&s, NULL, keep, &removed) == 0) {
-        say("build cache: pruned %zu archive%s of %s/%s, kept at most %ld", removed,
-            removed == 1 ? "" : "s", s.spec.shown, s.app, keep);
+        log_info("build cache: pruned %zu archive%s of %s/%s, kept at most %ld", removed,
+                 removed == 1 ? "" : "s", s.spec.shown, s.app, keep);
         rc = 0;
     }
     store_close(&s);
@@ -564,6 +448,18 @@ static int do_deps_restore(char **av)
 static int do_deps_plan(char **av)
 {
     return deps_plan(av[0], av[1]);
+}
+
+/* The usage on stderr; 2, the status of every usage error. */
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: CCWRAP_CACHE_STORE=STORE ccwrap-cache [-q|-n|-v] save ROOT APP COMMIT "
+            "KEEP | restore ROOT APP COMMIT | list APP | prune APP KEEP | deps-save ROOT APP | "
+            "deps-restore ROOT APP | deps-plan ROOT APP\n"
+            "-q quiet, -n normal, -v verbose; ccwrap-cache is run by ccwrap build and ccwrap "
+            "cache; see ccwrap(1).\n");
+    return 2;
 }
 
 int main(int argc, char **argv)
@@ -588,15 +484,22 @@ int main(int argc, char **argv)
      */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     setrlimit(RLIMIT_CORE, &no_core);
-    for (; i < argc && argv[i][0] == '-'; i++)
-        verbosity = strcmp(argv[i], "-q") == 0 ? 0 : strcmp(argv[i], "-v") == 0 ? 2 : verbosity;
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-q") == 0) {
+            log_verbosity = V_QUIET;
+        } else if (strcmp(argv[i], "-n") == 0) {
+            log_verbosity = V_NORMAL;
+        } else if (strcmp(argv[i], "-v") == 0) {
+            log_verbosity = V_VERBOSE;
+        } else {
+            log_error("build cache: %s: unknown option; give -q (quiet), -n (normal) or -v "
+                      "(verbose)",
+                      argv[i]);
+            return usage();
+        }
+    }
     for (size_t c = 0; i < argc && c < sizeof cmds / sizeof cmds[0]; c++)
         if (strcmp(argv[i], cmds[c].name) == 0 && argc - i - 1 == cmds[c].args)
             return cmds[c].run(argv + i + 1);
-    fprintf(stderr,
-            "usage: CCWRAP_CACHE_STORE=STORE ccwrap-cache [-q|-v] save ROOT APP COMMIT "
-            "KEEP | restore ROOT APP COMMIT | list APP | prune APP KEEP | deps-save ROOT APP | "
-            "deps-restore ROOT APP | deps-plan ROOT APP\n"
-            "ccwrap-cache is run by ccwrap build and ccwrap cache; see ccwrap(1).\n");
-    return 2;
+    return usage();
 }

@@ -33,19 +33,20 @@
 
 #define RECORD_MAGIC "ccwrap-cache v1\n"
 
+/* libcrypto's SHA-256 calls fail only without memory (the digest is built in): as x*alloc. */
 void *hash_new(void)
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();
 
     if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
-        abort();
+        out_of_memory();
     return c;
 }
 
 void hash_add(void *h, const void *p, size_t n)
 {
     if (EVP_DigestUpdate(h, p, n) != 1)
-        abort();
+        out_of_memory();
 }
 
 void hash_end(void *h, char hex[65])
@@ -55,7 +56,7 @@ void hash_end(void *h, char hex[65])
     unsigned len = 0;
 
     if (EVP_DigestFinal_ex(h, md, &len) != 1 || len != 32)
-        abort();
+        out_of_memory();
     EVP_MD_CTX_free(h);
     for (size_t i = 0; i < len; i++) {
         hex[2 * i] = digits[md[i] >> 4];
@@ -67,12 +68,10 @@ void hash_end(void *h, char hex[65])
 int fd_sha256(int fd, char hex[65], uint64_t *size)
 {
     size_t cap = (size_t)1 << 20;
-    char *buf = malloc(cap);
+    char *buf = xmalloc(cap);
     void *h = hash_new();
     int rc = 0;
 
-    if (!buf)
-        abort();
     *size = 0;
     if (lseek(fd, 0, SEEK_SET) != 0)
         rc = -1;
@@ -93,7 +92,7 @@ int fd_sha256(int fd, char hex[65], uint64_t *size)
     if (rc == 0 && lseek(fd, 0, SEEK_SET) != 0)
         rc = -1;
     if (rc < 0)
-        fail("the fetched archive: %s", strerror(errno));
+        log_error("build cache: the fetched archive: %s", strerror(errno));
     return rc;
 }
 
@@ -133,43 +132,46 @@ static void *key_read(const char *var, const char *path, bool private)
     int fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
     if (fd < 0) {
-        fail("%s %s: %s", var, path, strerror(errno));
+        log_error("build cache: %s %s: %s", var, path, strerror(errno));
         return NULL;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        fail("%s %s: not a regular file; give the path of a PEM key", var, path);
+        log_error("build cache: %s %s: not a regular file; give the path of a PEM key", var, path);
         close(fd);
         return NULL;
     }
     if (private && st.st_uid != geteuid() && st.st_uid != 0) {
-        fail("%s %s: owned by uid %u, not by this user (uid %u) or root; chown %u %s", var, path,
-             (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+        log_error(
+            "build cache: %s %s: owned by uid %u, not by this user (uid %u) or root; chown %u %s",
+            var, path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
         close(fd);
         return NULL;
     }
     if (private && (st.st_mode & 077)) {
-        fail("%s %s: readable or writable by group or others (mode %03o): a signing key is its "
-             "owner's alone; chmod 600 %s",
-             var, path, (unsigned)(st.st_mode & 0777), path);
+        log_error("build cache: %s %s: readable or writable by group or others (mode %03o): a "
+                  "signing key is its "
+                  "owner's alone; chmod 600 %s",
+                  var, path, (unsigned)(st.st_mode & 0777), path);
         close(fd);
         return NULL;
     }
-    f = fdopen(fd, "r");
+    f = fdopen(fd, "r"); /* fails only without memory */
     if (!f)
-        abort();
+        out_of_memory();
     k = private ? PEM_read_PrivateKey(f, NULL, no_passphrase, NULL)
                 : PEM_read_PUBKEY(f, NULL, no_passphrase, NULL);
     fclose(f);
     if (!k) {
-        fail("%s %s: cannot read it as a PEM %s key (%s); make one with %s", var, path,
-             private ? "private" : "public", ssl_error(),
-             private ? "openssl genpkey -algorithm ed25519 -out FILE"
-                     : "openssl pkey -in PRIVATE -pubout -out FILE");
+        log_error("build cache: %s %s: cannot read it as a PEM %s key (%s); make one with %s", var,
+                  path, private ? "private" : "public", ssl_error(),
+                  private ? "openssl genpkey -algorithm ed25519 -out FILE"
+                          : "openssl pkey -in PRIVATE -pubout -out FILE");
         return NULL;
     }
     if (EVP_PKEY_get_id(k) != EVP_PKEY_ED25519) {
-        fail("%s %s: not an Ed25519 key; make one with openssl genpkey -algorithm ed25519", var,
-             path);
+        log_error("build cache: %s %s: not an Ed25519 key; make one with openssl genpkey "
+                  "-algorithm ed25519",
+                  var, path);
         EVP_PKEY_free(k);
         return NULL;
     }
@@ -206,9 +208,8 @@ static char *signed_text(const char *app, const char *commit, const char *sha, u
 {
     char *t;
 
-    if (asprintf(&t, RECORD_MAGIC "app %s\ncommit %s\nsha256 %s\nsize %llu\n", app, commit, sha,
-                 (unsigned long long)size) < 0)
-        abort();
+    t = xasprintf(RECORD_MAGIC "app %s\ncommit %s\nsha256 %s\nsize %llu\n", app, commit, sha,
+                  (unsigned long long)size);
     return t;
 }
 
@@ -225,15 +226,14 @@ char *record_make(const struct keys *k, const char *app, const char *commit, con
     c = EVP_MD_CTX_new();
     if (!c || EVP_DigestSignInit(c, NULL, NULL, NULL, k->sign) != 1 ||
         EVP_DigestSign(c, sig, &siglen, (const unsigned char *)body, strlen(body)) != 1) {
-        fail("cache_sign_key %s: cannot sign: %s", k->sign_path, ssl_error());
+        log_error("build cache: cache_sign_key %s: cannot sign: %s", k->sign_path, ssl_error());
         EVP_MD_CTX_free(c);
         free(body);
         return NULL;
     }
     EVP_MD_CTX_free(c);
     EVP_EncodeBlock(b64, sig, (int)siglen);
-    if (asprintf(&out, "%sed25519 %s\n", body, (char *)b64) < 0)
-        abort();
+    out = xasprintf("%sed25519 %s\n", body, (char *)b64);
     free(body);
     return out;
 }
@@ -267,28 +267,31 @@ enum refusal record_check(const struct keys *k, const char *text, const char *ap
 
     if (!text) {
         if (k->verify) {
-            fail("unsigned archive: %s has no signature (no %s.sig), and cache_verify_key %s is "
-                 "set; save it from a build that signs (cache_sign_key)",
-                 shown, shown, k->verify_path);
+            log_error("build cache: unsigned archive: %s has no signature (no %s.sig), and "
+                      "cache_verify_key %s is "
+                      "set; save it from a build that signs (cache_sign_key)",
+                      shown, shown, k->verify_path);
             return REFUSED_UNSIGNED;
         }
-        detail("build cache: %s has no record of its SHA-256 (saved by an older ccwrap); "
-               "restored unchecked",
-               shown);
+        log_detail("build cache: %s has no record of its SHA-256 (saved by an older ccwrap); "
+                   "restored unchecked",
+                   shown);
         return REFUSED_NONE;
     }
     snprintf(want, sizeof want, "%llu", (unsigned long long)size);
     if (strncmp(text, RECORD_MAGIC, strlen(RECORD_MAGIC)) != 0 ||
         !record_field(text, "sha256", rsha, sizeof rsha) ||
         !record_field(text, "size", rsize, sizeof rsize)) {
-        fail("corrupt archive record: %s.sig is not a ccwrap-cache v1 record; a save replaces it",
-             shown);
+        log_error("build cache: corrupt archive record: %s.sig is not a ccwrap-cache v1 record; a "
+                  "save replaces it",
+                  shown);
         return REFUSED_CORRUPT;
     }
     if (strcmp(rsha, sha) != 0 || strcmp(rsize, want) != 0) {
-        fail("corrupt archive (sha256 mismatch): %s is %s bytes with SHA-256 %.16s…, its record "
-             "says %s bytes, %.16s…; a save replaces it",
-             shown, want, sha, rsize, rsha);
+        log_error("build cache: corrupt archive (sha256 mismatch): %s is %s bytes with SHA-256 "
+                  "%.16s…, its record "
+                  "says %s bytes, %.16s…; a save replaces it",
+                  shown, want, sha, rsize, rsha);
         return REFUSED_CORRUPT;
     }
     if (!k->verify) {
@@ -297,16 +300,18 @@ enum refusal record_check(const struct keys *k, const char *text, const char *ap
         ok = strncmp(text, body, strlen(body)) == 0;
         free(body);
         if (!ok) {
-            fail("corrupt archive: %s was recorded for another app or commit; a save replaces it",
-                 shown);
+            log_error("build cache: corrupt archive: %s was recorded for another app or commit; a "
+                      "save replaces it",
+                      shown);
             return REFUSED_CORRUPT;
         }
         return REFUSED_NONE;
     }
     if (!record_field(text, "ed25519", b64, sizeof b64)) {
-        fail("unsigned archive: %s.sig holds no signature, and cache_verify_key %s is set; save "
-             "it from a build that signs (cache_sign_key)",
-             shown, k->verify_path);
+        log_error("build cache: unsigned archive: %s.sig holds no signature, and cache_verify_key "
+                  "%s is set; save "
+                  "it from a build that signs (cache_sign_key)",
+                  shown, k->verify_path);
         return REFUSED_UNSIGNED;
     }
     n = EVP_DecodeBlock(sig, (const unsigned char *)b64, (int)strlen(b64));
@@ -319,10 +324,27 @@ enum refusal record_check(const struct keys *k, const char *text, const char *ap
     free(body);
     ERR_clear_error();
     if (!ok) {
-        fail("signature does not match: %s is not signed for app %s, commit %s by the key of "
-             "cache_verify_key %s",
-             shown, app, commit, k->verify_path);
+        log_error("build cache: signature does not match: %s is not signed for app %s, commit %s "
+                  "by the key of "
+                  "cache_verify_key %s",
+                  shown, app, commit, k->verify_path);
         return REFUSED_SIGNATURE;
     }
     return REFUSED_NONE;
+}
+
+/* The record of NAME: its SHA-256, size and signature, whoever stores it. */
+int record_save(struct store *s, const struct keys *k, const char *name, const char *enc,
+                const struct tally *t)
+{
+    char *text = record_make(k, s->app, enc, t->sha256, t->bytes), *rname;
+    int rc;
+
+    if (!text)
+        return -1;
+    rname = xasprintf("%s" RECORD_SUFFIX, name);
+    rc = store_put_text(s, rname, text);
+    free(rname);
+    free(text);
+    return rc;
 }
