@@ -85,16 +85,16 @@ AF_UNIX opens"
 
 @test "tcp without netlink: a port held before the application starts is said and its holder named" {
     port=$(free_port)
-    python3 -m http.server "$port" --bind 0.0.0.0 >/dev/null 2>&1 3>&- &
+    "$TESTAPP" --listen "$port" 3>&- &
     holder=$!
     remember_pid "$holder"
     wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
-    logging_hook run-succeeded 10-never
+    hook run-succeeded 10-never 'echo "run-succeeded ran" >>"$LOG"'
     for way in netlink nonetlink; do
         PORT=$port run --separate-stderr via "$way" "$CCWRAP" run --ready-timeout 1 -- sleep 30
         assert_failure 124
-        assert_equal "$stderr" "ccwrap: warning: port $port is already in use by pid $holder (python3) before the application starts; stop that process or choose another PORT
-ccwrap: application not ready after 1.000 s: Port $port is held by pid $holder (python3), not by the application"
+        assert_equal "$stderr" "ccwrap: warning: port $port is already in use by pid $holder (testapp) before the application starts; stop that process or choose another PORT
+ccwrap: application not ready after 1.000 s: Port $port is held by pid $holder (testapp), not by the application"
     done
     assert_equal "$(cat "$LOG")" ""
 }
