@@ -37,6 +37,8 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
        wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c
 OBJS = $(SRCS:.c=.o)
+# Readiness, one concern a file: ready.c and these three rooms share the private ready_int.h.
+SRCS += wrapper/ready_probe.c wrapper/ready_notify.c wrapper/ready_text.c
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
 # helper only for an http(s) or s3 store. libcrypto (OpenSSL) hashes and signs archives.
@@ -73,6 +75,7 @@ build-static/ccwrap: $(SRCS) wrapper/ccwrap.h wrapper/msg.h wrapper/util.h
 
 wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h wrapper/msg.h wrapper/util.h
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+$(filter wrapper/ready%.o,$(OBJS)): wrapper/ready_int.h
 
 # SYSCONFDIR and LIBEXECDIR are compiled in: `make install PREFIX=/usr` after a plain `make`
 # rebuilds what names them, so the binary looks where the configuration and helper are.
@@ -82,6 +85,13 @@ wrapper/config.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
 
 $(TESTAPP): $(TESTAPP).c
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror) $(CFLAGS) -o $@ $<
+
+# Runs a command that cannot open netlink sockets (tests/ready-house.bats). Built with the
+# testapp, which every stage that runs the suites asks for.
+NONETLINK = tests/fixtures/nonetlink
+$(TESTAPP): | $(NONETLINK)
+$(NONETLINK): $(NONETLINK).c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror) $(CFLAGS) -o $@ $<
 
 deps:
@@ -209,7 +219,7 @@ lint:
 	tests/lint
 
 clean:
-	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) .sysconfdir
+	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) $(NONETLINK) .sysconfdir
 	rm -rf build-asan build-fuzz build-static build-dynamic
 	rm -rf build-deb build-image
 

@@ -365,7 +365,7 @@ enum listen_scope listener_scope(const struct listener *l);
  */
 bool tree_has_uid(pid_t root, uid_t uid);
 /* Whether PID runs as UID: its real, effective, saved or file system uid. */
-bool proc_runs_as(pid_t pid, uid_t uid);
+bool pid_runs_as(pid_t pid, uid_t uid);
 /* "127.0.0.1:8080", "[::1]:8080". Allocated. */
 char *listener_text(const struct listener *l, int port);
 /*
@@ -376,7 +376,7 @@ int tree_holds(pid_t root, const struct listener *v, size_t n, bool *held);
 /* Some process holding the socket INODE, found by reading every descriptor table; 0 if none. */
 pid_t socket_holder(unsigned long inode);
 
-/* ---- ready.c: readiness probes (SPEC §5.3) --------------------------- */
+/* ---- ready.c: readiness specs and the step driver (SPEC §5.3) ---------- */
 
 enum ready_kind {
     READY_TCP,
@@ -400,7 +400,7 @@ struct ready {
     char *notify_path; /* notify: the socket address handed to the application */
     int notify_fd;     /* notify: our end, or -1 */
     pid_t app;         /* the application, once started: tcp and notify look at its tree */
-    void *state;       /* the probe in progress, private to ready.c */
+    void *state;       /* the probe in progress, private to the ready*.c rooms (ready_int.h) */
 };
 
 /*
@@ -409,10 +409,6 @@ struct ready {
  * from the environment. Returns 0, or -1 with a one-line reason in err.
  */
 int ready_parse(const char *spec, struct ready *r, char *err, size_t errlen);
-/* Before the application starts: notify creates its socket. 0, or -1 after reporting. */
-int ready_prepare(struct ready *r);
-/* Before the application starts: says so when its port is already held by another process. */
-void ready_precheck(struct ready *r);
 /*
  * Advances the probe without blocking. Returns 1 when ready, 0 when not yet. *pfd is set to
  * what to poll for (fd -1 when nothing) and *next to the monotonic ms at which to call again
@@ -420,14 +416,27 @@ void ready_precheck(struct ready *r);
  */
 struct pollfd;
 int ready_step(struct ready *r, int64_t start, int64_t now, struct pollfd *pfd, int64_t *next);
+void ready_free(struct ready *r);
+
+/* ---- ready_probe.c: tcp and http probes, who holds the port (SPEC §5.3) ---- */
+
+/* Before the application starts: says so when its port is already held by another process. */
+void ready_precheck(struct ready *r);
+/* The status (100-999) of the HTTP/1.x answer S (LEN bytes, no NUL), or -1: not one. */
+int http_status_parse(const char *s, size_t len);
+
+/* ---- ready_notify.c: sd_notify, both ways (SPEC §5.3) ------------------- */
+
+/* Before the application starts: notify creates its socket. 0, or -1 after reporting. */
+int ready_prepare(struct ready *r);
+/* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
+int notify_send(const char *addr, const char *msg);
+
+/* ---- ready_text.c: what readiness is waiting for, in words (SPEC §5.3) -- */
+
 /* What ccwrap is waiting for, for the message every 5 s: "Nothing listening on 0.0.0.0:8080 yet".
  */
 const char *ready_waiting(const struct ready *r);
-void ready_free(struct ready *r);
-/* The status (100-999) of the HTTP/1.x answer S (LEN bytes, no NUL), or -1: not one. */
-int http_status_parse(const char *s, size_t len);
-/* Sends READY=1 to the systemd-style socket ADDR (path or @abstract). 0 or -1. */
-int notify_send(const char *addr, const char *msg);
 
 /* ---- signals.c: signal intake and forwarding, re-raise (SPEC §7) ----- */
 
@@ -657,8 +666,6 @@ struct worker_conf {
 void worker_conf_read(struct worker_conf *wc, struct problems *errors, struct problems *warnings);
 void worker_conf_free(struct worker_conf *wc);
 const char *restart_policy_name(enum restart_policy r); /* "on-failure" */
-/* "1 s", "0.25 s": a duration the user set, without trailing zeros. Allocated. */
-char *seconds_text(int64_t ms);
 /*
  * How worker W runs: SPEC §3's rules for a variable's value, resolved under ROOT now. One
  * HOOK_SHELL or HOOK_BROKEN entry (a folder is broken: a worker is one command).

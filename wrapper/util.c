@@ -81,6 +81,20 @@ int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+char *seconds_text(int64_t ms)
+{
+    char *s = xasprintf("%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000)), *t;
+    size_t n = strlen(s);
+
+    while (s[n - 1] == '0')
+        s[--n] = '\0';
+    if (s[n - 1] == '.')
+        s[--n] = '\0';
+    t = xasprintf("%s s", s);
+    free(s);
+    return t;
+}
+
 int parse_long(const char *s, long min, long max, long *out)
 {
     char *end;

@@ -19,6 +19,8 @@ char *xstrdup(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Milliseconds on the monotonic clock. */
 int64_t now_ms(void);
+/* "1 s", "0.25 s": a duration the user set, without trailing zeros. Allocated. */
+char *seconds_text(int64_t ms);
 /*
  * A duration in seconds, as a user writes it: "10", "0.5", "250ms", "2s", "1min".
  * At most three decimals, at most one day. Returns 0 and sets *ms, or -1.

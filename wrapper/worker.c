@@ -38,20 +38,6 @@ const char *restart_policy_name(enum restart_policy r)
     return policies[r];
 }
 
-char *seconds_text(int64_t ms)
-{
-    char *s = xasprintf("%lld.%03lld", (long long)(ms / 1000), (long long)(ms % 1000)), *t;
-    size_t n = strlen(s);
-
-    while (s[n - 1] == '0')
-        s[--n] = '\0';
-    if (s[n - 1] == '.')
-        s[--n] = '\0';
-    t = xasprintf("%s s", s);
-    free(s);
-    return t;
-}
-
 /* One CC_WORKER_COMMAND* entry of the environment, before sorting. */
 struct found {
     long index; /* -1 for CC_WORKER_COMMAND itself */
