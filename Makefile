@@ -29,7 +29,7 @@ ALL_CPPFLAGS = -D_GNU_SOURCE -DSYSCONFDIR='"$(SYSCONFDIR)"' -DLIBEXECDIR='"$(LIB
                $(CPPFLAGS)
 ALL_CFLAGS = -std=c11 $(WARN) $(if $(WERROR),-Werror) $(HARDEN) $(PKG_CFLAGS) $(CFLAGS)
 
-SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c \
+SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/spawn.c wrapper/children.c \
        wrapper/signals.c wrapper/ready.c wrapper/phase.c wrapper/point.c wrapper/log.c \
        wrapper/util.c wrapper/ops.c wrapper/tree.c wrapper/shell.c wrapper/listen.c \
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \

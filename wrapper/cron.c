@@ -285,11 +285,8 @@ struct outpipe {
 
 struct entry {
     const struct cron_entry_def *def;
-    int64_t next;       /* the next due time, seconds since the epoch (UTC) */
-    struct proc proc;   /* its shell or program, leader of its process group */
-    bool watched;       /* started, its end not yet noticed */
-    pid_t group;        /* its process group while it may have members, or 0 */
-    int64_t group_kill; /* when to SIGKILL what is left of the group, -1: not set */
+    int64_t next;    /* the next due time, seconds since the epoch (UTC) */
+    struct pgroup g; /* its shell or program and its process group */
     struct outpipe out[2];
 };
 
@@ -329,7 +326,8 @@ int crons_load(const struct ctx *x)
     cs.v = xcalloc(cs.n + 1, sizeof *cs.v);
     for (size_t i = 0; i < cs.n; i++) {
         cs.v[i].def = &cs.table.v[i];
-        cs.v[i].group_kill = -1;
+        cs.v[i].g.name = cs.table.v[i].name;
+        cs.v[i].g.kill_at = -1;
         cs.v[i].out[0].fd = cs.v[i].out[1].fd = -1;
     }
     return rc;
@@ -423,46 +421,16 @@ static void drain(struct entry *e, struct outpipe *p)
     }
 }
 
-static bool group_alive(struct entry *e)
-{
-    if (e->group > 0 && kill(-e->group, 0) < 0 && errno == ESRCH) {
-        e->group = 0;
-        e->group_kill = -1;
-    }
-    return e->group > 0;
-}
-
-/* What an entry leaves in its process group goes with it, as with workers. */
-static void stop_group(struct entry *e, bool sigterm_sent)
-{
-    if (!group_alive(e) || e->group_kill >= 0)
-        return;
-    if (!sigterm_sent)
-        kill(-e->group, SIGTERM);
-    kill(-e->group, SIGCONT);
-    e->group_kill = now_ms() + cs.grace;
-}
-
 static void ended(struct entry *e, int wstatus, int64_t ran_ms)
 {
-    char *how = WIFSIGNALED(wstatus)
-                    ? xasprintf("killed by signal %s%s", signal_name(WTERMSIG(wstatus)),
-                                WCOREDUMP(wstatus) ? " (core dumped)" : "")
-                    : xasprintf("exited with status %d", WEXITSTATUS(wstatus));
-    bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
-
     for (int k = 0; k < 2; k++)
         drain(e, &e->out[k]);
-    if (failed && !cs.stopping)
-        log_warn("%s: %s after %.3f s", e->def->name, how, (double)ran_ms / 1000.0);
-    else
-        log_info("%s: %s after %.3f s", e->def->name, how, (double)ran_ms / 1000.0);
-    free(how);
-    events_emit("cron_end", "sentry", e->def->name, "ipid", (int64_t)e->proc.pid, "istatus",
+    pgroup_say_end(&e->g, wstatus, ran_ms, cs.stopping);
+    events_emit("cron_end", "sentry", e->def->name, "ipid", (int64_t)e->g.proc.pid, "istatus",
                 (int64_t)status_shell(wstatus), "scode", status_code(wstatus), "iduration_ms",
                 ran_ms, EV_END);
     if (!cs.stopping)
-        stop_group(e, false);
+        pgroup_stop(&e->g, false, cs.grace);
 }
 
 /* loop_step's call: output of an entry (or of one that ended, from what it left behind). */
@@ -508,17 +476,16 @@ static void close_pipes(struct entry *e)
 static void begin(const struct ctx *x, struct entry *e, const char *when)
 {
     const char *name = e->def->name;
-    struct spawn_req req = {0};
+    struct spawn_req req;
     struct hooklist l;
-    char *argv[4], *env[2], *line = NULL, *why;
+    char *argv[4], *env[2], *line = NULL;
     int err = 0, status, ends[2] = {-1, -1};
 
     cron_resolve(x->root, x->cfg, e->def, &l);
     env[0] = xasprintf("CCWRAP_CRON=%s", name);
     env[1] = NULL;
     /* Whatever the previous run left behind had its SIGTERM; it goes now. */
-    if (group_alive(e))
-        kill(-e->group, SIGKILL);
+    pgroup_kill(&e->g);
     close_pipes(e);
     if (l.v[0].kind == HOOK_BROKEN) {
         log_error("%s: %s", name, l.v[0].problem);
@@ -529,34 +496,21 @@ static void begin(const struct ctx *x, struct entry *e, const char *when)
         status = EXIT_CCWRAP;
     } else {
         line = shell_exec_form(l.v[0].command);
-        argv[0] = x->cfg->shell;
-        argv[1] = "-c";
-        argv[2] = line ? line : l.v[0].command;
-        argv[3] = NULL;
-        req.argv = argv;
-        req.exec_path = x->cfg->shell;
-        req.dir = x->root;
+        spawn_shell(&req, argv, x->cfg->shell, line ? line : l.v[0].command, x->root);
         req.own_group = true;
         req.null_stdin = true;
         req.env_set = env;
         req.out_fd = ends[0];
         req.err_fd = ends[1];
-        if (spawn(&req, &e->proc, &err) == 0) {
-            e->watched = true;
-            e->group = e->proc.pid;
-            e->group_kill = -1;
-            log_info("%s: started at %s (pid %d): %s", name, when, (int)e->proc.pid,
+        if (spawn(&req, &e->g.proc, &err) == 0) {
+            pgroup_started(&e->g);
+            log_info("%s: started at %s (pid %d): %s", name, when, (int)e->g.proc.pid,
                      e->def->command);
             events_emit("cron_start", "sentry", name, "scommand", e->def->command, "sscheduled",
-                        when, "ipid", (int64_t)e->proc.pid, EV_END);
+                        when, "ipid", (int64_t)e->g.proc.pid, EV_END);
             status = -1;
-        } else if ((why = spawn_no_process(err)) != NULL) {
-            status = EXIT_CCWRAP;
-            log_error("%s: cannot start a process: %s", name, why);
-            free(why);
         } else {
-            status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-            log_error("%s: cannot run %s: %s", name, x->cfg->shell, strerror(err));
+            status = spawn_failed(name, x->cfg->shell, err);
         }
     }
     for (int k = 0; k < 2; k++)
@@ -567,7 +521,7 @@ static void begin(const struct ctx *x, struct entry *e, const char *when)
     hooklist_free(&l);
     if (status >= 0) {
         close_pipes(e);
-        e->proc.pid = 0;
+        e->g.proc.pid = 0;
         ended(e, status << 8, 0);
     }
 }
@@ -595,11 +549,11 @@ static void on_timer(const struct ctx *x)
         if (e->next < 0 || e->next > now)
             continue;
         cron_time_format(e->next, when, sizeof when);
-        if (e->watched) {
+        if (e->g.watched) {
             log_info("%s: not started at %s: still running (pid %d)", e->def->name, when,
-                     (int)e->proc.pid);
+                     (int)e->g.proc.pid);
             events_emit("cron_skip", "sentry", e->def->name, "sscheduled", when, "ipid",
-                        (int64_t)e->proc.pid, EV_END);
+                        (int64_t)e->g.proc.pid, EV_END);
         } else if (stop_requested()) {
             log_info("%s: not started at %s: ccwrap received SIG%s", e->def->name, when,
                      signal_name(stop_requested()));
@@ -618,29 +572,23 @@ static void on_timer_fd(int fd)
         on_timer(cs.x);
 }
 
+static struct pgroup *group_at(size_t i)
+{
+    return &cs.v[i].g;
+}
+
 static void begin_stop(void)
 {
-    size_t running = 0;
-
     cs.stopping = true;
     if (cs.tfd >= 0) {
         loop_unwatch(cs.tfd);
         close(cs.tfd);
         cs.tfd = -1;
     }
-    for (size_t i = 0; i < cs.n; i++)
-        if (cs.v[i].watched || group_alive(&cs.v[i]))
-            running++;
-    if (running > 0)
-        log_info("stopping %zu cron entr%s: the application ended", running,
-                 running == 1 ? "y" : "ies");
-    for (size_t i = 0; i < cs.n; i++) {
-        struct entry *e = &cs.v[i];
-
-        stop_group(e, e->watched && signal_received_since(e->proc.started, SIGTERM));
-    }
+    pgroups_stop(cs.n, group_at, "cron entry", "cron entries", cs.grace);
 }
 
+/* Notices the entries that ended, SIGKILLs the groups whose grace is over; UNTIL lowered. */
 static int64_t look(int64_t until)
 {
     int64_t now = now_ms();
@@ -648,19 +596,9 @@ static int64_t look(int64_t until)
     for (size_t i = 0; i < cs.n; i++) {
         struct entry *e = &cs.v[i];
 
-        if (e->watched && !e->proc.running) {
-            e->watched = false;
-            ended(e, e->proc.status, now - e->proc.started);
-        }
-        if (e->group_kill >= 0 && group_alive(e)) {
-            if (now >= e->group_kill) {
-                kill(-e->group, SIGKILL);
-                e->group_kill = -1;
-                e->group = cs.stopping ? e->group : 0;
-            } else if (until < 0 || e->group_kill < until) {
-                until = e->group_kill;
-            }
-        }
+        if (pgroup_ended(&e->g))
+            ended(e, e->g.proc.status, now - e->g.proc.started);
+        until = pgroup_tick(&e->g, cs.stopping, until);
     }
     return until;
 }
@@ -681,27 +619,8 @@ void crons_stop(void)
 
     if (cs.n > 0 && !cs.stopping)
         begin_stop();
-    while (cs.n > 0) {
-        int64_t until = look(-1);
-        bool left = false;
-
-        for (size_t i = 0; i < cs.n; i++) {
-            struct entry *e = &cs.v[i];
-
-            if (group_alive(e) && !e->watched && now_ms() >= give_up) {
-                log_warn("%s: processes left in its process group %d do not die; leaving them",
-                         e->def->name, (int)e->group);
-                e->group = 0;
-            }
-            left = left || e->watched || group_alive(e);
-        }
-        if (!left)
-            break;
-        if (until < 0 || until > now_ms() + 50)
-            until = now_ms() + 50;
-        if (loop_step(NULL, until) < 0)
-            break;
-    }
+    if (cs.n > 0)
+        pgroups_wait(cs.n, group_at, give_up, look);
     for (size_t i = 0; i < cs.n; i++) {
         for (int k = 0; k < 2; k++)
             drain(&cs.v[i], &cs.v[i].out[k]);

@@ -833,7 +833,7 @@ void ready_precheck(struct ready *r)
         if (holder > 0)
             log_warn("port %d is already in use by pid %d (%s) before the application starts; "
                      "stop that process or choose another PORT",
-                     r->port, (int)holder, proc_name(holder, name, sizeof name));
+                     r->port, (int)holder, pid_name(holder, name, sizeof name));
         else
             log_warn("port %d is already in use by another process before the application "
                      "starts; stop that process or choose another PORT",
@@ -1062,7 +1062,7 @@ static int notify_step(struct ready *r, struct probe *p, int64_t now, struct pol
                 log_warn("NOTIFY_SOCKET: READY=1 from pid %d (%s), which is not the "
                          "application or below it; ignored",
                          has_cred ? (int)cred.pid : 0,
-                         has_cred ? proc_name(cred.pid, name, sizeof name) : "?");
+                         has_cred ? pid_name(cred.pid, name, sizeof name) : "?");
             p->foreign_notify = true;
             continue;
         }
@@ -1187,7 +1187,7 @@ const char *ready_waiting(const struct ready *r)
             if (h > 0)
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by pid %d (%s), not by the application", r->port, (int)h,
-                         proc_name(h, name, sizeof name));
+                         pid_name(h, name, sizeof name));
             else if (p->by_uid && held_before(p, p->foreign_inode))
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by a socket of %s opened before the application "
