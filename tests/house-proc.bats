@@ -20,7 +20,9 @@ teardown() {
     kill_background
     [ -z "${IN_PID_NS:-}" ] || return 0
     for f in "$PIDS"/*; do
-        [ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
+        if [ -s "$f" ]; then
+            kill -KILL "$(cat "$f")" 2>/dev/null || true
+        fi
     done
 }
 
@@ -43,7 +45,7 @@ ccw() {
     # The run-succeeded hook runs beside the application and the workers.
     export CC_RUN_SUCCEEDED_HOOK='echo $$ >"$PIDS/hook"; sleep 0.5'
     # The application ends once every worker and the hook are there.
-    ccw run --ready none -- sh -c 'i=0; until [ "$(ls "$PIDS" | grep -c "^w\.")" = 32 ] && [ -s "$PIDS/hook" ]; do i=$((i+1)); [ $i -lt 500 ] || exit 99; sleep 0.02; done'
+    ccw run --ready none -- sh -c 'i=0; until [ "$(find "$PIDS" -name "w.*" | wc -l)" = 32 ] && [ -s "$PIDS/hook" ]; do i=$((i+1)); [ $i -lt 500 ] || exit 99; sleep 0.02; done'
     assert_equal "$status" 0
     [[ $stderr != *"not watched"* ]] || fail "$stderr"
     assert_equal "$(grep -c ': started (pid ' <<<"$stderr")" 32
@@ -53,7 +55,8 @@ ccw() {
     for f in "$PIDS"/w.* "$PIDS"/left.*; do
         ! kill -0 "$(cat "$f")" 2>/dev/null || fail "$f: $(cat "$f") still runs"
     done
-    assert_equal "$(ls "$PIDS" | grep -c '^left\.')" 32
+    local left=("$PIDS"/left.*)
+    assert_equal "${#left[@]}" 32
 }
 
 @test "a command given by a variable that cannot start: the hook's wording, 127 and 126" {
