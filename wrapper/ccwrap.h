@@ -828,6 +828,9 @@ int cron_check(const char *root, const struct config *c, struct problems *errors
  */
 int cron_print(const char *root, const struct config *c, const char *expr, const char *from,
                long count);
+
+/* ---- cronrun.c: the entries of cron.json beside the application (SPEC §12) ---- */
+
 /*
  * run_phase's side, like workers: crons_load before anything runs (0, or -1 after reporting:
  * run refuses with 125); crons_start beside the application (a timerfd on the real-time

@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The application, one hook at a time, up to 32 workers and 32 cron entries (cron.c). */
+/* The application, one hook at a time, up to 32 workers and 32 cron entries (cronrun.c). */
 #define MAX_PROCS 96
 /* The cron timer and two output pipes per running cron entry. */
 #define MAX_WATCHED 80
