@@ -35,7 +35,8 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
-       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c
+       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
+       wrapper/children.c wrapper/cronrun.c
 OBJS = $(SRCS:.c=.o)
 # Readiness, one concern a file: ready.c and these three rooms share the private ready_int.h.
 SRCS += wrapper/ready_probe.c wrapper/ready_notify.c wrapper/ready_text.c

@@ -438,7 +438,7 @@ int notify_send(const char *addr, const char *msg);
  */
 const char *ready_waiting(const struct ready *r);
 
-/* ---- signals.c: signal intake and forwarding, re-raise (SPEC §7) ----- */
+/* ---- signals.c: signal intake, relay and stop bookkeeping, re-raise (SPEC §7) ---- */
 
 /*
  * Blocks the signals ccwrap relays and SIGCHLD, reads them from a signalfd, becomes a child
@@ -460,6 +460,25 @@ void signals_restore(bool blocked);
  * Returns only where that cannot work (PID 1); the caller then exits 128+SIG.
  */
 void signals_reraise(int sig);
+struct proc;
+struct signalfd_siginfo;
+/*
+ * One signal read from the signalfd (children.c's loop_step): SIGCHLD reaps, any other is
+ * noted and relayed to the registered children (a stop to the whole tree, HUP as a reload).
+ */
+void signals_handle(const struct signalfd_siginfo *si);
+/* Child P stopped with SIG: a hook that wanted the terminal ends, else ccwrap stops with it. */
+void signals_child_stopped(struct proc *p, int sig);
+/* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
+int signal_received_since(int64_t from, int sig);
+/* The first INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
+int stop_requested(void);
+/* Whether the relayed stop reached PID already, itself or through its process group. */
+bool reached_by_stop(pid_t pid);
+/* SIG to P and, for one in ccwrap's own group, every process below it (read first). */
+void proc_signal_tree(struct proc *p, int sig);
+/* SIGTERM now (to the group for own_group), SIGKILL grace_ms later unless it has exited. */
+void proc_terminate(struct proc *p, int64_t grace_ms);
 
 /* ---- tree.c: the processes below ccwrap (SPEC §7) ------------------- */
 
@@ -476,13 +495,13 @@ int tree_descendants(pid_t root, struct pidset *out);
 /* Whether PID is ANCESTOR or one of its descendants. */
 bool tree_has(pid_t ancestor, pid_t pid);
 /* The parent of PID, or -1. */
-pid_t proc_parent(pid_t pid);
+pid_t pid_parent(pid_t pid);
 /* Whether PID is stopped (state T); true when /proc cannot tell. */
-bool proc_stopped(pid_t pid);
+bool pid_stopped(pid_t pid);
 /* PID's command name ("node"), printable, in BUF; "?" when gone. */
-const char *proc_name(pid_t pid, char *buf, size_t len);
+const char *pid_name(pid_t pid, char *buf, size_t len);
 
-/* ---- spawn.c: children, the event loop, wait statuses --------------- */
+/* ---- children.c: the process table, the event loop, the sweep, wait statuses ---- */
 
 struct proc {
     pid_t pid;
@@ -495,42 +514,29 @@ struct proc {
     int64_t kill_at;  /* when to send SIGKILL, -1 none */
     int64_t grace_ms; /* between the two */
     bool timed_out;
-    int signals_seen; /* how many signals ccwrap relayed to it */
-    int last_signal;  /* the last one */
-    int tty_stop;     /* a hook stopped by SIGTTIN/SIGTTOU: it wanted the terminal */
-    bool worker;      /* a CC_WORKER_*: a reload (HUP) never reaches it */
-    bool hook_shell;  /* ccwrap's hook shell running a value: a HUP goes to what it started */
-    dev_t shell_dev;  /* the shell's file, to tell whether the shell exec'd the program */
+    int last_signal; /* the last signal ccwrap relayed to it */
+    int tty_stop;    /* a hook stopped by SIGTTIN/SIGTTOU: it wanted the terminal */
+    bool worker;     /* a CC_WORKER_*: a reload (HUP) never reaches it */
+    bool hook_shell; /* ccwrap's hook shell running a value: a HUP goes to what it started */
+    dev_t shell_dev; /* the shell's file, to tell whether the shell exec'd the program */
     ino_t shell_ino;
 };
 
-struct spawn_req {
-    char *const *argv;     /* argv[0] is executed: looked up in PATH when it has no '/' */
-    const char *exec_path; /* or this file instead of argv[0], when set */
-    const char *dir;       /* chdir there first, when set */
-    bool own_group;        /* setpgid(0, 0): hooks */
-    bool lead;             /* the command or application (see struct proc) */
-    bool null_stdin;       /* hooks read /dev/null */
-    char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
-    const char *const *env_unset; /* names removed for this child only */
-    int fd3;                      /* > 0: given to the child as its descriptor 3 */
-    bool worker;                  /* see struct proc */
-    bool hook_shell;              /* exec_path is the hook shell, given a value with -c */
-    int out_fd, err_fd;           /* > 0: the child's stdout, stderr (cron's pipes) */
-};
-
 /*
- * Starts a child. Returns 0 and fills *p (running, registered for signal relay), or -1 with
- * *err the exec errno (the child is already reaped) or another errno for fork failures.
+ * Watches P (filled by spawn): loop_step reaps it, enforces its deadlines, relays signals to
+ * it. WHAT names it when the table is full (a warning: then nothing watches it).
  */
-int spawn(const struct spawn_req *r, struct proc *p, int *err);
-/*
- * When spawn's ERR says no process could be made (EAGAIN, ENOMEM: fork's failures, not the
- * program's), why, with the fix, for "SOURCE: cannot start a process: WHY". Else NULL.
- */
-char *spawn_no_process(int err);
-/* SIGTERM now (to the group for own_group), SIGKILL grace_ms later unless it has exited. */
-void proc_terminate(struct proc *p, int64_t grace_ms);
+void register_proc(struct proc *p, const char *what);
+/* The registered child PID, or NULL. */
+struct proc *registered(pid_t pid);
+/* The next registered child still running from *CURSOR (start at 0), or NULL at the end. */
+struct proc *next_running(int *cursor);
+/* Whether the command or application (a lead) runs. */
+bool lead_running(void);
+/* Whether ccwrap has any child, registered or adopted. Costs one waitid. */
+bool has_children(void);
+/* Reaps every child that ended; a registered one is marked !running with its status. */
+void reap(void);
 /* Before any child: takes the signals (signals_init). 0, or -1 after reporting. */
 int loop_init(void);
 /*
@@ -547,29 +553,99 @@ int loop_step(struct pollfd *extra, int64_t until);
  */
 int loop_watch(int fd, void (*ready)(int fd));
 void loop_unwatch(int fd);
-/* The first signal ccwrap received since FROM (monotonic ms), 0 if none: for re-raise. */
-int signal_received_since(int64_t from, int sig);
-/* The first INT, QUIT or TERM ccwrap relayed, 0 if none: after it nothing new starts. */
-int stop_requested(void);
 /*
  * The end of the service (SPEC §7): every process still below ccwrap gets SIGTERM (unless a
  * relayed stop already reached it) and SIGCONT, then SIGKILL after GRACE_MS. Returns how many
  * were left behind. Costs one waitid when ccwrap has no child left.
  */
 size_t sweep_leftovers(int64_t grace_ms);
-/*
- * Replaces ccwrap with WHAT ("command") as R names it (argv, exec_path, dir, env_set as for
- * spawn), once the signals ccwrap received are handled: the signal mask and SIGPIPE as
- * inherited, no longer a subreaper. Returns only when it does not: -1 with *err 0 when ccwrap
- * must supervise after all (a stop was received, a process the hooks left behind is ccwrap's
- * child), else the exec errno.
- */
-int spawn_in_place(const struct spawn_req *r, const char *what, int *err);
 /* "exited"/"killed"/"dumped" and the status text of SPEC §3 for a wait status. */
 const char *status_code(int wstatus);
 char *status_text(int wstatus);
 /* The exit status a shell would show for a wait status: N, or 128+S. */
 int status_shell(int wstatus);
+
+/*
+ * A child in a process group of its own that the group may outlive (a worker, a cron entry):
+ * what it leaves there goes with it, as systemd stops what is left of a service's cgroup.
+ */
+struct pgroup {
+    const char *name; /* for messages: "CC_WORKER_COMMAND", "cron[0]" */
+    struct proc proc; /* its main process, leader of the group */
+    bool watched;     /* proc was started and its end not yet noticed */
+    pid_t id;         /* the group of the last start while it may have members, or 0 */
+    int64_t kill_at;  /* when to SIGKILL what is left of the group, -1: not set */
+};
+
+/* After spawn filled g->proc: watched, the group is its pid. */
+void pgroup_started(struct pgroup *g);
+/* Whether G's group still has members; forgets it once it has none. */
+bool pgroup_alive(struct pgroup *g);
+/* True once, when G's main process was reaped since the last look (it is no longer watched). */
+bool pgroup_ended(struct pgroup *g);
+/* What is left of the group: SIGTERM now (unless SIGTERM_SENT), SIGKILL GRACE_MS later. */
+void pgroup_stop(struct pgroup *g, bool sigterm_sent, int64_t grace_ms);
+/* SIGKILL now to what is left of the group (before a new start, or giving up). */
+void pgroup_kill(struct pgroup *g);
+/*
+ * SIGKILL once the grace of pgroup_stop is over (the group is then forgotten unless STOPPING:
+ * the end waits for it); returns UNTIL lowered to that moment while it is to come.
+ */
+int64_t pgroup_tick(struct pgroup *g, bool stopping, int64_t until);
+/* "NAME: exited with status N after S s" (or killed by signal): a warning when it failed. */
+void pgroup_say_end(const struct pgroup *g, int wstatus, int64_t ran_ms, bool stopping);
+/*
+ * The application ended: "stopping N ONE|MANY: the application ended", and pgroup_stop for
+ * each of the N groups AT(i) (no second SIGTERM to one that had ccwrap's relayed).
+ */
+void pgroups_stop(size_t n, struct pgroup *(*at)(size_t i), const char *one, const char *many,
+                  int64_t grace_ms);
+/*
+ * Waits until the N groups AT(i) are gone: LOOK(UNTIL) notices ends and ticks the groups
+ * (returns UNTIL lowered); a group still there at GIVE_UP is left with a warning. On a loop
+ * error what is left is killed.
+ */
+void pgroups_wait(size_t n, struct pgroup *(*at)(size_t i), int64_t give_up,
+                  int64_t (*look)(int64_t until));
+
+/* ---- spawn.c: starting children, the hook shell's line, failed starts ---- */
+
+struct spawn_req {
+    char *const *argv;     /* argv[0] is executed: looked up in PATH when it has no '/' */
+    const char *exec_path; /* or this file instead of argv[0], when set */
+    const char *dir;       /* chdir there first, when set */
+    bool own_group;        /* setpgid(0, 0): hooks */
+    bool lead;             /* the command or application (see struct proc) */
+    bool null_stdin;       /* hooks read /dev/null */
+    char *const *env_set;  /* NAME=value added for this child only, NULL-terminated or NULL */
+    int fd3;               /* > 0: given to the child as its descriptor 3 */
+    bool worker;           /* see struct proc */
+    bool hook_shell;       /* exec_path is the hook shell, given a value with -c */
+    int out_fd, err_fd;    /* > 0: the child's stdout, stderr (cron's pipes) */
+};
+
+/*
+ * Starts a child with posix_spawn. Returns 0 and fills *p (running, registered: children.c),
+ * or -1 with *err the exec errno (no child is left), or EAGAIN, ENOMEM: no process was made.
+ */
+int spawn(const struct spawn_req *r, struct proc *p, int *err);
+/*
+ * The one way to run a line through the hook shell: R becomes "SHELL -c LINE" from ROOT, with
+ * ARGV (4 slots, borrowed like SHELL and LINE) as its argv; the rest of R is zero. The build
+ * and run commands given by a variable, hooks, workers and cron entries all start so.
+ */
+void spawn_shell(struct spawn_req *r, char *argv[4], char *shell, char *line, const char *root);
+/*
+ * A start that failed with spawn's or spawn_in_place's ERR: says why on one line and returns
+ * the exit status, 125 when no process could be made (EAGAIN, ENOMEM), 127 when the program
+ * is missing, else 126. WHO names what was started ("CC_PRE_RUN_HOOK", "cron[0]"), and
+ * the line is "WHO: cannot run PROGRAM: why"; with WHO NULL the program is the command itself,
+ * named as a shell names it: "PROGRAM: command not found". Either way, when no process could
+ * be made: "WHO: cannot start a process: why, with the fix".
+ */
+int spawn_failed(const char *who, const char *program, int err);
+/* ccwrap's environment, less the names R's env_set overrides, plus env_set (borrowed). */
+char **spawn_env(const struct spawn_req *r);
 
 /* ---- envfile.c: CCWRAP_ENV (SPEC §3) ---------------------------------- */
 
@@ -721,6 +797,9 @@ int cron_check(const char *root, const struct config *c, struct problems *errors
  */
 int cron_print(const char *root, const struct config *c, const char *expr, const char *from,
                long count);
+
+/* ---- cronrun.c: the entries of cron.json beside the application (SPEC §12) ---- */
+
 /*
  * run_phase's side, like workers: crons_load before anything runs (0, or -1 after reporting:
  * run refuses with 125); crons_start beside the application (a timerfd on the real-time
@@ -810,6 +889,14 @@ char *nothing_follows(const char *root, const struct config *c, const struct fol
  * simple command the shell replaces itself with (shell_exec_form). Else why not, allocated.
  */
 char *in_place_form(char **argv, const char *var);
+/*
+ * Replaces ccwrap with WHAT ("command") as R names it (argv, exec_path, dir, env_set as for
+ * spawn), once the signals ccwrap received are handled: the signal mask and SIGPIPE as
+ * inherited, no longer a subreaper. Returns only when it does not: -1 with *err 0 when ccwrap
+ * must supervise after all (a stop was received, a process the hooks left behind is ccwrap's
+ * child), else the exec errno.
+ */
+int spawn_in_place(const struct spawn_req *r, const char *what, int *err);
 
 /* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
 

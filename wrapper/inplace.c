@@ -1,10 +1,12 @@
 /*
- * inplace.c — whether anything has to happen after the command. When nothing does, ccwrap
- * runs the pre-hooks and then becomes the command (exec in place): the process its caller
+ * inplace.c — exec in place: whether anything has to happen after the command, and when
+ * nothing does, ccwrap becoming the command once the pre-hooks ran: the process its caller
  * started, with the caller's signals and status by construction, and no process in between.
  */
 #include "ccwrap.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
@@ -131,4 +133,74 @@ char *in_place_form(char **argv, const char *var)
         return NULL;
     }
     return xasprintf("%s is shell syntax, not one simple command: the shell stays in between", var);
+}
+
+/*
+ * execvp's search without its fallback: a file without "#!" fails with ENOEXEC, as with
+ * posix_spawnp, so that the command runs alike supervised and in place. Returns the errno.
+ */
+static int exec_search(const char *file, char *const *argv, char *const *envp)
+{
+    const char *path = getenv("PATH"), *p, *end;
+    bool denied = false;
+
+    if (!*file)
+        return ENOENT;
+    if (strchr(file, '/')) {
+        execve(file, argv, envp);
+        return errno;
+    }
+    for (p = path ? path : "/bin:/usr/bin";; p = end + 1) {
+        char *full;
+
+        end = strchrnul(p, ':');
+        full = end == p ? xstrdup(file) : xasprintf("%.*s/%s", (int)(end - p), p, file);
+        execve(full, argv, envp);
+        free(full);
+        if (errno == EACCES)
+            denied = true;
+        else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                 errno != ETIMEDOUT)
+            return errno;
+        if (!*end)
+            return denied ? EACCES : ENOENT;
+    }
+}
+
+int spawn_in_place(const struct spawn_req *r, const char *what, int *err)
+{
+    char **envp;
+    int e;
+
+    *err = 0;
+    /* What ccwrap received until now is handled as it would be: INT, QUIT, TERM stop. */
+    if (loop_step(NULL, now_ms()) < 0 || stop_requested())
+        return -1;
+    /* What the hooks left behind was re-parented to ccwrap: the command must not inherit it. */
+    signals_subreaper(false);
+    if (has_children()) {
+        signals_subreaper(true);
+        log_detail("not exec in place: processes the hooks left behind are ccwrap's children");
+        return -1;
+    }
+    log_detail("exec in place: nothing follows the %s, it takes ccwrap's pid %d", what,
+               (int)getpid());
+    if (r->dir && chdir(r->dir) < 0) {
+        *err = errno;
+        return -1;
+    }
+    envp = spawn_env(r);
+    fflush(NULL);
+    /* A signal that arrives from here on meets the disposition the command inherits. */
+    signals_restore(false);
+    if (r->exec_path) {
+        execve(r->exec_path, r->argv, envp);
+        e = errno;
+    } else {
+        e = exec_search(r->argv[0], r->argv, envp);
+    }
+    signals_restore(true);
+    free(envp);
+    *err = e;
+    return -1;
 }

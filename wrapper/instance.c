@@ -22,7 +22,7 @@ static const char *const names[V_COUNT] = {"APP_HOME",    "INSTANCE_TYPE", "INST
 static bool ours[V_COUNT];
 
 /* Reads at most LEN-1 bytes of FILE below the folder DIRFD, through no symlink, NUL-ended. */
-static ssize_t read_small(int dirfd, const char *file, char *buf, size_t len)
+static ssize_t read_beneath(int dirfd, const char *file, char *buf, size_t len)
 {
     int fd = open_beneath(dirfd, file, O_RDONLY, 0);
     ssize_t n;
@@ -50,7 +50,7 @@ char *git_head(const char *root)
 
     if (dirfd < 0)
         return NULL;
-    if (read_small(dirfd, ".git/HEAD", head, sizeof head) <= 0)
+    if (read_beneath(dirfd, ".git/HEAD", head, sizeof head) <= 0)
         goto out;
     if (is_sha(head)) {
         sha = strndup(head, strspn(head, "0123456789abcdef"));
@@ -62,9 +62,9 @@ char *git_head(const char *root)
         if (strstr(name, ".."))
             goto out;
         path = xasprintf(".git/%s", name);
-        if (read_small(dirfd, path, ref, sizeof ref) > 0 && is_sha(ref)) {
+        if (read_beneath(dirfd, path, ref, sizeof ref) > 0 && is_sha(ref)) {
             sha = strndup(ref, strspn(ref, "0123456789abcdef"));
-        } else if (read_small(dirfd, ".git/packed-refs", packed, sizeof packed) > 0) {
+        } else if (read_beneath(dirfd, ".git/packed-refs", packed, sizeof packed) > 0) {
             for (char *line = strtok(packed, "\n"); line; line = strtok(NULL, "\n")) {
                 char *sp = strchr(line, ' ');
 

@@ -32,7 +32,7 @@ static struct outcome hook_failure(int status, int sig)
 }
 
 /* After a relayed INT, QUIT or TERM nothing new starts: ccwrap ends as that signal ends it. */
-static bool stopping(const char *what, struct outcome *o)
+static bool stop_prevents(const char *what, struct outcome *o)
 {
     int sig = stop_requested();
 
@@ -67,40 +67,23 @@ static int command_trusted(const struct ctx *x, const char *var, char *const *en
 static void command_req(const struct ctx *x, char **argv, const char *var, char *const *env,
                         struct spawn_req *req, char *shell_argv[4], char **line)
 {
-    *req = (struct spawn_req){.env_set = env, .lead = true};
     *line = NULL;
     if (!argv || !argv[0]) {
         *line = shell_exec_form(getenv(var));
-        shell_argv[0] = x->cfg->shell;
-        shell_argv[1] = "-c";
-        shell_argv[2] = *line ? *line : getenv(var);
-        shell_argv[3] = NULL;
-        req->argv = shell_argv;
-        req->exec_path = x->cfg->shell;
-        req->hook_shell = true;
-        req->dir = x->root;
+        spawn_shell(req, shell_argv, x->cfg->shell, *line ? *line : getenv(var), x->root);
         log_detail("running %s: %s -c %s", var, x->cfg->shell, shell_argv[2]);
     } else {
-        req->argv = argv;
+        *req = (struct spawn_req){.argv = argv};
     }
+    req->env_set = env;
+    req->lead = true;
 }
 
 /* The command could not be executed (ERR): the message, and *o 125, 126 or 127. */
 static void exec_failed(const struct spawn_req *req, const char *var, int err, struct outcome *o)
 {
-    char *why;
-
-    if ((why = spawn_no_process(err)) != NULL) {
-        log_error("%s: cannot start a process: %s", req->exec_path ? var : req->argv[0], why);
-        free(why);
-        *o = exit_with(EXIT_CCWRAP);
-    } else if (err == ENOENT) {
-        log_error("%s: command not found", req->exec_path ? req->exec_path : req->argv[0]);
-        *o = exit_with(EXIT_NOTFOUND);
-    } else {
-        log_error("%s: %s", req->exec_path ? req->exec_path : req->argv[0], strerror(err));
-        *o = exit_with(EXIT_NOEXEC);
-    }
+    *o = exit_with(spawn_failed(req->exec_path ? var : NULL,
+                                req->exec_path ? req->exec_path : req->argv[0], err));
 }
 
 /* Starts the command as ccwrap's child (command_req). -1 with *o set when it cannot be executed. */
@@ -157,7 +140,7 @@ static int exec_in_place(const struct ctx *x, char **argv, const char *var,
     spawn_in_place(&req, q->run ? "application" : "command", &err);
     free(line);
     if (err == 0)
-        return stopping(q->run ? "the application" : "the build command", o) ? -1 : 0;
+        return stop_prevents(q->run ? "the application" : "the build command", o) ? -1 : 0;
     exec_failed(&req, var, err, o);
     return -1;
 }
@@ -194,19 +177,19 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
      * post-build. None usable: the full build, as the platform rebuilds.
      */
     if (from_cache) {
-        if (stopping("the build cache restore", &o))
+        if (stop_prevents("the build cache restore", &o))
             return o;
         if (cache_restore(x))
             return exit_with(0);
     }
     /* CC_CACHE_DEPENDENCIES (SPEC §10): the dependencies of a former build, then the command. */
     if (cache_deps_enabled()) {
-        if (stopping("the dependency restore", &o))
+        if (stop_prevents("the dependency restore", &o))
             return o;
         cache_deps_restore(x);
     }
     /* 2. The command. Non-zero: exit with its status; post-build is not run. */
-    if (stopping("the build command", &o))
+    if (stop_prevents("the build command", &o))
         return o;
     if (exec_in_place(x, argv, "CC_BUILD_COMMAND", &follow, &o) < 0 ||
         start_command(x, argv, "CC_BUILD_COMMAND", NULL, &cmd, &o) < 0)
@@ -226,11 +209,11 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
      * ending with 0, ends the build with 0, as the bare command would (SPEC §7).
      */
     if (cache_deps_enabled()) {
-        if (stopping("the dependency archive", &o))
+        if (stop_prevents("the dependency archive", &o))
             return o;
         cache_deps_save(x);
     }
-    if (!cache_disabled() && stopping("the build cache archive", &o))
+    if (!cache_disabled() && stop_prevents("the build cache archive", &o))
         return o;
     cache_save(x);
     /* A stop relayed to the helper ends the build as it would have ended the command. */
@@ -437,7 +420,7 @@ static void on_ready(struct run *r, int64_t now)
                 (int64_t)(now - r->app.started), EV_END);
     if (x->notify_socket && notify_send(x->notify_socket, "READY=1") < 0)
         log_warn("%s: cannot send READY=1: %s", x->notify_socket, strerror(errno));
-    if (stopping("run-succeeded", &ignored))
+    if (stop_prevents("run-succeeded", &ignored))
         return;
     r->succeeded_env = xcalloc(2, sizeof *r->succeeded_env);
     r->succeeded_env[0] = xasprintf("CCWRAP_APP_PID=%d", (int)r->app.pid);
@@ -455,7 +438,7 @@ static void on_not_ready(struct run *r)
     log_error("application %s before it was ready (%s: %s)",
               WIFSIGNALED(r->app.status) ? "was killed" : "exited", result, text);
     events_emit("not_ready", "sresult", result, "ipid", (int64_t)r->app.pid, EV_END);
-    if (!stopping("run-failed", &ignored))
+    if (!stop_prevents("run-failed", &ignored))
         run_failed_hooks(r->x, failure_env(result, status_code(r->app.status), text, 0));
     free(text);
 }
@@ -468,7 +451,7 @@ static void on_timeout(struct run *r)
     log_error("application not ready after %.3f s: %s", (double)r->timeout / 1000.0,
               ready_waiting(&r->rd));
     events_emit("not_ready", "sresult", "timeout", "ipid", (int64_t)r->app.pid, EV_END);
-    if (!stopping("run-failed", &ignored))
+    if (!stop_prevents("run-failed", &ignored))
         run_failed_hooks(r->x, failure_env("timeout", NULL, NULL, r->app.pid));
     if (!r->keep) {
         proc_terminate(&r->app, r->x->cfg->kill_grace * 1000);
@@ -533,14 +516,14 @@ static struct outcome run_steps(struct ctx *x, char **argv, const struct run_opt
     if (status != 0) {
         char *text = status_text(wstatus);
 
-        if (!stopping("run-failed", &out))
+        if (!stop_prevents("run-failed", &out))
             run_failed_hooks(x, failure_env("pre-run", status_code(wstatus), text, 0));
         free(text);
         return hook_failure(status, sig);
     }
 
     /* 2. The application starts; if it cannot be executed: run-failed, 126/127. */
-    if (stopping("the application", &out))
+    if (stop_prevents("the application", &out))
         return out;
     if (in_place(r, argv, o, &out) < 0)
         return out;

@@ -76,7 +76,7 @@ static bool record_failure(struct point_run *pr, int status, int wstatus)
 }
 
 /* After a relayed INT, QUIT or TERM no hook starts: the point ends as that signal ends it. */
-static bool stopping(struct point_run *pr, const struct hook *h)
+static bool stop_ends_point(struct point_run *pr, const struct hook *h)
 {
     int sig = stop_requested();
 
@@ -98,11 +98,11 @@ static void start_next(struct point_run *pr, const struct ctx *x)
     while (pr->next < pr->hooks.n) {
         const struct hook *h = &pr->hooks.v[pr->next++];
         char *argv[4], *env[5 + 8], *why;
-        struct spawn_req req = {0};
+        struct spawn_req req;
         size_t ne = 0;
         int err;
 
-        if (h->kind != HOOK_SKIPPED && h->kind != HOOK_MASKED && stopping(pr, h))
+        if (h->kind != HOOK_SKIPPED && h->kind != HOOK_MASKED && stop_ends_point(pr, h))
             break;
 
         if (h->kind == HOOK_SKIPPED || h->kind == HOOK_MASKED) {
@@ -143,19 +143,12 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             continue;
         }
         if (h->kind == HOOK_SHELL) {
-            argv[0] = x->cfg->shell;
-            argv[1] = "-c";
-            argv[2] = h->command;
-            argv[3] = NULL;
-            req.exec_path = x->cfg->shell;
-            req.hook_shell = true;
+            spawn_shell(&req, argv, x->cfg->shell, h->command, x->root);
         } else {
             argv[0] = h->path;
             argv[1] = NULL;
-            req.exec_path = h->path;
+            req = (struct spawn_req){.argv = argv, .exec_path = h->path, .dir = x->root};
         }
-        req.argv = argv;
-        req.dir = x->root;
         req.own_group = true;
         req.null_stdin = true;
         req.env_set = env;
@@ -163,14 +156,8 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         pr->current = pr->next - 1;
         err = 0;
         if (spawn(&req, &pr->proc, &err) < 0) {
-            why = spawn_no_process(err);
-            int status = why ? EXIT_CCWRAP : err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+            int status = spawn_failed(h->source, req.exec_path, err);
 
-            if (why)
-                log_error("%s: cannot start a process: %s", h->source, why);
-            else
-                log_error("%s: cannot run %s: %s", h->source, req.exec_path, strerror(err));
-            free(why);
             envfile_remove(&pr->env_file);
             for (size_t i = 0; i < ne; i++)
                 free(env[i]);

@@ -162,7 +162,7 @@ int notify_step(struct ready *r, struct probe *p, int64_t now, struct pollfd *pf
                 log_warn("NOTIFY_SOCKET: READY=1 from pid %d (%s), which is not the "
                          "application or below it; ignored",
                          has_cred ? (int)cred.pid : 0,
-                         has_cred ? proc_name(cred.pid, name, sizeof name) : "?");
+                         has_cred ? pid_name(cred.pid, name, sizeof name) : "?");
             p->foreign_notify = true;
             continue;
         }

@@ -383,7 +383,7 @@ void ready_precheck(struct ready *r)
         if (holder > 0)
             log_warn("port %d is already in use by pid %d (%s) before the application starts; "
                      "stop that process or choose another PORT",
-                     r->port, (int)holder, proc_name(holder, name, sizeof name));
+                     r->port, (int)holder, pid_name(holder, name, sizeof name));
         else
             log_warn("port %d is already in use by another process before the application "
                      "starts; stop that process or choose another PORT",

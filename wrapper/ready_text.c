@@ -79,7 +79,7 @@ const char *ready_waiting(const struct ready *r)
             if (h > 0)
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by pid %d (%s), not by the application", r->port, (int)h,
-                         proc_name(h, name, sizeof name));
+                         pid_name(h, name, sizeof name));
             else if (p->by_uid && probe_held_before(p, p->foreign_inode))
                 snprintf(p->msg, sizeof p->msg,
                          "Port %d is held by a socket of %s opened before the application "

@@ -41,7 +41,7 @@ void pidset_free(struct pidset *s)
 }
 
 /* The whole of a small /proc file, NUL-terminated; its length, or -1. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
+static ssize_t read_proc_file(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n, got = 0;
@@ -61,7 +61,7 @@ static const char *stat_rest(pid_t pid, char *buf, size_t len)
     char path[64], *paren;
 
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if (read_small(path, buf, len) <= 0)
+    if (read_proc_file(path, buf, len) <= 0)
         return NULL;
     /* The name may hold spaces and parentheses: the last ')' ends it. */
     paren = strrchr(buf, ')');
@@ -70,7 +70,7 @@ static const char *stat_rest(pid_t pid, char *buf, size_t len)
     return paren + 2;
 }
 
-pid_t proc_parent(pid_t pid)
+pid_t pid_parent(pid_t pid)
 {
     char buf[512];
     const char *rest = stat_rest(pid, buf, sizeof buf);
@@ -83,7 +83,7 @@ pid_t proc_parent(pid_t pid)
     return end == rest + 2 ? -1 : (pid_t)ppid;
 }
 
-bool proc_stopped(pid_t pid)
+bool pid_stopped(pid_t pid)
 {
     char buf[512];
     const char *rest = stat_rest(pid, buf, sizeof buf);
@@ -92,13 +92,13 @@ bool proc_stopped(pid_t pid)
     return !rest || *rest == 'T' || *rest == 't';
 }
 
-const char *proc_name(pid_t pid, char *buf, size_t len)
+const char *pid_name(pid_t pid, char *buf, size_t len)
 {
     char path[64];
     ssize_t n;
 
     snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-    n = read_small(path, buf, len);
+    n = read_proc_file(path, buf, len);
     if (n <= 0)
         return "?";
     if (buf[n - 1] == '\n')
@@ -182,7 +182,7 @@ static int descendants_by_scan(pid_t root, struct pidset *out)
             continue;
         pid = (pid_t)strtol(d->d_name, NULL, 10);
         pidset_add(&all, pid);
-        pidset_add(&parents, proc_parent(pid));
+        pidset_add(&parents, pid_parent(pid));
     }
     closedir(dir);
     /* Fixed point: whoever has a parent in the tree is in the tree. */
@@ -229,7 +229,7 @@ bool tree_has(pid_t ancestor, pid_t pid)
     for (int depth = 0; pid > 1 && depth < 4096; depth++) {
         if (pid == ancestor)
             return true;
-        pid = proc_parent(pid);
+        pid = pid_parent(pid);
     }
     return pid == ancestor;
 }

@@ -15,7 +15,7 @@
 #define WORKER_VAR  "CC_WORKER_COMMAND"
 #define RESTART_VAR "CC_WORKER_RESTART"
 #define DELAY_VAR   "CC_WORKER_RESTART_DELAY"
-/* spawn.c watches MAX_PROCS children at once: the application, one hook, and the workers. */
+/* children.c watches MAX_PROCS children at once: the application, one hook, and the workers. */
 #define MAX_WORKERS 32
 /*
  * The crash-loop guard, after systemd's start limit (5 starts in 10 s): a worker that dies
@@ -206,10 +206,7 @@ void worker_resolve(const char *root, const struct config *c, const struct worke
 
 struct worker {
     const struct worker_var *var;
-    struct proc proc;   /* the worker's main process, leader of its process group */
-    bool watched;       /* proc was started and its end not yet noticed */
-    pid_t group;        /* the process group of the last start while it may have members, or 0 */
-    int64_t group_kill; /* when to SIGKILL what is left of the group, -1: not set */
+    struct pgroup g;    /* its main process and its process group */
     int64_t restart_at; /* when to start it again, -1: not due */
     int restarts;
     int quick; /* deaths within QUICK_MS of the start, in a row */
@@ -242,8 +239,9 @@ int workers_load(void)
     ws.v = xcalloc(ws.n, sizeof *ws.v);
     for (size_t i = 0; i < ws.n; i++) {
         ws.v[i].var = &ws.conf.v[i];
+        ws.v[i].g.name = ws.conf.v[i].name;
         ws.v[i].restart_at = -1;
-        ws.v[i].group_kill = -1;
+        ws.v[i].g.kill_at = -1;
     }
     return rc;
 }
@@ -291,59 +289,21 @@ static int64_t backoff(int quick)
     return wait < cap ? wait : cap;
 }
 
-static char *end_text(int wstatus)
-{
-    if (WIFSIGNALED(wstatus))
-        return xasprintf("killed by signal %s%s", signal_name(WTERMSIG(wstatus)),
-                         WCOREDUMP(wstatus) ? " (core dumped)" : "");
-    return xasprintf("exited with status %d", WEXITSTATUS(wstatus));
-}
-
-/* Whether W's process group still has members; forgets it once it has none. */
-static bool group_alive(struct worker *w)
-{
-    if (w->group > 0 && kill(-w->group, 0) < 0 && errno == ESRCH) {
-        w->group = 0;
-        w->group_kill = -1;
-    }
-    return w->group > 0;
-}
-
-/*
- * What a worker leaves in its process group goes with it, as systemd stops what is left of a
- * service's cgroup: SIGTERM now (unless SIGTERM_SENT), SIGKILL kill_grace later.
- */
-static void stop_group(struct worker *w, bool sigterm_sent)
-{
-    if (!group_alive(w) || w->group_kill >= 0)
-        return;
-    if (!sigterm_sent)
-        kill(-w->group, SIGTERM);
-    kill(-w->group, SIGCONT);
-    w->group_kill = now_ms() + ws.grace;
-}
-
 /* Worker W ended with WSTATUS after RAN_MS: say so, and decide whether it starts again. */
 static void ended(struct worker *w, int wstatus, int64_t ran_ms)
 {
     const char *name = w->var->name, *policy = restart_policy_name(ws.conf.restart);
-    char *how = end_text(wstatus), *wait;
-    bool failed = !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0;
+    char *wait;
     int64_t delay = ws.conf.delay_ms;
     int sig;
 
-    if (failed && !ws.stopping)
-        log_warn("%s: %s after %.3f s", name, how, (double)ran_ms / 1000.0);
-    else
-        log_info("%s: %s after %.3f s", name, how, (double)ran_ms / 1000.0);
-    free(how);
-    events_emit("worker_end", "sworker", name, "ipid", (int64_t)w->proc.pid, "istatus",
+    pgroup_say_end(&w->g, wstatus, ran_ms, ws.stopping);
+    events_emit("worker_end", "sworker", name, "ipid", (int64_t)w->g.proc.pid, "istatus",
                 (int64_t)status_shell(wstatus), "scode", status_code(wstatus), "iduration_ms",
                 ran_ms, EV_END);
-    if (!ws.stopping)
-        stop_group(w, false);
     if (ws.stopping)
         return;
+    pgroup_stop(&w->g, false, ws.grace);
     if ((sig = stop_signal()) != 0) {
         log_info("%s: not restarted: ccwrap received SIG%s", name, signal_name(sig));
         return;
@@ -371,7 +331,7 @@ static void ended(struct worker *w, int wstatus, int64_t ran_ms)
 static void begin(const struct ctx *x, struct worker *w)
 {
     const char *name = w->var->name;
-    struct spawn_req req = {0};
+    struct spawn_req req;
     struct hooklist l;
     const struct hook *h;
     char *argv[4], *env[2], *line = NULL, *why;
@@ -392,44 +352,29 @@ static void begin(const struct ctx *x, struct worker *w)
     } else {
         /* One simple command replaces the shell: the worker's signals and status are its own. */
         line = shell_exec_form(h->command);
-        argv[0] = x->cfg->shell;
-        argv[1] = "-c";
-        argv[2] = line ? line : h->command;
-        argv[3] = NULL;
-        req.argv = argv;
-        req.exec_path = x->cfg->shell;
-        req.dir = x->root;
+        spawn_shell(&req, argv, x->cfg->shell, line ? line : h->command, x->root);
         req.own_group = true;
         req.null_stdin = true;
         req.env_set = env;
         req.worker = true;
         log_detail("%s: running %s -c %s", name, x->cfg->shell, argv[2]);
-        if (spawn(&req, &w->proc, &err) == 0) {
-            w->watched = true;
-            w->group = w->proc.pid;
-            w->group_kill = -1;
+        if (spawn(&req, &w->g.proc, &err) == 0) {
+            pgroup_started(&w->g);
             log_info("%s: %s (pid %d): %s", name, w->restarts ? "restarted" : "started",
-                     (int)w->proc.pid, w->var->value);
+                     (int)w->g.proc.pid, w->var->value);
             events_emit("worker_start", "sworker", name, "scommand", w->var->value, "ipid",
-                        (int64_t)w->proc.pid, "irestart", (int64_t)w->restarts, EV_END);
+                        (int64_t)w->g.proc.pid, "irestart", (int64_t)w->restarts, EV_END);
             free(line);
             free(env[0]);
             hooklist_free(&l);
             return;
         }
-        if ((why = spawn_no_process(err)) != NULL) {
-            status = EXIT_CCWRAP;
-            log_error("%s: cannot start a process: %s", name, why);
-            free(why);
-        } else {
-            status = err == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
-            log_error("%s: cannot run %s: %s", name, x->cfg->shell, strerror(err));
-        }
+        status = spawn_failed(name, x->cfg->shell, err);
     }
     free(line);
     free(env[0]);
     hooklist_free(&l);
-    w->proc.pid = 0;
+    w->g.proc.pid = 0;
     ended(w, status << 8, 0);
 }
 
@@ -441,61 +386,31 @@ void workers_start(const struct ctx *x)
         begin(x, &ws.v[i]);
 }
 
-/* Notices the workers spawn.c has reaped since the last look. */
-static void notice_ends(void)
+/* Notices the workers children.c reaped since the last look, and SIGKILLs the groups whose
+ * grace is over; returns UNTIL lowered to the next such moment. */
+static int64_t look(int64_t until)
 {
     int64_t now = now_ms();
 
-    for (size_t i = 0; i < ws.n; i++) {
-        struct worker *w = &ws.v[i];
-
-        if (w->watched && !w->proc.running) {
-            w->watched = false;
-            ended(w, w->proc.status, now - w->proc.started);
-        }
-    }
+    for (size_t i = 0; i < ws.n; i++)
+        if (pgroup_ended(&ws.v[i].g))
+            ended(&ws.v[i], ws.v[i].g.proc.status, now - ws.v[i].g.proc.started);
+    for (size_t i = 0; i < ws.n; i++)
+        until = pgroup_tick(&ws.v[i].g, ws.stopping, until);
+    return until;
 }
 
-/* SIGKILL for the groups whose grace is over; returns UNTIL lowered to the next such moment. */
-static int64_t kill_groups(int64_t until)
+static struct pgroup *group_at(size_t i)
 {
-    int64_t now = now_ms();
-
-    for (size_t i = 0; i < ws.n; i++) {
-        struct worker *w = &ws.v[i];
-
-        if (w->group_kill < 0 || !group_alive(w))
-            continue;
-        if (now >= w->group_kill) {
-            kill(-w->group, SIGKILL);
-            w->group_kill = -1;
-            w->group = ws.stopping ? w->group : 0;
-            continue;
-        }
-        if (until < 0 || w->group_kill < until)
-            until = w->group_kill;
-    }
-    return until;
+    return &ws.v[i].g;
 }
 
 static void begin_stop(void)
 {
-    size_t running = 0;
-
     ws.stopping = true;
-    for (size_t i = 0; i < ws.n; i++) {
+    for (size_t i = 0; i < ws.n; i++)
         ws.v[i].restart_at = -1;
-        if (ws.v[i].watched || group_alive(&ws.v[i]))
-            running++;
-    }
-    if (running > 0)
-        log_info("stopping %zu worker%s: the application ended", running, running == 1 ? "" : "s");
-    for (size_t i = 0; i < ws.n; i++) {
-        struct worker *w = &ws.v[i];
-
-        /* A worker that had ccwrap's SIGTERM relayed gets no second one: a stop sends it once. */
-        stop_group(w, w->watched && signal_received_since(w->proc.started, SIGTERM));
-    }
+    pgroups_stop(ws.n, group_at, "worker", "workers", ws.grace);
 }
 
 int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
@@ -504,8 +419,7 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
 
     if (!app_running && !ws.stopping)
         begin_stop();
-    notice_ends();
-    until = kill_groups(until);
+    until = look(until);
     now = now_ms();
     for (size_t i = 0; i < ws.n; i++) {
         struct worker *w = &ws.v[i];
@@ -520,8 +434,7 @@ int64_t workers_poll(const struct ctx *x, bool app_running, int64_t until)
                 continue;
             }
             /* What the last run left behind had its SIGTERM a delay ago: it goes now. */
-            if (group_alive(w))
-                kill(-w->group, SIGKILL);
+            pgroup_kill(&w->g);
             w->restarts++;
             begin(x, w);
         }
@@ -538,37 +451,7 @@ void workers_stop(void)
 
     if (!ws.stopping)
         begin_stop();
-    for (;;) {
-        int64_t until;
-        bool left = false;
-
-        notice_ends();
-        until = kill_groups(-1);
-        for (size_t i = 0; i < ws.n; i++) {
-            struct worker *w = &ws.v[i];
-
-            if (group_alive(w) && !w->watched && now_ms() >= give_up) {
-                log_warn("%s: processes left in its process group %d do not die; leaving them",
-                         w->var->name, (int)w->group);
-                w->group = 0;
-            }
-            left = left || w->watched || group_alive(w);
-        }
-        if (!left)
-            break;
-        /*
-         * The main process's end comes as SIGCHLD; what it left in its group need not be
-         * ccwrap's child, so look again every 50 ms.
-         */
-        if (until < 0 || until > now_ms() + 50)
-            until = now_ms() + 50;
-        if (loop_step(NULL, until) < 0) {
-            for (size_t i = 0; i < ws.n; i++)
-                if (group_alive(&ws.v[i]))
-                    kill(-ws.v[i].group, SIGKILL);
-            break;
-        }
-    }
+    pgroups_wait(ws.n, group_at, give_up, look);
     free(ws.v);
     ws.v = NULL;
     ws.n = 0;
