@@ -35,7 +35,8 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/worker.c wrapper/trust.c wrapper/envfile.c \
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
-       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c
+       wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
+       wrapper/points.c
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the

@@ -52,6 +52,8 @@ char *shown_text(const char *s);
 char *shell_word(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
+/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno. */
+int write_all(int fd, const char *buf, size_t len);
 
 /* ---- cronexpr.c: cron(5) schedules, pure (SPEC §12) ------------------ */
 
@@ -235,13 +237,15 @@ char *trust_value(const char *value, const char *root, const struct config *c, c
 /* trust_value without the shell, in ccwrap's environment (plan, check, hooks_collect). */
 char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
-/* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
+/* ---- points.c: the hook points by name (SPEC §2) --------------------- */
 
 enum point { PT_PRE_BUILD, PT_POST_BUILD, PT_PRE_RUN, PT_RUN_SUCCEEDED, PT_RUN_FAILED, PT_COUNT };
 
 const char *point_name(enum point p); /* "pre-build" */
 const char *point_var(enum point p);  /* "CC_PRE_BUILD_HOOK" */
 int point_parse(const char *s);       /* enum point, or -1 */
+
+/* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 
 enum hook_kind {
     HOOK_SHELL,   /* SHELL -c command */
@@ -301,11 +305,10 @@ char *shell_trust_problem(const char *root, const struct config *c);
 struct json_t; /* jansson's, seen only by legacy.c and migrate.c */
 
 struct legacy_hook {
-    char *file;     /* relative to the root: "clevercloud/php.json" */
-    char *key;      /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
-    char *command;  /* the value as written in the file */
-    bool misplaced; /* under deploy, where Clever Cloud never read it */
-    bool skipped;   /* misplaced and legacy_misplaced = "skip": warned about, not run */
+    char *file;    /* relative to the root: "clevercloud/php.json" */
+    char *key;     /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
+    char *command; /* the value as written in the file */
+    bool skipped;  /* under deploy and legacy_misplaced = "skip": warned about, not run */
 };
 
 struct legacy_list {
@@ -365,8 +368,6 @@ void legacy_list_free(struct legacy_list *l);
  * through a temporary file beside it and renameat. 0, or -1 after reporting.
  */
 int legacy_rewrite(int dfd, const struct legacy_file *f);
-/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno. */
-int write_all(int fd, const char *buf, size_t len);
 
 /* ---- migrate.c: `ccwrap migrate`, postDeploy to drop-ins (SPEC §6) ------ */
 
