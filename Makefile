@@ -36,7 +36,8 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
        wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
-       wrapper/points.c
+       wrapper/points.c wrapper/conftext.c wrapper/confload.c wrapper/valuelex.c \
+       wrapper/valueword.c wrapper/valueprog.c
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
@@ -75,8 +76,10 @@ wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h
 # rebuilds what names them, so the binary looks where the configuration and helper are.
 .sysconfdir: FORCE
 	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(LIBEXECDIR)' >$@
-wrapper/config.o wrapper/main.o wrapper/cache.o: .sysconfdir
+wrapper/confload.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
+wrapper/config.o wrapper/conftext.o wrapper/confload.o: wrapper/config_int.h
+wrapper/value.o wrapper/valuelex.o wrapper/valueword.o wrapper/valueprog.o: wrapper/value_int.h
 
 $(TESTAPP): $(TESTAPP).c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror) $(CFLAGS) -o $@ $<

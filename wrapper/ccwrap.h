@@ -149,7 +149,8 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
  */
 int mkdirs_beneath(int dirfd, const char *path, mode_t mode);
 
-/* ---- config.c: the configuration file (SPEC §8) ---------------------- */
+/* ---- config.c: the configuration file's options (SPEC §8) ------------- */
+/* (conftext.c, the file's text before libconfuse, is seen only through config_int.h.) */
 
 enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
 enum on_timeout { ON_TIMEOUT_STOP, ON_TIMEOUT_KEEP };
@@ -190,14 +191,20 @@ struct config {
     bool trust_expansions;
 };
 
+void config_free(struct config *c);
+/*
+ * The text of a configuration file named FILE (for messages), parsed into *c (zeroed, or
+ * holding an earlier parse). 0, or -1.
+ */
+int config_parse(struct config *c, char *buf, const char *file);
+
+/* ---- confload.c: which configuration file, and what overrides it (SPEC §8) ---- */
+
 /*
  * Reads the first found of: explicit (from --config), $CCWRAP_CONFIG, ROOT/ccwrap.conf,
  * SYSCONFDIR/ccwrap/ccwrap.conf. 0, or -1 after reporting "FILE:LINE: problem".
  */
 int config_load(struct config *c, const char *explicit_file, const char *root);
-void config_free(struct config *c);
-/* The text of a configuration file named FILE (for messages), parsed into *c. 0, or -1. */
-int config_parse(struct config *c, char *buf, const char *file);
 /*
  * The readiness spec in force, by SPEC §8's precedence: CLI (--ready) > $CCWRAP_READY >
  * CC_TASK=true ("exit") > the file's ready > "tcp". *from names where it came from:
