@@ -37,7 +37,7 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
        wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
        wrapper/points.c wrapper/conftext.c wrapper/confload.c wrapper/valuelex.c \
-       wrapper/valueword.c wrapper/valueprog.c
+       wrapper/valueword.c wrapper/valueprog.c wrapper/check.c
 OBJS = $(SRCS:.c=.o)
 # The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the

@@ -230,6 +230,7 @@ char *config_ready_error(const struct config *c, const char *from, const char *e
 char *trust_problem(const char *path, const char *root, const char *self, const struct config *c);
 
 /* ---- value.c: the programs a command line runs (README: Security) ---- */
+/* (Its rooms valuelex.c, valueword.c and valueprog.c share value_int.h, seen by no other file.) */
 
 /*
  * Whether the command line VALUE, run as `SHELL -c VALUE` from ROOT with ccwrap's environment
@@ -850,10 +851,13 @@ char *nothing_follows(const char *root, const struct config *c, const struct fol
  */
 char *in_place_form(char **argv, const char *var);
 
-/* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
+/* ---- ops.c: plan (SPEC §9) ------------------------------------------ */
 
 /* Prints the plan of WHICH ("build", "run", or NULL for both). 0, or -1 on a system error. */
 int plan_print(const char *root, const struct config *c, const char *which);
+
+/* ---- check.c: check (SPEC §9) ---------------------------------------- */
+
 /* Prints each problem as "PATH: problem; fix" on stdout. Their number, or -1. */
 int check_print(const char *root, const struct config *c);
 
