@@ -16,11 +16,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const legacy_words[] = {"run", "ignore", "fail", NULL};
-static const char *const on_timeout_words[] = {"stop", "keep", NULL};
-static const char *const misplaced_words[] = {"skip", "run", NULL};
-static const char *const leftovers_words[] = {"stop", "keep", NULL};
-static const char *const bool_words[] = {"false", "true", NULL};
+/* A word option's words (index = enum value), and how a message lists them. */
+struct words {
+    const char *const *v;
+    const char *list;
+};
+
+static const struct words legacy_words = {(const char *const[]){"run", "ignore", "fail", NULL},
+                                          "run, ignore, fail"};
+static const struct words misplaced_words = {(const char *const[]){"skip", "run", NULL},
+                                             "skip, run"};
+static const struct words stop_keep = {(const char *const[]){"stop", "keep", NULL}, "stop, keep"};
+static const struct words bool_words = {(const char *const[]){"false", "true", NULL},
+                                        "true, false"};
+
+/* A number option's unit in messages, its bounds, and what 0 means ("all"), if anything. */
+struct range {
+    const char *unit;
+    long min, max;
+    const char *zero;
+};
+
+static const struct range day = {"seconds", 0, 86400, NULL};
+static const struct range hour = {"seconds", 0, 3600, NULL};
+static const struct range archives = {"archives", 0, 10000, " (all)"};
+static const struct range entries = {"entries", 1, (long)CACHE_MAX_ENTRIES_LIMIT, NULL};
 
 /* What the libconfuse callbacks need, set before cfg_parse_buf: they get no user data. */
 static const char *current_file; /* as shown to the user */
@@ -32,14 +52,9 @@ struct option {
     const char *name;
     const char *def; /* as the file would write it; a list's as libconfuse's "{a,b}" */
     bool list;
-    cfg_validate_callback_t check; /* NULL: any text */
-    /* a word option: the words it takes (index = enum value), and as a message lists them */
-    const char *const *words;
-    const char *word_list;
-    /* a number option: its unit in messages, bounds, and what 0 means ("all") if anything */
-    const char *unit;
-    long min, max;
-    const char *zero;
+    const struct words *words;     /* one of these words */
+    const struct range *range;     /* a whole number */
+    cfg_validate_callback_t check; /* else this check, or none */
 };
 
 static const struct option *option_named(const char *name);
@@ -78,10 +93,10 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
     reported = true;
 }
 
-static int word_index(const char *const *words, const char *w)
+static int word_index(const struct words *words, const char *w)
 {
-    for (int i = 0; words[i]; i++)
-        if (strcmp(words[i], w) == 0)
+    for (int i = 0; words->v[i]; i++)
+        if (strcmp(words->v[i], w) == 0)
             return i;
     return -1;
 }
@@ -104,7 +119,8 @@ static int validate_word(cfg_t *cfg, cfg_opt_t *opt)
     const char *v = last_value(opt);
 
     if (word_index(o->words, v) < 0) {
-        cfg_error(cfg, "%s must be one of %s, not %s", o->name, o->word_list, shown_value(cfg, v));
+        cfg_error(cfg, "%s must be one of %s, not %s", o->name, o->words->list,
+                  shown_value(cfg, v));
         return -1;
     }
     return 0;
@@ -117,9 +133,11 @@ static int validate_number(cfg_t *cfg, cfg_opt_t *opt)
     const char *v = last_value(opt);
     long n;
 
-    if (parse_long(v, o->min, o->max, &n) < 0) {
+    const struct range *r = o->range;
+
+    if (parse_long(v, r->min, r->max, &n) < 0) {
         cfg_error(cfg, "%s must be a whole number of %s from %ld%s to %ld, not %s", o->name,
-                  o->unit, o->min, o->zero ? o->zero : "", o->max, shown_value(cfg, v));
+                  r->unit, r->min, r->zero ? r->zero : "", r->max, shown_value(cfg, v));
         return -1;
     }
     return 0;
@@ -246,60 +264,22 @@ static int validate_users(cfg_t *cfg, cfg_opt_t *opt)
 static const struct option options[] = {
     {.name = "shell", .def = "/bin/sh", .check = note_shell},
     {.name = "hooks_dirs", .def = "{hooks.d}", .list = true, .check = validate_dirs},
-    {.name = "hook_timeout", .def = "0", .check = validate_number, .unit = "seconds", .max = 86400},
-    {.name = "kill_grace", .def = "10", .check = validate_number, .unit = "seconds", .max = 3600},
-    {.name = "legacy_post_deploy",
-     .def = "run",
-     .check = validate_word,
-     .words = legacy_words,
-     .word_list = "run, ignore, fail"},
-    {.name = "legacy_misplaced",
-     .def = "skip",
-     .check = validate_word,
-     .words = misplaced_words,
-     .word_list = "skip, run"},
+    {.name = "hook_timeout", .def = "0", .range = &day},
+    {.name = "kill_grace", .def = "10", .range = &hour},
+    {.name = "legacy_post_deploy", .def = "run", .words = &legacy_words},
+    {.name = "legacy_misplaced", .def = "skip", .words = &misplaced_words},
     {.name = "ready", .def = "tcp", .check = note_ready},
-    {.name = "ready_timeout",
-     .def = "60",
-     .check = validate_number,
-     .unit = "seconds",
-     .max = 86400},
-    {.name = "on_ready_timeout",
-     .def = "stop",
-     .check = validate_word,
-     .words = on_timeout_words,
-     .word_list = "stop, keep"},
-    {.name = "leftovers",
-     .def = "stop",
-     .check = validate_word,
-     .words = leftovers_words,
-     .word_list = "stop, keep"},
-    {.name = "exec_in_place",
-     .def = "true",
-     .check = validate_word,
-     .words = bool_words,
-     .word_list = "true, false"},
+    {.name = "ready_timeout", .def = "60", .range = &day},
+    {.name = "on_ready_timeout", .def = "stop", .words = &stop_keep},
+    {.name = "leftovers", .def = "stop", .words = &stop_keep},
+    {.name = "exec_in_place", .def = "true", .words = &bool_words},
     {.name = "trusted_users", .def = "{}", .list = true, .check = validate_users},
-    {.name = "trust_expansions",
-     .def = "false",
-     .check = validate_word,
-     .words = bool_words,
-     .word_list = "true, false"},
+    {.name = "trust_expansions", .def = "false", .words = &bool_words},
     {.name = "cache", .def = "", .check = validate_cache},
     {.name = "cache_key", .def = ""},
-    {.name = "cache_keep",
-     .def = "2",
-     .check = validate_number,
-     .unit = "archives",
-     .max = 10000,
-     .zero = " (all)"},
+    {.name = "cache_keep", .def = "2", .range = &archives},
     {.name = "cache_max_bytes", .def = "64G", .check = validate_max_bytes},
-    {.name = "cache_max_entries",
-     .def = "10000000",
-     .check = validate_number,
-     .unit = "entries",
-     .min = 1,
-     .max = (long)CACHE_MAX_ENTRIES_LIMIT},
+    {.name = "cache_max_entries", .def = "10000000", .range = &entries},
     {.name = "cache_sign_key", .def = "", .check = validate_key_path},
     {.name = "cache_verify_key", .def = "", .check = validate_key_path},
     {.name = "env_files", .def = "{}", .list = true},
@@ -349,9 +329,15 @@ static cfg_t *schema(cfg_opt_t opts[N_OPTIONS + 1], const char *file)
         log_error("%s: cannot set up the configuration parser: %s", file, strerror(errno));
         return NULL;
     }
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (options[i].check)
-            cfg_set_validate_func(cfg, options[i].name, options[i].check);
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option *o = &options[i];
+        cfg_validate_callback_t check = o->words   ? validate_word
+                                        : o->range ? validate_number
+                                                   : o->check;
+
+        if (check)
+            cfg_set_validate_func(cfg, o->name, check);
+    }
     return cfg;
 }
 
@@ -361,7 +347,7 @@ static long number(cfg_t *cfg, const char *name)
     const struct option *o = option_named(name);
     long n = 0;
 
-    parse_long(cfg_getstr(cfg, name), o->min, o->max, &n);
+    parse_long(cfg_getstr(cfg, name), o->range->min, o->range->max, &n);
     return n;
 }
 
@@ -371,9 +357,9 @@ static bool at_default(cfg_t *cfg, const char *name)
     const struct option *o = option_named(name);
     long d = 0;
 
-    if (!o->unit)
+    if (!o->range)
         return strcmp(cfg_getstr(cfg, name), o->def) == 0;
-    parse_long(o->def, o->min, o->max, &d);
+    parse_long(o->def, o->range->min, o->range->max, &d);
     return number(cfg, name) == d;
 }
 

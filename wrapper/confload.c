@@ -262,6 +262,16 @@ static int env_trusted_users(struct config *c)
     return 0;
 }
 
+/* "VARIABLE: FIX, not 'VALUE'", the value shown safely. -1. */
+static int env_refused(const char *variable, const char *fix, const char *value)
+{
+    char *shown = shown_text(value);
+
+    log_error("%s: %s, not '%s'", variable, fix, shown);
+    free(shown);
+    return -1;
+}
+
 /* $CCWRAP_EXEC_IN_PLACE replaces the file's exec_in_place (environment > file). */
 static int env_exec_in_place(struct config *c)
 {
@@ -271,13 +281,8 @@ static int env_exec_in_place(struct config *c)
     if (!env)
         return 0;
     i = config_word("exec_in_place", env);
-    if (i < 0) {
-        char *shown = shown_text(env);
-
-        log_error("CCWRAP_EXEC_IN_PLACE: give true or false, not '%s'", shown);
-        free(shown);
-        return -1;
-    }
+    if (i < 0)
+        return env_refused("CCWRAP_EXEC_IN_PLACE", "give true or false", env);
     c->exec_in_place = i == 1;
     return 0;
 }
@@ -294,27 +299,17 @@ static int env_cache_caps(struct config *c)
     long e;
 
     if (bytes && *bytes) {
-        if (cache_size_parse(bytes, &n) < 0 || n == 0) {
-            char *shown = shown_text(bytes);
-
-            log_error("CCWRAP_CACHE_MAX_BYTES: give a whole number of bytes from 1, with K, M, "
-                      "G or T for KiB, MiB, GiB or TiB, at most 1024T, not '%s'",
-                      shown);
-            free(shown);
-            return -1;
-        }
+        if (cache_size_parse(bytes, &n) < 0 || n == 0)
+            return env_refused("CCWRAP_CACHE_MAX_BYTES",
+                               "give a whole number of bytes from 1, with K, M, G or T for KiB, "
+                               "MiB, GiB or TiB, at most 1024T",
+                               bytes);
         c->cache_max_bytes = n;
     }
     if (entries && *entries) {
-        if (parse_long(entries, 1, (long)CACHE_MAX_ENTRIES_LIMIT, &e) < 0) {
-            char *shown = shown_text(entries);
-
-            log_error("CCWRAP_CACHE_MAX_ENTRIES: give a whole number of entries from 1 to "
-                      "1000000000, not '%s'",
-                      shown);
-            free(shown);
-            return -1;
-        }
+        if (parse_long(entries, 1, (long)CACHE_MAX_ENTRIES_LIMIT, &e) < 0)
+            return env_refused("CCWRAP_CACHE_MAX_ENTRIES",
+                               "give a whole number of entries from 1 to 1000000000", entries);
         c->cache_max_entries = (uint64_t)e;
     }
     return 0;

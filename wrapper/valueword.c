@@ -96,7 +96,8 @@ struct expansion {
 
 static void put(struct expansion *e, const char *text, size_t n)
 {
-    if (e->len + n + 1 > e->cap) {
+    /* !e->buf follows from cap 0; said for clang-tidy's analyzer, which loses that. */
+    if (!e->buf || e->len + n + 1 > e->cap) {
         e->cap = (e->len + n + 1) * 2;
         e->buf = xrealloc(e->buf, e->cap);
     }
