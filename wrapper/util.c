@@ -304,6 +304,10 @@ int write_all(int fd, const char *buf, size_t len)
             continue;
         if (w < 0)
             return -1;
+        if (w == 0) { /* nothing written and no error: the space is gone */
+            errno = ENOSPC;
+            return -1;
+        }
         buf += w;
         len -= (size_t)w;
     }
