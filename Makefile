@@ -36,7 +36,9 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/problems.c wrapper/migrate.c wrapper/rewrite.c wrapper/beneath.c \
        wrapper/cache.c wrapper/storespec.c wrapper/inplace.c \
        wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
-       wrapper/children.c wrapper/cronrun.c
+       wrapper/children.c wrapper/cronrun.c \
+       wrapper/points.c wrapper/conftext.c wrapper/confload.c wrapper/valuelex.c \
+       wrapper/valueword.c wrapper/valueprog.c wrapper/check.c
 OBJS = $(SRCS:.c=.o)
 # Readiness, one concern a file: ready.c and these three rooms share the private ready_int.h.
 SRCS += wrapper/ready_probe.c wrapper/ready_notify.c wrapper/ready_text.c
@@ -82,8 +84,10 @@ $(filter wrapper/ready%.o,$(OBJS)): wrapper/ready_int.h
 # rebuilds what names them, so the binary looks where the configuration and helper are.
 .sysconfdir: FORCE
 	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(LIBEXECDIR)' >$@
-wrapper/config.o wrapper/main.o wrapper/cache.o: .sysconfdir
+wrapper/confload.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
+wrapper/config.o wrapper/conftext.o wrapper/confload.o: wrapper/config_int.h
+wrapper/value.o wrapper/valuelex.o wrapper/valueword.o wrapper/valueprog.o: wrapper/value_int.h
 
 $(TESTAPP): $(TESTAPP).c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror) $(CFLAGS) -o $@ $<

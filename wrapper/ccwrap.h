@@ -109,7 +109,8 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
  */
 int mkdirs_beneath(int dirfd, const char *path, mode_t mode);
 
-/* ---- config.c: the configuration file (SPEC §8) ---------------------- */
+/* ---- config.c: the configuration file's options (SPEC §8) ------------- */
+/* (conftext.c, the file's text before libconfuse, is seen only through config_int.h.) */
 
 enum legacy_mode { LEGACY_RUN, LEGACY_IGNORE, LEGACY_FAIL };
 enum on_timeout { ON_TIMEOUT_STOP, ON_TIMEOUT_KEEP };
@@ -150,14 +151,20 @@ struct config {
     bool trust_expansions;
 };
 
+void config_free(struct config *c);
+/*
+ * The text of a configuration file named FILE (for messages), parsed into *c (zeroed, or
+ * holding an earlier parse). 0, or -1.
+ */
+int config_parse(struct config *c, char *buf, const char *file);
+
+/* ---- confload.c: which configuration file, and what overrides it (SPEC §8) ---- */
+
 /*
  * Reads the first found of: explicit (from --config), $CCWRAP_CONFIG, ROOT/ccwrap.conf,
  * SYSCONFDIR/ccwrap/ccwrap.conf. 0, or -1 after reporting "FILE:LINE: problem".
  */
 int config_load(struct config *c, const char *explicit_file, const char *root);
-void config_free(struct config *c);
-/* The text of a configuration file named FILE (for messages), parsed into *c. 0, or -1. */
-int config_parse(struct config *c, char *buf, const char *file);
 /*
  * The readiness spec in force, by SPEC §8's precedence: CLI (--ready) > $CCWRAP_READY >
  * CC_TASK=true ("exit") > the file's ready > "tcp". *from names where it came from:
@@ -183,6 +190,7 @@ char *config_ready_error(const struct config *c, const char *from, const char *e
 char *trust_problem(const char *path, const char *root, const char *self, const struct config *c);
 
 /* ---- value.c: the programs a command line runs (README: Security) ---- */
+/* (Its rooms valuelex.c, valueword.c and valueprog.c share value_int.h, seen by no other file.) */
 
 /*
  * Whether the command line VALUE, run as `SHELL -c VALUE` from ROOT with ccwrap's environment
@@ -197,13 +205,15 @@ char *trust_value(const char *value, const char *root, const struct config *c, c
 /* trust_value without the shell, in ccwrap's environment (plan, check, hooks_collect). */
 char *command_trust_problem(const char *value, const char *root, const struct config *c);
 
-/* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
+/* ---- points.c: the hook points by name (SPEC §2) --------------------- */
 
 enum point { PT_PRE_BUILD, PT_POST_BUILD, PT_PRE_RUN, PT_RUN_SUCCEEDED, PT_RUN_FAILED, PT_COUNT };
 
 const char *point_name(enum point p); /* "pre-build" */
 const char *point_var(enum point p);  /* "CC_PRE_BUILD_HOOK" */
 int point_parse(const char *s);       /* enum point, or -1 */
+
+/* ---- hooks.c: which hooks a point has (SPEC §2, §3, §6) -------------- */
 
 enum hook_kind {
     HOOK_SHELL,   /* SHELL -c command */
@@ -263,11 +273,10 @@ char *shell_trust_problem(const char *root, const struct config *c);
 struct json_t; /* jansson's, seen only by legacy.c and migrate.c */
 
 struct legacy_hook {
-    char *file;     /* relative to the root: "clevercloud/php.json" */
-    char *key;      /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
-    char *command;  /* the value as written in the file */
-    bool misplaced; /* under deploy, where Clever Cloud never read it */
-    bool skipped;   /* misplaced and legacy_misplaced = "skip": warned about, not run */
+    char *file;    /* relative to the root: "clevercloud/php.json" */
+    char *key;     /* "hooks.postDeploy" or "deploy.hooks.postDeploy" */
+    char *command; /* the value as written in the file */
+    bool skipped;  /* under deploy and legacy_misplaced = "skip": warned about, not run */
 };
 
 struct legacy_list {
@@ -327,8 +336,6 @@ void legacy_list_free(struct legacy_list *l);
  * through a temporary file beside it and renameat. 0, or -1 after reporting.
  */
 int legacy_rewrite(int dfd, const struct legacy_file *f);
-/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno. */
-int write_all(int fd, const char *buf, size_t len);
 
 /* ---- migrate.c: `ccwrap migrate`, postDeploy to drop-ins (SPEC §6) ------ */
 
@@ -898,10 +905,13 @@ char *in_place_form(char **argv, const char *var);
  */
 int spawn_in_place(const struct spawn_req *r, const char *what, int *err);
 
-/* ---- ops.c: plan and check (SPEC §9) -------------------------------- */
+/* ---- ops.c: plan (SPEC §9) ------------------------------------------ */
 
 /* Prints the plan of WHICH ("build", "run", or NULL for both). 0, or -1 on a system error. */
 int plan_print(const char *root, const struct config *c, const char *which);
+
+/* ---- check.c: check (SPEC §9) ---------------------------------------- */
+
 /* Prints each problem as "PATH: problem; fix" on stdout. Their number, or -1. */
 int check_print(const char *root, const struct config *c);
 

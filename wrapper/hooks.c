@@ -13,34 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct {
-    const char *name, *var;
-} points[PT_COUNT] = {
-    [PT_PRE_BUILD] = {"pre-build", "CC_PRE_BUILD_HOOK"},
-    [PT_POST_BUILD] = {"post-build", "CC_POST_BUILD_HOOK"},
-    [PT_PRE_RUN] = {"pre-run", "CC_PRE_RUN_HOOK"},
-    [PT_RUN_SUCCEEDED] = {"run-succeeded", "CC_RUN_SUCCEEDED_HOOK"},
-    [PT_RUN_FAILED] = {"run-failed", "CC_RUN_FAILED_HOOK"},
-};
-
-const char *point_name(enum point p)
-{
-    return points[p].name;
-}
-
-const char *point_var(enum point p)
-{
-    return points[p].var;
-}
-
-int point_parse(const char *s)
-{
-    for (int i = 0; i < PT_COUNT; i++)
-        if (strcmp(s, points[i].name) == 0)
-            return i;
-    return -1;
-}
-
 static struct hook *add(struct hooklist *l, enum hook_kind kind, const char *source)
 {
     struct hook *h;

@@ -255,7 +255,7 @@ bool legacy_load(int dfd, struct legacy_file *f, struct problems *w)
 }
 
 static void list_add(struct legacy_list *l, const char *rel, const char *key, const char *cmd,
-                     bool misplaced, bool skipped)
+                     bool skipped)
 {
     struct legacy_hook *h;
 
@@ -264,7 +264,6 @@ static void list_add(struct legacy_list *l, const char *rel, const char *key, co
     h->file = xstrdup(rel);
     h->key = xstrdup(key);
     h->command = xstrdup(cmd);
-    h->misplaced = misplaced;
     h->skipped = skipped;
 }
 
@@ -290,7 +289,7 @@ static bool take_post_deploy(const char *rel, json_t *hooks, const char *key, bo
         problem_add(w, rel, "%s is empty; ignored", key);
         return false;
     }
-    list_add(out, rel, key, cmd, misplaced, skip);
+    list_add(out, rel, key, cmd, skip);
     /*
      * Clever Cloud documented hooks at the top level only, beside build and deploy: the one
      * real application found with it under deploy moved it out minutes later. Most likely it

@@ -112,6 +112,35 @@ static int usage_error(const char *fmt, ...)
     return EXIT_CCWRAP;
 }
 
+/* The options that go with some subcommands only: with another one, a usage error. */
+static const struct {
+    int opt;
+    unsigned subs; /* 1u << SUB_x for each */
+    const char *error;
+} sub_options[] = {
+    {OPT_FROM_CACHE, 1u << SUB_BUILD, "--from-cache goes with build"},
+    {OPT_READY, 1u << SUB_RUN, "--ready goes with run"},
+    {OPT_READY_TIMEOUT, 1u << SUB_RUN, "--ready-timeout goes with run"},
+    {OPT_KEEP, 1u << SUB_RUN, "--keep-on-timeout goes with run"},
+    {OPT_WRITE, 1u << SUB_MIGRATE, "--write goes with migrate"},
+    {OPT_FORCE, 1u << SUB_MIGRATE, "--force goes with migrate"},
+    {OPT_REMOVE_EMPTY, 1u << SUB_MIGRATE, "--remove-empty goes with migrate"},
+    {OPT_CACHE, 1u << SUB_BUILD | 1u << SUB_CACHE | 1u << SUB_PLAN | 1u << SUB_CHECK,
+     "--cache goes with build, cache, plan or check"},
+    {OPT_KEEP_N, 1u << SUB_CACHE, "--keep goes with cache prune"},
+    {OPT_FROM, 1u << SUB_CRON, "--from goes with cron"},
+    {OPT_COUNT, 1u << SUB_CRON, "--count goes with cron"},
+};
+
+/* The usage error for option OPT given with SUB, or NULL: it may be. */
+static const char *misplaced_option(int opt, enum sub sub)
+{
+    for (size_t k = 0; k < sizeof sub_options / sizeof sub_options[0]; k++)
+        if (sub_options[k].opt == opt && (sub == SUB_NONE || !(sub_options[k].subs & 1u << sub)))
+            return sub_options[k].error;
+    return NULL;
+}
+
 /*
  * Parses options up to `--` or the first other word, from argv[*i]. The subcommand's own
  * options are allowed after it as well as the global ones. 0, or an exit status.
@@ -146,6 +175,10 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
     optind = 0; /* glibc: start afresh, the argument vector changed */
     opterr = 0;
     while ((ch = getopt_long(sub_argc, sub_argv, "+:C:c:qvh", opts, NULL)) != -1) {
+        const char *misplaced = misplaced_option(ch, sub);
+
+        if (misplaced)
+            return usage_error("%s", misplaced);
         switch (ch) {
         case 'C':
             c->root = optarg;
@@ -163,51 +196,33 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
             c->events = optarg;
             break;
         case OPT_FROM_CACHE:
-            if (sub != SUB_BUILD)
-                return usage_error("--from-cache goes with build");
             c->from_cache = true;
             break;
         case OPT_READY:
-            if (sub != SUB_RUN)
-                return usage_error("--ready goes with run");
             c->ready = optarg;
             break;
         case OPT_READY_TIMEOUT:
-            if (sub != SUB_RUN)
-                return usage_error("--ready-timeout goes with run");
             if (parse_duration(optarg, &c->ready_timeout) < 0)
                 return usage_error("--ready-timeout '%s': give seconds such as 60, 2.5 or "
                                    "500ms, at most one day (0: no limit)",
                                    optarg);
             break;
         case OPT_KEEP:
-            if (sub != SUB_RUN)
-                return usage_error("--keep-on-timeout goes with run");
             c->keep_on_timeout = true;
             break;
         case OPT_WRITE:
-            if (sub != SUB_MIGRATE)
-                return usage_error("--write goes with migrate");
             c->migrate.write = true;
             break;
         case OPT_FORCE:
-            if (sub != SUB_MIGRATE)
-                return usage_error("--force goes with migrate");
             c->migrate.force = true;
             break;
         case OPT_REMOVE_EMPTY:
-            if (sub != SUB_MIGRATE)
-                return usage_error("--remove-empty goes with migrate");
             c->migrate.remove_empty = true;
             break;
         case OPT_CACHE:
-            if (sub != SUB_BUILD && sub != SUB_CACHE && sub != SUB_PLAN && sub != SUB_CHECK)
-                return usage_error("--cache goes with build, cache, plan or check");
             c->cache = optarg;
             break;
         case OPT_KEEP_N:
-            if (sub != SUB_CACHE)
-                return usage_error("--keep goes with cache prune");
             if (parse_long(optarg, 0, 10000, &c->keep) < 0)
                 return usage_error("--keep '%s': give a whole number of archives from 0 (all) "
                                    "to 10000",
@@ -221,13 +236,9 @@ static int parse_options(int argc, char **argv, int *i, enum sub sub, struct cli
             env_file_options[n_env_file_options++] = optarg;
             break;
         case OPT_FROM:
-            if (sub != SUB_CRON)
-                return usage_error("--from goes with cron");
             c->from = optarg;
             break;
         case OPT_COUNT:
-            if (sub != SUB_CRON)
-                return usage_error("--count goes with cron");
             if (parse_long(optarg, 1, 1000, &c->count) < 0)
                 return usage_error("--count '%s': give a whole number of times from 1 to 1000",
                                    optarg);
@@ -274,9 +285,12 @@ static bool blank(const char *s)
     return !s || s[strspn(s, " \t\n\r")] == '\0';
 }
 
-/* The words after the subcommand: POINT for hook, build|run for plan, COMMAND for the phases. */
+/*
+ * The words after the subcommand: POINT for hook, COMMAND for the phases, and in *OPERAND
+ * plan's build|run, cache's list|prune or cron's EXPRESSION (its first word).
+ */
 static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *point,
-                          const char **plan_which)
+                          const char **operand)
 {
     const char *var = sub == SUB_BUILD ? "CC_BUILD_COMMAND" : "CC_RUN_COMMAND";
 
@@ -300,12 +314,12 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
     case SUB_CACHE:
         if (*i >= argc || (strcmp(argv[*i], "list") != 0 && strcmp(argv[*i], "prune") != 0))
             return usage_error("cache takes list or prune");
-        *plan_which = argv[(*i)++];
+        *operand = argv[(*i)++];
         return 0; /* --keep may follow */
     case SUB_CRON:
         /* One EXPRESSION, or its five fields as separate words. */
         if (*i < argc)
-            *plan_which = argv[(*i)++];
+            *operand = argv[(*i)++];
         if (*i < argc)
             return 0;
         break;
@@ -313,7 +327,7 @@ static int parse_operands(enum sub sub, int argc, char **argv, int *i, int *poin
         if (*i < argc && strcmp(argv[*i], "build") != 0 && strcmp(argv[*i], "run") != 0)
             return usage_error("plan takes build or run, not '%s'", argv[*i]);
         if (*i < argc)
-            *plan_which = argv[(*i)++];
+            *operand = argv[(*i)++];
         break;
     default:
         break;
@@ -365,7 +379,7 @@ int main(int argc, char **argv)
     struct config cfg = {0};
     struct outcome o = {0};
     struct ctx x = {0};
-    const char *troubleshoot = getenv("CC_TROUBLESHOOT"), *plan_which = NULL;
+    const char *troubleshoot = getenv("CC_TROUBLESHOOT"), *operand = NULL;
     char *root = NULL, *notify = NULL;
     int i = 1, rc, point = -1;
     enum sub sub;
@@ -386,7 +400,7 @@ int main(int argc, char **argv)
     rc = parse_options(argc, argv, &i, sub, &cli);
     if (rc)
         return rc < 0 ? 0 : rc;
-    rc = parse_operands(sub, argc, argv, &i, &point, &plan_which);
+    rc = parse_operands(sub, argc, argv, &i, &point, &operand);
     if (rc)
         return rc;
     /* `cache prune --keep N`: the option may follow the action. */
@@ -397,7 +411,7 @@ int main(int argc, char **argv)
         if (i < argc)
             return usage_error("unexpected '%s'", argv[i]);
     }
-    if (cli.keep >= 0 && (sub != SUB_CACHE || strcmp(plan_which, "prune") != 0))
+    if (cli.keep >= 0 && (sub != SUB_CACHE || strcmp(operand, "prune") != 0))
         return usage_error("--keep goes with cache prune");
     cache_option = cli.cache;
 
@@ -416,7 +430,7 @@ int main(int argc, char **argv)
         return sub == SUB_CHECK ? 1 : EXIT_CCWRAP;
     }
     if (sub == SUB_PLAN || sub == SUB_CHECK) {
-        rc = sub == SUB_PLAN ? plan_print(root, &cfg, plan_which) : check_print(root, &cfg);
+        rc = sub == SUB_PLAN ? plan_print(root, &cfg, operand) : check_print(root, &cfg);
         config_free(&cfg);
         free(root);
         if (fflush(stdout) != 0)
@@ -424,7 +438,7 @@ int main(int argc, char **argv)
         return rc < 0 ? EXIT_CCWRAP : rc > 0 ? 1 : 0;
     }
     if (sub == SUB_CRON) {
-        char *expr = plan_which ? xstrdup(plan_which) : NULL;
+        char *expr = operand ? xstrdup(operand) : NULL;
 
         /* No field starts with '-': such a word after the schedule is an option. */
         while (i < argc && rc == 0) {
@@ -475,7 +489,7 @@ int main(int argc, char **argv)
     x.cfg = &cfg;
     x.notify_socket = notify;
     if (sub == SUB_CACHE) {
-        rc = cache_command(&x, plan_which, cli.keep);
+        rc = cache_command(&x, operand, cli.keep);
         events_close();
         config_free(&cfg);
         free(root);

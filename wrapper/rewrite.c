@@ -16,21 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int write_all(int fd, const char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t w = write(fd, buf, len);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 static int real_digits(double d)
 {
     char buf[40];

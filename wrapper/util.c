@@ -308,3 +308,22 @@ char *shell_word(const char *s)
     *o = '\0';
     return out;
 }
+
+int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0) { /* nothing written and no error: the space is gone */
+            errno = ENOSPC;
+            return -1;
+        }
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}

@@ -42,5 +42,7 @@ char *shown_text(const char *s);
 char *shell_word(const char *s);
 /* A CCWRAP_ENV line "NAME=value", split in place. 0, or -1 when it is not one. */
 int env_line_parse(char *line, char **name, char **value);
+/* All of BUF to FD, despite short writes and EINTR. 0, or -1 with errno (ENOSPC: none taken). */
+int write_all(int fd, const char *buf, size_t len);
 
 #endif

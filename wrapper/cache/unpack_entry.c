@@ -150,25 +150,6 @@ int write_failed(struct restore *r, const char *name, int err)
     return -1;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        if (w == 0) { /* nothing written and no error: the space is gone */
-            errno = ENOSPC;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* Owner and times of what FD is (or, FD < 0, of the symbolic link LEAF of PFD). */
 static int set_owner_times(struct restore *r, struct archive_entry *e, int fd, int pfd,
                            const char *leaf, const char *name)
