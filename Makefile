@@ -19,7 +19,7 @@ HARDEN_LD = -Wl,-z,relro,-z,now
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 SHARED_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lconfuse -ljansson)
 # libconfuse and jansson are linked in (the loader has two libraries fewer to map and bind at
-# each start) and glibc stays shared (NSS for user and host names); see the README's benchmark
+# each start) and glibc stays shared (NSS for user and host names); see doc/benchmarks.md's benchmark
 # table. DYNAMIC=1 links them as shared libraries too. STATIC=1: one static-pie binary, which
 # starts faster still; glibc then loads NSS modules for host names in readiness specs.
 PKG_LIBS = $(if $(STATIC),$(shell pkg-config --static --libs $(PKGS)),$(if $(DYNAMIC),$(SHARED_LIBS),\
@@ -38,11 +38,13 @@ SRCS = wrapper/main.c wrapper/config.c wrapper/hooks.c wrapper/legacy.c wrapper/
        wrapper/cronexpr.c wrapper/cron.c wrapper/instance.c wrapper/dotenv.c wrapper/value.c \
        wrapper/children.c wrapper/cronrun.c \
        wrapper/points.c wrapper/conftext.c wrapper/confload.c wrapper/valuelex.c \
-       wrapper/valueword.c wrapper/valueprog.c wrapper/check.c
+       wrapper/valueword.c wrapper/valueprog.c wrapper/check.c \
+       wrapper/ready_probe.c wrapper/ready_notify.c wrapper/ready_text.c
 OBJS = $(SRCS:.c=.o)
-# Readiness, one concern a file: ready.c and these three rooms share the private ready_int.h.
-SRCS += wrapper/ready_probe.c wrapper/ready_notify.c wrapper/ready_text.c
-# The build cache helper (SPEC §10): only it links libarchive, so that ccwrap without a cache
+# Each room has its own header (tests/layers checks their order); an object is rebuilt when a
+# header it includes changes (-MMD: the compiler writes wrapper/NAME.d beside NAME.o).
+HDRS = $(wildcard wrapper/*.h)
+# The build cache helper (§10): only it links libarchive, so that ccwrap without a cache
 # starts as fast as before; libcurl's header is used, and the library loaded (dlopen) by the
 # helper only for an http(s) or s3 store. libcrypto (OpenSSL) hashes and signs archives.
 CACHE_PKGS = libarchive libcurl libcrypto
@@ -52,8 +54,8 @@ CACHE_SRCS = wrapper/cache/main.c wrapper/cache/pack.c wrapper/cache/unpack.c \
              wrapper/cache/store.c wrapper/cache/remote.c wrapper/cache/sign.c wrapper/cache/deps.c \
              wrapper/cache/deps_find.c wrapper/cache/env.c wrapper/cache/tally.c \
              wrapper/storespec.c wrapper/msg.c wrapper/util.c
-CACHE_HDRS = wrapper/cache/helper.h wrapper/cache/unpack_int.h wrapper/storespec.h \
-             wrapper/msg.h wrapper/util.h wrapper/ccwrap.h
+CACHE_HDRS = $(wildcard wrapper/cache/*.h) wrapper/storespec.h wrapper/msg.h wrapper/util.h \
+             wrapper/ccwrap.h
 TESTAPP = tests/fixtures/testapp
 
 all: ccwrap ccwrap-cache
@@ -70,15 +72,15 @@ build-dynamic/ccwrap: $(OBJS)
 	@mkdir -p build-dynamic
 	$(CC) $(ALL_CFLAGS) $(HARDEN_LD) $(LDFLAGS) -o $@ $(OBJS) $(SHARED_LIBS) $(LDLIBS)
 
-build-static/ccwrap: $(SRCS) wrapper/ccwrap.h wrapper/msg.h wrapper/util.h
+build-static/ccwrap: $(SRCS) $(HDRS)
 	@mkdir -p build-static
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -fPIE $(HARDEN_LD) -static-pie $(LDFLAGS) -o $@ $(SRCS) \
 	    $$(pkg-config --static --libs $(PKGS)) 2>&1 | { grep -v -e "statically linked applications" \
 	    -e "in function" || true; }
 
-wrapper/%.o: wrapper/%.c wrapper/ccwrap.h wrapper/storespec.h wrapper/msg.h wrapper/util.h
-	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
-$(filter wrapper/ready%.o,$(OBJS)): wrapper/ready_int.h
+wrapper/%.o: wrapper/%.c
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+-include $(OBJS:.o=.d)
 
 # SYSCONFDIR and LIBEXECDIR are compiled in: `make install PREFIX=/usr` after a plain `make`
 # rebuilds what names them, so the binary looks where the configuration and helper are.
@@ -86,8 +88,6 @@ $(filter wrapper/ready%.o,$(OBJS)): wrapper/ready_int.h
 	@echo '$(SYSCONFDIR) $(LIBEXECDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR) $(LIBEXECDIR)' >$@
 wrapper/confload.o wrapper/main.o wrapper/cache.o: .sysconfdir
 FORCE:
-wrapper/config.o wrapper/conftext.o wrapper/confload.o: wrapper/config_int.h
-wrapper/value.o wrapper/valuelex.o wrapper/valueword.o wrapper/valueprog.o: wrapper/value_int.h
 
 $(TESTAPP): $(TESTAPP).c
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror) $(CFLAGS) -o $@ $<
@@ -134,7 +134,7 @@ check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 CHECK_FUZZ_SECONDS = 10
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-build-asan/ccwrap: $(SRCS) wrapper/ccwrap.h wrapper/msg.h wrapper/util.h
+build-asan/ccwrap: $(SRCS) $(HDRS)
 	@mkdir -p build-asan
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) $(SAN_FLAGS) -o $@ $(SRCS) \
 	    $(SHARED_LIBS)
@@ -150,7 +150,7 @@ FUZZERS = ready envline numbers legacy dropin config http value
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) wrapper/ccwrap.h
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(HDRS)
 	@mkdir -p build-fuzz
 	clang $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_SRCS) \
@@ -224,7 +224,7 @@ lint:
 	tests/lint
 
 clean:
-	rm -f ccwrap ccwrap-cache $(OBJS) $(TESTAPP) $(NONETLINK) .sysconfdir
+	rm -f ccwrap ccwrap-cache $(OBJS) $(OBJS:.o=.d) $(TESTAPP) $(NONETLINK) .sysconfdir
 	rm -rf build-asan build-fuzz build-static build-dynamic
 	rm -rf build-deb build-image
 

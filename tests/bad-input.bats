@@ -434,7 +434,7 @@ ran"
     # No path under / may be announced or run for the root's entries.
     refute_regex "$stderr" '(Running|run) /root-entry'
     if [ "$status" -eq 0 ]; then
-        # Like '.': the root's entries, as SPEC §3 has for a value naming a folder.
+        # Like '.': the root's entries, as §3 has for a value naming a folder.
         assert_equal "$(cat "$LOG")" "root-entry"
     else
         one_line "$status" '^ccwrap: CC_PRE_BUILD_HOOK'

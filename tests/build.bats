@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The build phase (SPEC §4), the hook variables (§3) and the exit statuses of §7 for a build.
+# The build phase (§4), the hook variables (§3) and the exit statuses of §7 for a build.
 
 load test_helper
 
@@ -7,7 +7,7 @@ setup() {
     common_setup
 }
 
-@test "hooks run in SPEC order around the command: variable, drop-ins, command, post-build" {
+@test "hooks run in the design's order around the command: variable, drop-ins, command, post-build" {
     export CC_PRE_BUILD_HOOK='echo var-pre >>"$LOG"'
     export CC_POST_BUILD_HOOK='echo var-post >>"$LOG"'
     logging_hook pre-build 10-first
@@ -61,7 +61,7 @@ post-build/10-after"
 }
 
 @test "--from-cache with no archive to restore is a full build: pre-build, command, post-build" {
-    # The restore itself is tests/cache.bats'; here the store has nothing (SPEC §10).
+    # The restore itself is tests/cache.bats'; here the store has nothing (§10).
     export CCWRAP_CACHE=$BATS_TEST_TMPDIR/empty-store
     logging_hook pre-build 10-pre
     logging_hook post-build 10-post

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# CC_CACHE_DEPENDENCIES (SPEC §10, "Dependencies across commits"): a dependency archive per app
+# CC_CACHE_DEPENDENCIES (§10, "Dependencies across commits"): a dependency archive per app
 # and lock-file fingerprint in a local store, restored before the build command of the next
 # commit and saved after a successful build; extra paths; signatures; plan build.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The build cache helper ccwrap-cache as a program of the house (SPEC §10): its messages go
+# The build cache helper ccwrap-cache as a program of the house (§10): its messages go
 # through ccwrap's own message core, so an archive's entry names, whoever wrote them, cannot
 # forge a line or drive the terminal; its flags are checked like ccwrap's.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The build cache's remote stores (SPEC §10): http(s) GET/PUT/DELETE against a real nginx
+# The build cache's remote stores (§10): http(s) GET/PUT/DELETE against a real nginx
 # with WebDAV, and s3:// signed with AWS SigV4 against s3rver (npm), both on 127.0.0.1.
 
 load test_helper
@@ -74,7 +74,7 @@ start_s3() {
     export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 }
 
-# An Ed25519 pair as the README makes it: the CI job's private key, the instances' public one.
+# An Ed25519 pair as doc/build-cache.md makes it: the CI job's private key, the instances' public one.
 make_keys() {
     KEYS=$BATS_TEST_TMPDIR/keys
     mkdir -p "$KEYS"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The build cache archive (SPEC §10) with the local folder store: create, keys, restore,
+# The build cache archive (§10) with the local folder store: create, keys, restore,
 # prune, disable, override and ignore paths, corrupt, missing and malicious archives,
 # concurrent builds, and what plan, check and the event log say of it.
 

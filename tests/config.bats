@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The configuration file (SPEC §8): where it is found, what each option does, precedence,
+# The configuration file (§8): where it is found, what each option does, precedence,
 # and errors that name FILE:LINE and exit 125.
 
 load test_helper
@@ -37,7 +37,7 @@ three_configs() {
     printf 'hooks_dirs = {"root.d"}\n' >ccwrap.conf
 }
 
-@test "conf/ccwrap.conf parses cleanly and holds every option of SPEC §8 at its default, and legacy_misplaced" {
+@test "conf/ccwrap.conf parses cleanly and holds every option of §8 at its default, and legacy_misplaced" {
     run --separate-stderr "$CCWRAP" -c "$TOP/conf/ccwrap.conf" hook pre-build
     assert_success
     assert_output ""

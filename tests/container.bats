@@ -156,7 +156,7 @@ run-succeeded"
     assert_success
     status_is 143
     assert_equal "$(cat "$OUT/signals")" "TERM 1"
-    # SPEC §7: after a relayed TERM nothing new starts, run-failed included.
+    # §7: after a relayed TERM nothing new starts, run-failed included.
     assert_equal "$(cat "$OUT/log")" "pre-run"
 }
 
@@ -196,7 +196,7 @@ HUP 2"
 run-succeeded"
 }
 
-@test "podman kill -s HUP reaches the main program only, not the rest of its tree (SPEC §7: a reload)" {
+@test "podman kill -s HUP reaches the main program only, not the rest of its tree (§7: a reload)" {
     point_hooks
     start hup-tree "$IMAGE" \
         sh -c 'testapp --signals /out/helper-signals --touch /out/helper-up & exec testapp --listen 8080 --signals /out/signals'

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Drop-in folders (SPEC §2): order, skip rules, several folders merged by name, masks,
+# Drop-in folders (§2): order, skip rules, several folders merged by name, masks,
 # executability and permission checks, odd names, argv[0], and each point's failure policy.
 
 load test_helper

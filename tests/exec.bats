@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Exec in place (issue 14, README "Exec in place"): with nothing to do after the command,
+# Exec in place (issue 14, doc/signals.md): with nothing to do after the command,
 # ccwrap runs the pre-hooks and becomes the command. Same pid, the bare command's statuses,
 # death signals, signal mask and descriptors; ccwrap supervises as soon as anything follows.
 
@@ -181,7 +181,7 @@ TERM 1"
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: readiness is asked for (tcp:9, from --ready): ccwrap waits for it"
     NOTIFY_SOCKET=@nowhere run --separate-stderr "$CCWRAP" -v run -- true
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: NOTIFY_SOCKET is set: ccwrap stays to send READY=1 there"
-    # The build cache archive follows a build (SPEC §10): ccwrap stays to write it.
+    # The build cache archive follows a build (§10): ccwrap stays to write it.
     CC_DISABLE_BUILD_CACHE_UPLOAD='' run --separate-stderr "$CCWRAP" -v build --cache "$BATS_FILE_TMPDIR/store" -- true
     assert_success
     assert_equal "${stderr_lines[0]}" "ccwrap: not exec in place: the build cache archive follows the command (CC_DISABLE_BUILD_CACHE_UPLOAD=true: none)"
@@ -203,7 +203,7 @@ TERM 1"
     # No line when ccwrap stays: -v says why at run time.
     CCWRAP_EXEC_IN_PLACE=false run "$CCWRAP" plan build
     assert_success
-    # The last line is the environment's (SPEC §13).
+    # The last line is the environment's (§13).
     assert_equal "${#lines[@]}" 8
     refute_output --partial "exec in place"
     hook post-build 10-post true

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The process room (SPEC §7, §11): the process table at its fullest, and the one wording of a
-# start that failed, for a command given by a variable as for hooks and workers (SPEC §3).
+# The process room (§7, §11): the process table at its fullest, and the one wording of a
+# start that failed, for a command given by a variable as for hooks and workers (§3).
 #
 # register_proc's "not watched" warning for a full table cannot be reached with real
 # processes: at most the application, one hook, 32 workers and 32 cron entries run at once,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The operator commands (SPEC §9): plan, check and the event log; and what ships around
+# The operator commands (§9): plan, check and the event log; and what ships around
 # ccwrap (issue 5): the bash completion, make install, the man page and make demo.
 
 load test_helper

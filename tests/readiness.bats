@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Readiness (SPEC §5.3) and the readiness timeout (§5.5): each spec, where the spec comes from,
+# Readiness (§5.3) and the readiness timeout (§5.5): each spec, where the spec comes from,
 # bad specs, and what happens to an application that is not ready in time.
 
 load test_helper

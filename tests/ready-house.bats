@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Readiness (SPEC §5.3) where the kernel's sock_diag cannot be asked: a service confined as by
+# Readiness (§5.3) where the kernel's sock_diag cannot be asked: a service confined as by
 # systemd's RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX opens no netlink socket, and tcp's
 # listener lookup reads /proc/net/tcp and tcp6 instead. Each case runs with netlink and without
 # (tests/fixtures/nonetlink) and must end and speak the same. Also: delay's waiting text.

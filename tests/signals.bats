@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Signals and supervision (SPEC §7): relay exactly once, terminals (Ctrl-C, Ctrl-Z), ignored
+# Signals and supervision (§7): relay exactly once, terminals (Ctrl-C, Ctrl-Z), ignored
 # signals, re-raise, the subreaper, PID 1 in a PID namespace, inherited descriptors.
 
 load test_helper

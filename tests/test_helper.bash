@@ -20,7 +20,7 @@ common_setup() {
         CC_HEALTH_CHECK_PATH APP_HOME PORT NOTIFY_SOCKET \
         CCWRAP_CONFIG CCWRAP_READY CCWRAP_EVENTS CCWRAP_TRUSTED_USERS CCWRAP_EXEC_IN_PLACE NO_COLOR
     for v in $(compgen -e | grep -e '^CC_HEALTH_CHECK_PATH_' -e '^CC_WORKER_' || true); do unset "$v"; done
-    # No suite but cache.bats writes archives into the real cache folder (SPEC §10).
+    # No suite but cache.bats writes archives into the real cache folder (§10).
     unset CCWRAP_CACHE APP_ID COMMIT_ID CC_OVERRIDE_BUILDCACHE CC_IGNORE_FROM_BUILDCACHE \
         IGNORE_FROM_BUILDCACHE CC_CACHE_DEPENDENCIES CC_CACHE_DEPENDENCIES_EXTRA_PATHS
     export CC_DISABLE_BUILD_CACHE_UPLOAD=true

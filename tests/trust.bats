@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Trust boundaries (issue 10, README "SECURITY"): what ccwrap runs as root must belong to root
+# Trust boundaries (issue 10, doc/security.md): what ccwrap runs as root must belong to root
 # (or to ccwrap's user, or to trusted_users) and be writable by nobody else; CCWRAP_ENV and
 # --events cannot be turned against it by a second local user. The second user is `nobody`.
 
@@ -197,7 +197,7 @@ hooks.d/pre-build/10-x: its folder $APP is writable by group or others; chmod go
     CC_BUILD_COMMAND="bin/start build" ccw build
     assert_failure 126
     assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start is writable by group or others; chmod go-w bin/start"
-    # Run: the application cannot be executed (SPEC §5.2): run-failed with exec, then 126.
+    # Run: the application cannot be executed (§5.2): run-failed with exec, then 126.
     hook run-failed 10-f 'echo "run-failed $CCWRAP_RESULT $CCWRAP_EXIT_STATUS" >>"$LOG"'
     CC_RUN_COMMAND="./bin/start run" ccw -q run --ready none
     assert_failure 126
@@ -219,7 +219,7 @@ CC_RUN_COMMAND: $APP/bin/start: its folder bin is owned by nobody (uid 65534), n
     CC_BUILD_COMMAND='"./bin/start" quoted' ccw -q build
     assert_failure 126
     assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: bin/start: its folder bin is owned by nobody (uid 65534), not by root; chown root bin, $FIX_OWNER"
-    # The COMMAND after -- is the operator's own, run as given (README, SECURITY).
+    # The COMMAND after -- is the operator's own, run as given (doc/security.md).
     ccw -q build -- ./bin/start direct
     assert_success
     assert_equal "$(cat "$LOG")" "bare /bin/sh

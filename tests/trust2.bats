@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The trust rule, round 2 (issue 22, README "Security"): the program a value really runs, found as
+# The trust rule, round 2 (issue 22, doc/security.md): the program a value really runs, found as
 # the shell finds it, not its first word; PATH entries; migrated drop-ins; readiness without
 # CAP_SYS_PTRACE; --events through a planted symlink; READY=1 from another user. The second
 # user is `nobody`, as in tests/trust.bats.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Workers (SPEC §11): CC_WORKER_COMMAND and CC_WORKER_COMMAND_<N> beside the application,
+# Workers (§11): CC_WORKER_COMMAND and CC_WORKER_COMMAND_<N> beside the application,
 # restarted per CC_WORKER_RESTART after CC_WORKER_RESTART_DELAY with a crash-loop back-off,
 # reached by relayed signals, stopped when the application ends; plan and check.
 
@@ -86,7 +86,7 @@ echo "worker diagnostics" >&2
 echo "dir=$(pwd) env=$FROM_PRERUN$FROM_PRE_RUN name=$CCWRAP_WORKER stdin=$(readlink /proc/$$/fd/0)" >>"$LOG"
 ps -o pgid= -p $$ | tr -d " " >"$BATS_TEST_TMPDIR/worker.pgid"
 exec sleep 30'
-    # A bare name that is a file under the root runs that file, as for a hook (SPEC §3).
+    # A bare name that is a file under the root runs that file, as for a hook (§3).
     export CC_WORKER_COMMAND=worker.sh
     mkdir "$BATS_TEST_TMPDIR/elsewhere"
     cd "$BATS_TEST_TMPDIR/elsewhere"

@@ -4,7 +4,11 @@
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) where the kernel has it, else one
  * O_NOFOLLOW openat per component.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "beneath.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,25 @@
 /*
- * cache.c — the build cache archive of SPEC §10 as ccwrap sees it: the store and the key
+ * cache.c — the build cache archive of §10 as ccwrap sees it: the store and the key
  * (app, commit), and the helper ccwrap-cache that does the work. libarchive and libcurl are
  * the helper's alone: a ccwrap that never touches a cache never loads them.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "util.h"
+#include "msg.h"
 #include "storespec.h"
+#include "log.h"
+#include "config.h"
+#include "instance.h"
+#include "children.h"
+#include "trust.h"
+#include "spawn.h"
+#include "point.h"
+#include "cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -370,7 +385,7 @@ bool cache_deps_enabled(void)
 }
 
 /*
- * The dependency archive (SPEC §10, "Dependencies across commits"): restored before the build
+ * The dependency archive (§10, "Dependencies across commits"): restored before the build
  * command, saved after a successful build. The helper says what it did; a failure only warns:
  * the build goes on, and its status is its own.
  */

@@ -1,9 +1,25 @@
 /*
- * check.c — `ccwrap check` (SPEC §9): every problem plan's inputs have, one "PATH: problem; fix"
+ * check.c — `ccwrap check` (§9): every problem plan's inputs have, one "PATH: problem; fix"
  * line each on stdout (the shell, hooks_dirs, the commands, each point's hooks, legacy files,
  * readiness, workers, cron, variable files, the cache store). It runs nothing.
  */
-#include "ccwrap.h"
+#include <stddef.h>
+
+#include "points.h"
+#include "util.h"
+#include "problems.h"
+#include "config.h"
+#include "ready.h"
+#include "trust.h"
+#include "legacy.h"
+#include "value.h"
+#include "confload.h"
+#include "dotenv.h"
+#include "hooks.h"
+#include "worker.h"
+#include "cache.h"
+#include "cron.h"
+#include "check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +47,7 @@ static int check_problem(const char *path, const char *text)
     return 1;
 }
 
-/* The worker variables' problems, and each worker's command as SPEC §3 resolves it. */
+/* The worker variables' problems, and each worker's command as §3 resolves it. */
 static int check_workers(const char *root, const struct config *c)
 {
     struct problems errors = {0}, warnings = {0};

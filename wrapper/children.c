@@ -1,10 +1,20 @@
 /*
  * children.c — the process table and the one event loop: the children ccwrap watches, their
  * reaping, their deadlines (SIGTERM, then SIGKILL after the grace), the descriptors every loop
- * polls, the end-of-run sweep of what is left below ccwrap (SPEC §7), the process groups of
+ * polls, the end-of-run sweep of what is left below ccwrap (§7), the process groups of
  * workers and cron entries, and what a wait status says.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "tree.h"
+#include "log.h"
+#include "children.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,13 +1,21 @@
 /*
- * config.c — the options of ccwrap.conf (SPEC §8): one table names each, its default and its
+ * config.c — the options of ccwrap.conf (§8): one table names each, its default and its
  * check; libconfuse reads a file's text against it into a plain struct config, and a file
  * with no options gives the defaults. The only file that includes <confuse.h>; every error
  * names FILE:LINE and the fix. What comes before (the file's text) is conftext.c's, what
  * comes after (which file, trust, the environment) confload.c's.
  */
-#include "ccwrap.h"
-#include "config_int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
 #include "storespec.h"
+#include "config.h"
+#include "config_int.h"
 
 #include <confuse.h>
 #include <errno.h>
@@ -143,7 +151,7 @@ static int validate_number(cfg_t *cfg, cfg_opt_t *opt)
     return 0;
 }
 
-/* The build cache store (SPEC §10): its syntax here; whether it answers, at build time. */
+/* The build cache store (§10): its syntax here; whether it answers, at build time. */
 static int validate_cache(cfg_t *cfg, cfg_opt_t *opt)
 {
     const char *v = last_value(opt);

@@ -6,7 +6,10 @@
 #ifndef CONFIG_INT_H
 #define CONFIG_INT_H
 
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
 
 /* ---- conftext.c ---- */
 

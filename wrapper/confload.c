@@ -1,12 +1,21 @@
 /*
- * confload.c — which configuration file ccwrap reads (SPEC §8) and what is done with it once
+ * confload.c — which configuration file ccwrap reads (§8) and what is done with it once
  * parsed: the settings only a trusted file may make (trust rule), the environment's overrides,
  * the hooks_dirs folders merged, and the readiness spec chosen among the command line, the
  * environment and the file.
  */
-#include "ccwrap.h"
-#include "config_int.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
 #include "storespec.h"
+#include "config.h"
+#include "trust.h"
+#include "confload.h"
+#include "config_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -182,7 +191,7 @@ static void merge_dirs(struct config *c, const char *root)
 }
 
 /*
- * The settings that decide what root runs, restores or trusts (SPEC §10): trusted_users
+ * The settings that decide what root runs, restores or trusts (§10): trusted_users
  * widens who may own what ccwrap runs, trust_expansions lets the shell pick it, cache and
  * cache_key choose the archive root extracts, the keys who vouches for it. Only a file that
  * passes the strict rule may set them, or whoever writes ROOT/ccwrap.conf could trust

@@ -3,7 +3,12 @@
  * (bounded, no FIFO), the pass that catches what libconfuse 3.3 gets wrong (see
  * config_prescan), and which lines hold ${VAR}, whose values an error must not show.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
 #include "config_int.h"
 
 #include <errno.h>

@@ -1,9 +1,23 @@
 /*
- * cron.c — clevercloud/cron.json (SPEC §12): the file read and checked, how each entry runs,
+ * cron.c — clevercloud/cron.json (§12): the file read and checked, how each entry runs,
  * and `ccwrap cron`'s listing of next times. Running the entries beside the application is
  * cronrun.c's.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "cronexpr.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "config.h"
+#include "trust.h"
+#include "hooks.h"
+#include "worker.h"
+#include "cron.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,9 +1,13 @@
 /*
- * cronexpr.c — cron(5) schedules (SPEC §12): five fields or an @ word parsed into bit sets,
+ * cronexpr.c — cron(5) schedules (§12): five fields or an @ word parsed into bit sets,
  * and the next matching minute after a time, in UTC. Pure: text in, times out; no I/O, no
  * globals, so tests drive it without waiting.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cronexpr.h"
 
 #include <ctype.h>
 #include <stdarg.h>

@@ -1,11 +1,29 @@
 /*
- * cronrun.c — the entries of clevercloud/cron.json during `ccwrap run` (SPEC §12): a timer on
+ * cronrun.c — the entries of clevercloud/cron.json during `ccwrap run` (§12): a timer on
  * the real-time clock starts each at its times beside the application, through the hook shell
  * from the root; no second copy of a running entry; each a process group of its own whose
  * output is prefixed with the entry; all stopped when the application ends. Reading the file
  * is cron.c's.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "cronexpr.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "shell.h"
+#include "log.h"
+#include "children.h"
+#include "signals.h"
+#include "spawn.h"
+#include "hooks.h"
+#include "point.h"
+#include "cron.h"
+#include "cronrun.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,19 @@
 /*
- * dotenv.c — variable files (SPEC §13): --env-file and the config's env_files, in the two
+ * dotenv.c — variable files (§13): --env-file and the config's env_files, in the two
  * formats of Clever Cloud's console and CLI: NAME="value" lines (optionally `export NAME=…`)
  * and the JSON array [{"name": …, "value": …}]. Loaded before the hooks run; the environment
  * ccwrap was given wins over any file.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "config.h"
+#include "trust.h"
+#include "dotenv.h"
 
 #include <ctype.h>
 #include <errno.h>

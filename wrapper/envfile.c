@@ -1,8 +1,14 @@
 /*
- * envfile.c — CCWRAP_ENV (SPEC §3): the file a hook writes NAME=value lines to, created in
+ * envfile.c — CCWRAP_ENV (§3): the file a hook writes NAME=value lines to, created in
  * one private folder per run, and its lines applied to ccwrap's environment in one pass.
  */
-#include "ccwrap.h"
+#include <stddef.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "envfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

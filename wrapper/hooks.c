@@ -1,8 +1,20 @@
 /*
- * hooks.c — which hooks a point has, in order (SPEC §2, §3): the CC_*_HOOK variable, the
+ * hooks.c — which hooks a point has, in order (§2, §3): the CC_*_HOOK variable, the
  * drop-in folders merged by name, then the translated legacy postDeploy. Runs nothing.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "points.h"
+#include "util.h"
+#include "problems.h"
+#include "config.h"
+#include "trust.h"
+#include "legacy.h"
+#include "value.h"
+#include "hooks.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -198,7 +210,7 @@ static void add_dropin(struct hooklist *l, const char *root, const struct config
         h->problem = migrated;
         h->distrust = status == EXIT_NOEXEC;
     } else {
-        /* Hooks run from the root: argv[0] is the path as the user names it (SPEC §3). */
+        /* Hooks run from the root: argv[0] is the path as the user names it (§3). */
         h = add(l, HOOK_EXEC, e->display);
         h->path = xstrdup(e->display);
     }
@@ -320,18 +332,6 @@ static bool is_plain_word(const char *w, size_t n)
     return n > 0;
 }
 
-/* The configured shell runs every command hook and command: it is held to the same rule. */
-char *shell_trust_problem(const char *root, const struct config *c)
-{
-    char *p = trust_problem(c->shell, root, NULL, c), *text;
-
-    if (!p)
-        return NULL;
-    text = xasprintf("the shell %s: %s", c->shell, p);
-    free(p);
-    return text;
-}
-
 /* "./x", ".//x" are "x" under the root, as the shell in the root reads them; "./" is ".". */
 static char *under_root(const char *word)
 {
@@ -344,7 +344,7 @@ static char *under_root(const char *word)
 
 /*
  * A CC_*_HOOK value or a legacy postDeploy: a shell command line whose first word, when it
- * names a file under the root, is that file (SPEC §3).
+ * names a file under the root, is that file (§3).
  */
 /* NOLINTNEXTLINE(misc-no-recursion): once deep, migrated_problem says */
 static void add_command(struct hooklist *l, const char *root, const struct config *c,

@@ -3,7 +3,23 @@
  * nothing does, ccwrap becoming the command once the pre-hooks ran: the process its caller
  * started, with the caller's signals and status by construction, and no process in between.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "points.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "shell.h"
+#include "config.h"
+#include "children.h"
+#include "signals.h"
+#include "spawn.h"
+#include "hooks.h"
+#include "worker.h"
+#include "cache.h"
+#include "cron.h"
+#include "inplace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -82,7 +98,7 @@ static char *phase_follows(const char *root, const struct config *c, const struc
 {
     if (q->events)
         return xstrdup("an event log is written: ccwrap stays to log the command's end");
-    /* A --from-cache build that gets here restored nothing: it builds in full (SPEC §10). */
+    /* A --from-cache build that gets here restored nothing: it builds in full (§10). */
     if (!q->run && has_hooks(PT_POST_BUILD, root, c))
         return xstrdup("post-build hooks follow the command");
     if (!q->run && cache_deps_enabled())

@@ -1,9 +1,16 @@
 /*
- * instance.c — the variables Clever Cloud sets on an instance (SPEC §13): APP_HOME,
+ * instance.c — the variables Clever Cloud sets on an instance (§13): APP_HOME,
  * INSTANCE_TYPE, INSTANCE_NUMBER, INSTANCE_ID, COMMIT_ID, CC_COMMIT_ID and PORT, each set
  * only when the environment leaves it unset; and the commit the root's .git names.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "beneath.h"
+#include "instance.h"
 
 #include <errno.h>
 #include <fcntl.h>

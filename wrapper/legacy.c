@@ -1,8 +1,16 @@
 /*
- * legacy.c — reading the pre-2017 `hooks.postDeploy` of clevercloud/<type>.json (SPEC §6):
+ * legacy.c — reading the pre-2017 `hooks.postDeploy` of clevercloud/<type>.json (§6):
  * which files, what each says, and how it was written. migrate.c rewrites; hooks.c runs.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "config.h"
+#include "legacy.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -2,9 +2,16 @@
  * listen.c — who listens on a TCP port: the listening sockets the kernel's sock_diag reports
  * (else /proc/net/tcp and tcp6), and which process holds each, so that readiness means "the
  * application listens where it can be reached" and not "something answers on that port"
- * (SPEC §5.3).
+ * (§5.3).
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "tree.h"
+#include "listen.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>

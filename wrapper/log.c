@@ -1,7 +1,15 @@
 /*
  * log.c — the JSON-lines event log (--events). The messages themselves are msg.c's.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>

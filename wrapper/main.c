@@ -1,8 +1,32 @@
 /*
- * main.c — the command line (SPEC §1): options, the subcommand, and the exit status.
+ * main.c — the command line (§1): options, the subcommand, and the exit status.
  * Everything else is done by the phases; only this file exits.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "points.h"
+#include "util.h"
+#include "msg.h"
+#include "log.h"
+#include "config.h"
+#include "envfile.h"
+#include "instance.h"
+#include "children.h"
+#include "signals.h"
+#include "confload.h"
+#include "dotenv.h"
+#include "point.h"
+#include "migrate.h"
+#include "cache.h"
+#include "cron.h"
+#include "ops.h"
+#include "check.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -496,7 +520,7 @@ int main(int argc, char **argv)
         free(notify);
         return rc;
     }
-    /* SPEC §13: the files' variables, then what the platform sets, for every child. */
+    /* §13: the files' variables, then what the platform sets, for every child. */
     if (env_files_apply(root, &cfg) < 0) {
         events_close();
         config_free(&cfg);

@@ -1,9 +1,21 @@
 /*
- * migrate.c — `ccwrap migrate` (SPEC §6): each legacy postDeploy becomes a run-succeeded
+ * migrate.c — `ccwrap migrate` (§6): each legacy postDeploy becomes a run-succeeded
  * drop-in that sorts after every existing one, and leaves its JSON file (rewrite.c writes it
  * back). Refuses, changing nothing, whatever it cannot move faithfully.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdarg.h>
+
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "beneath.h"
+#include "config.h"
+#include "legacy.h"
+#include "rewrite.h"
+#include "hooks.h"
+#include "migrate.h"
 
 #include <dirent.h>
 #include <errno.h>

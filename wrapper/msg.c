@@ -3,8 +3,8 @@
  * unbuffered, one write each, so they interleave cleanly with hooks'; one line each, whatever
  * bytes a name or value holds. The event log is log.c's.
  */
-#include "msg.h"
 #include "util.h"
+#include "msg.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,10 +1,31 @@
 /*
- * ops.c — `plan`, the first operator command of SPEC §9: what would run, in order, with its
+ * ops.c — `plan`, the first operator command of §9: what would run, in order, with its
  * source and how it runs (hooks, the command, readiness, workers, cron, the environment, the
  * cache, exec in place). It runs nothing. `check`, which lists problems instead, is check.c.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cronexpr.h"
+#include "points.h"
+#include "util.h"
 #include "storespec.h"
+#include "problems.h"
+#include "shell.h"
+#include "config.h"
+#include "ready.h"
+#include "instance.h"
+#include "trust.h"
+#include "value.h"
+#include "confload.h"
+#include "dotenv.h"
+#include "hooks.h"
+#include "worker.h"
+#include "cache.h"
+#include "cron.h"
+#include "inplace.h"
+#include "ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +250,7 @@ static void plan_ready(const struct config *c, int width, const struct style *st
     ready_free(&r);
 }
 
-/* The workers, started beside the application (SPEC §11), with the restart policy. */
+/* The workers, started beside the application (§11), with the restart policy. */
 static void plan_workers(const char *root, const struct config *c, int width,
                          const struct style *st)
 {
@@ -318,7 +339,7 @@ static void add_shown(char **line, const char *sep, const char *name, const char
 }
 
 /*
- * The instance's variables (SPEC §13) as PHASE's children will see them, grouped by source on
+ * The instance's variables (§13) as PHASE's children will see them, grouped by source on
  * one line; then each env file variable with its FILE:LINE, and the files' problems.
  */
 static void plan_environment(const char *root, const struct config *c, const char *phase, int width,
@@ -372,7 +393,7 @@ static void plan_environment(const char *root, const struct config *c, const cha
     problems_free(&errors);
 }
 
-/* clevercloud/cron.json's entries (SPEC §12), each with its next time. */
+/* clevercloud/cron.json's entries (§12), each with its next time. */
 static void plan_cron(const char *root, const struct config *c, int width, const struct style *st)
 {
     struct problems errors = {0};
@@ -428,7 +449,7 @@ static void plan_cron(const char *root, const struct config *c, int width, const
     problems_free(&errors);
 }
 
-/* The build cache step (SPEC §10): where the archive goes and its key; never a credential. */
+/* The build cache step (§10): where the archive goes and its key; never a credential. */
 static void plan_cache(const char *root, const struct config *c, int width, const struct style *st)
 {
     char *text = cache_plan(root, c), *shown = shown_text(text);
@@ -443,7 +464,7 @@ static void plan_cache(const char *root, const struct config *c, int width, cons
 }
 
 /*
- * When ccwrap would become the command once the pre-hooks are done (README: exec in place), a
+ * When ccwrap would become the command once the pre-hooks are done (doc/signals.md), a
  * line says so; otherwise there is none, and -v tells why at run time.
  */
 static void plan_in_place(const char *root, const struct config *c, bool run, int width,

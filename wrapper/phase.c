@@ -1,8 +1,37 @@
 /*
- * phase.c — the build and run sequences of SPEC §4 and §5, step by step. Each numbered
- * comment is the SPEC's step of the same number.
+ * phase.c — the build and run sequences of §4 and §5, step by step. Each numbered
+ * comment is doc/design.md's step of the same number.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "points.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "shell.h"
+#include "log.h"
+#include "config.h"
+#include "envfile.h"
+#include "ready.h"
+#include "children.h"
+#include "signals.h"
+#include "legacy.h"
+#include "spawn.h"
+#include "value.h"
+#include "confload.h"
+#include "ready_probe.h"
+#include "ready_notify.h"
+#include "ready_text.h"
+#include "point.h"
+#include "worker.h"
+#include "cache.h"
+#include "cronrun.h"
+#include "inplace.h"
+#include "phase.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -45,7 +74,7 @@ static bool stop_prevents(const char *what, struct outcome *o)
 
 /*
  * VAR's value runs as a hook's does: the shell, and the program of each of its commands in the
- * environment ENV adds, must pass the trust rule (README, SECURITY). 0, or -1 after reporting.
+ * environment ENV adds, must pass the trust rule (doc/security.md). 0, or -1 after reporting.
  */
 static int command_trusted(const struct ctx *x, const char *var, char *const *env)
 {
@@ -111,8 +140,8 @@ static int start_command(const struct ctx *x, char **argv, const char *var, char
 }
 
 /*
- * Exec in place (README): when nothing has to happen after the command, ccwrap becomes it, the
- * process its caller started. Returns only when it does not: 0 to start the command as a child
+ * Exec in place (doc/signals.md): when nothing has to happen after the command, ccwrap becomes it,
+ * the process its caller started. Returns only when it does not: 0 to start the command as a child
  * after all, -1 with *o set when it cannot be executed or a stop was received.
  */
 static int exec_in_place(const struct ctx *x, char **argv, const char *var,
@@ -145,7 +174,7 @@ static int exec_in_place(const struct ctx *x, char **argv, const char *var,
     return -1;
 }
 
-/* The end of the service: what the command and its hooks left behind is stopped (SPEC §7). */
+/* The end of the service: what the command and its hooks left behind is stopped (§7). */
 static struct outcome end_service(const struct ctx *x, struct outcome o)
 {
     if (x->cfg->leftovers == LEFTOVERS_STOP)
@@ -173,7 +202,7 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     if (status != 0)
         return hook_failure(status, sig);
     /*
-     * --from-cache (SPEC §10): the archive for the key takes the place of the command and
+     * --from-cache (§10): the archive for the key takes the place of the command and
      * post-build. None usable: the full build, as the platform rebuilds.
      */
     if (from_cache) {
@@ -182,7 +211,7 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
         if (cache_restore(x))
             return exit_with(0);
     }
-    /* CC_CACHE_DEPENDENCIES (SPEC §10): the dependencies of a former build, then the command. */
+    /* CC_CACHE_DEPENDENCIES (§10): the dependencies of a former build, then the command. */
     if (cache_deps_enabled()) {
         if (stop_prevents("the dependency restore", &o))
             return o;
@@ -204,9 +233,9 @@ static struct outcome build_steps(const struct ctx *x, char **argv, bool from_ca
     if (status != 0)
         return hook_failure(status, sig);
     /*
-     * The cache archive (SPEC §10): after post-build; a failure only warns. Without one
+     * The cache archive (§10): after post-build; a failure only warns. Without one
      * (CC_DISABLE_BUILD_CACHE_UPLOAD=true) nothing follows the command: a stop it handled,
-     * ending with 0, ends the build with 0, as the bare command would (SPEC §7).
+     * ending with 0, ends the build with 0, as the bare command would (§7).
      */
     if (cache_deps_enabled()) {
         if (stop_prevents("the dependency archive", &o))
@@ -274,7 +303,7 @@ static int run_failed_hooks(const struct ctx *x, char **env)
 /*
  * The legacy postDeploy files are read once at the start of a run: each run warns once per
  * file, even when the application never gets ready, and legacy_post_deploy = fail refuses
- * to start (SPEC §6).
+ * to start (§6).
  */
 static int legacy_preflight(struct ctx *x)
 {
@@ -408,7 +437,7 @@ static enum run_state probe(struct run *r, int64_t now)
     return WAITING;
 }
 
-/* SPEC §5.4: run-succeeded hooks start while the application keeps running. */
+/* §5.4: run-succeeded hooks start while the application keeps running. */
 static void on_ready(struct run *r, int64_t now)
 {
     const struct ctx *x = r->x;
@@ -428,7 +457,7 @@ static void on_ready(struct run *r, int64_t now)
         r->succeeded.done = true;
 }
 
-/* SPEC §5.5: the application exited before it was ready. */
+/* §5.5: the application exited before it was ready. */
 static void on_not_ready(struct run *r)
 {
     char *text = status_text(r->app.status);
@@ -443,7 +472,7 @@ static void on_not_ready(struct run *r)
     free(text);
 }
 
-/* SPEC §5.5: the readiness timeout passed; the application is stopped unless kept. */
+/* §5.5: the readiness timeout passed; the application is stopped unless kept. */
 static void on_timeout(struct run *r)
 {
     struct outcome ignored;

@@ -1,8 +1,24 @@
 /*
- * point.c — runs one hook point's hooks one at a time (SPEC §3): the announcements, the
+ * point.c — runs one hook point's hooks one at a time (§3): the announcements, the
  * CCWRAP_* environment, CCWRAP_ENV, timeouts, and the point's failure policy.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "ccwrap.h"
+#include "points.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "log.h"
+#include "envfile.h"
+#include "children.h"
+#include "signals.h"
+#include "spawn.h"
+#include "value.h"
+#include "hooks.h"
+#include "point.h"
 
 #include <errno.h>
 #include <fcntl.h>

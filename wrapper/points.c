@@ -1,9 +1,9 @@
 /*
- * points.c — the five hook points of SPEC §2 by name: "pre-build" on the command line and in a
+ * points.c — the five hook points of §2 by name: "pre-build" on the command line and in a
  * drop-in folder's name, CC_PRE_BUILD_HOOK in the environment. Below hooks.c, point.c, phase.c
  * and main.c, which all name points; it knows nothing of what a point runs.
  */
-#include "ccwrap.h"
+#include "points.h"
 
 #include <string.h>
 

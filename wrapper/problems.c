@@ -2,7 +2,11 @@
  * problems.c — a list of "PATH: text" findings that lower files collect and upper files print
  * (hooks.c and legacy.c fill it; check, plan and the phases show it). Calls nothing above it.
  */
-#include "ccwrap.h"
+#include <stddef.h>
+#include <stdarg.h>
+
+#include "util.h"
+#include "problems.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,16 @@
 /*
- * ready.c — readiness (SPEC §5.3): the spec parser and the step driver. A spec ("tcp",
+ * ready.c — readiness (§5.3): the spec parser and the step driver. A spec ("tcp",
  * "http://…", "notify", "file:…", "delay:…", "exit", "none") becomes a struct ready with its
  * probe, and ready_step hands each call to the room of its kind: ready_probe.c for tcp and
  * http, ready_notify.c for notify; file and delay are simple enough to be decided here.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#include "util.h"
+#include "ready.h"
 #include "ready_int.h"
 
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * ready_int.h — the readiness probe's private state (SPEC §5.3), shared by the readiness rooms
+ * ready_int.h — the readiness probe's private state (§5.3), shared by the readiness rooms
  * only: ready.c (the spec parser and the step driver), ready_probe.c (tcp and http, and who
  * holds the port), ready_notify.c (sd_notify, both ways) and ready_text.c (the "waiting for…"
  * text). Nothing else includes it: the rest of ccwrap sees struct ready and ccwrap.h's
@@ -8,7 +8,12 @@
 #ifndef CCWRAP_READY_INT_H
 #define CCWRAP_READY_INT_H
 
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ready.h"
 
 #include <netdb.h>
 #include <poll.h>

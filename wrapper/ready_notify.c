@@ -1,8 +1,19 @@
 /*
- * ready_notify.c — sd_notify, both ways (SPEC §5.3): the datagram socket ccwrap listens on for
+ * ready_notify.c — sd_notify, both ways (§5.3): the datagram socket ccwrap listens on for
  * the application's READY=1 (readiness "notify", systemd's NotifyAccess=all), and READY=1 sent
  * to the service manager's own NOTIFY_SOCKET once the application is ready.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "tree.h"
+#include "listen.h"
+#include "ready.h"
+#include "ready_notify.h"
 #include "ready_int.h"
 
 #include <errno.h>
@@ -90,7 +101,7 @@ static bool from_app(const struct ready *r, const struct ucred *cred)
         return false;
     /*
      * The sender's pid may have ended and been reused by the application since: its uid must
-     * also be the one the process of that pid in the tree runs as now (README: Readiness).
+     * also be the one the process of that pid in the tree runs as now (doc/readiness.md).
      */
     if (tree_has(r->app, cred->pid))
         return pid_runs_as(cred->pid, cred->uid);

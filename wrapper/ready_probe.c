@@ -1,9 +1,20 @@
 /*
- * ready_probe.c — the tcp and http readiness probes (SPEC §5.3): a non-blocking state machine
+ * ready_probe.c — the tcp and http readiness probes (§5.3): a non-blocking state machine
  * the run loop drives with poll (resolve, connect, send a GET, read the status line), and, for
  * tcp without a host, the check that the port is held by the application's own tree on an
  * address the outside can reach (listen.c tells who listens).
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "tree.h"
+#include "listen.h"
+#include "ready.h"
+#include "ready_probe.h"
 #include "ready_int.h"
 
 #include <errno.h>

@@ -1,7 +1,14 @@
 /*
- * ready_text.c — what ccwrap says it is waiting for (SPEC §5.3), every 5 s and when readiness
+ * ready_text.c — what ccwrap says it is waiting for (§5.3), every 5 s and when readiness
  * times out: "Nothing listening on 0.0.0.0:8080 yet", who holds the port, the last answer.
  */
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "tree.h"
+#include "ready.h"
+#include "ready_text.h"
 #include "ready_int.h"
 
 #include <netdb.h>

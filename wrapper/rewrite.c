@@ -3,7 +3,13 @@
  * file's own style (indentation, line ends, byte-order mark, final newline, the digits of its
  * numbers), with its owner and mode, through a temporary file and renameat.
  */
-#include "ccwrap.h"
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "msg.h"
+#include "legacy.h"
+#include "rewrite.h"
 
 #include <errno.h>
 #include <fcntl.h>

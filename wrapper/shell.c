@@ -1,9 +1,13 @@
 /*
  * shell.c — what ccwrap knows of the command lines it hands to the hook shell: whether a value
  * is one simple command, which the shell can replace itself with (`exec`), so that signals and
- * the exit status are the program's own and not those of a shell waiting for it (SPEC §7).
+ * the exit status are the program's own and not those of a shell waiting for it (§7).
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "shell.h"
 
 #include <string.h>
 

@@ -1,12 +1,23 @@
 /*
- * signals.c — the signals ccwrap receives and sends (SPEC §7). Intake: relayed signals and
+ * signals.c — the signals ccwrap receives and sends (§7). Intake: relayed signals and
  * SIGCHLD arrive on a signalfd and are handled synchronously in the event loop, never in a
  * handler. Relay: to the registered children, a stop to the whole tree, a reload (HUP) to the
  * main program only, job control (ccwrap stops with its job). Stop bookkeeping: which stop
  * came, what it reached, what was received when. Also the subreaper role and dying of a
  * child's signal. The process table and the loop are children.c's.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <spawn.h>
+
+#include "util.h"
+#include "msg.h"
+#include "tree.h"
+#include "log.h"
+#include "children.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -289,7 +300,7 @@ static void reload_one(struct proc *p, pid_t target)
 }
 
 /*
- * A reload (SPEC §7: `systemctl reload`'s `kill -HUP $MAINPID`): HUP reaches the main program
+ * A reload (§7: `systemctl reload`'s `kill -HUP $MAINPID`): HUP reaches the main program
  * only — the command or application, or the running hook while no command runs — as if sent
  * to it directly. gunicorn's master, nginx's or Unicorn's re-read their configuration and
  * replace their workers gracefully; a HUP to every worker would cut the requests in flight.

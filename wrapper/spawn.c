@@ -1,9 +1,18 @@
 /*
  * spawn.c — starting a child: posix_spawn with its environment, working directory, process
  * group, descriptors and signal mask set up; the hook shell's "SHELL -c LINE from the root";
- * and what a failed start means (125, 126, 127). Watching it is children.c's (SPEC §3).
+ * and what a failed start means (125, 126, 127). Watching it is children.c's (§3).
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "util.h"
+#include "msg.h"
+#include "children.h"
+#include "signals.h"
+#include "spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

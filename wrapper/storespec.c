@@ -2,8 +2,8 @@
  * storespec.c — a build cache store's name parsed, and shown without its credentials.
  * Linked into ccwrap (plan, check) and into ccwrap-cache; it allocates with plain malloc.
  */
-#include "storespec.h"
 #include "util.h"
+#include "storespec.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * storespec.h — a build cache store as the user names it (SPEC §10), shared by ccwrap and
+ * storespec.h — a build cache store as the user names it (§10), shared by ccwrap and
  * its helper ccwrap-cache: parsing, the form shown in messages (never a credential), names.
  */
 #ifndef STORESPEC_H

@@ -1,8 +1,13 @@
 /*
  * tree.c — the processes below ccwrap, read from /proc: who descends from whom, what a process
- * is called, whether it is stopped. A service is its whole tree, not the first pid (SPEC §7).
+ * is called, whether it is stopped. A service is its whole tree, not the first pid (§7).
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "tree.h"
 
 #include <ctype.h>
 #include <dirent.h>

@@ -1,10 +1,16 @@
 /*
- * trust.c — the one rule for what ccwrap executes (README, SECURITY): the file and every
+ * trust.c — the one rule for what ccwrap executes (doc/security.md): the file and every
  * folder above it, symlink targets included, belong to root, to ccwrap's user or to a
  * trusted_users entry, and nobody else may write them. Then nobody else can swap the file
  * between the check and the exec, so running it by its path runs what was checked.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+#include "config.h"
+#include "trust.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,4 +217,16 @@ out:
     free(todo);
     free(cur);
     return problem;
+}
+
+/* The configured shell runs every command hook and command: it is held to the same rule. */
+char *shell_trust_problem(const char *root, const struct config *c)
+{
+    char *p = trust_problem(c->shell, root, NULL, c), *text;
+
+    if (!p)
+        return NULL;
+    text = xasprintf("the shell %s: %s", c->shell, p);
+    free(p);
+    return text;
 }

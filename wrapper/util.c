@@ -2,7 +2,14 @@
  * util.c — small helpers every module uses: allocation that never returns NULL, bounded
  * number and duration parsing, the monotonic clock, signal names.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <sys/types.h>
+
 #include "ccwrap.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>

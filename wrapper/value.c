@@ -1,12 +1,18 @@
 /*
  * value.c — the programs a command line runs, found the way the shell will find them, each held
- * to the trust rule (README: Security). A value's first word is not its program: `FOO=1 bin/app`,
+ * to the trust rule (doc/security.md). A value's first word is not its program: `FOO=1 bin/app`,
  * `exec bin/app`, `env bin/app`, `"bin/app"` and `b\in/app` all run bin/app, and `a && b` runs
  * two. Only what needs more than quotes and plain $NAME is left to the shell, and refused.
  * This room reads the line's commands (if, while, for, case, { }, ( ), redirections); the
  * others: valuelex.c (tokens), valueword.c (a word expanded), valueprog.c (one command judged).
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "config.h"
+#include "trust.h"
+#include "value.h"
 #include "value_int.h"
 
 #include <stdarg.h>

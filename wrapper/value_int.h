@@ -6,7 +6,10 @@
 #ifndef VALUE_INT_H
 #define VALUE_INT_H
 
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
 
 #define MAX_DEPTH 8  /* eval, trap, sh -c and $(…) inside each other */
 #define MAX_NEST  64 /* quotes, ${…} and $(…) inside each other, while reading a word */

@@ -4,7 +4,9 @@
  * and redirections between words, and the bodies of here-documents. value.c reads the line
  * with it; what the words mean is valueword.c's.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "value_int.h"
 
 #include <stdlib.h>

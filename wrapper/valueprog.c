@@ -5,7 +5,11 @@
  * program found as execvp finds it (a path from each folder the line may be in, or each PATH
  * entry, which must be absolute and trusted) and held to the trust rule.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+#include "trust.h"
 #include "value_int.h"
 
 #include <errno.h>

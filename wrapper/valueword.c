@@ -4,7 +4,10 @@
  * removed, $NAME and ${NAME} put in and split; what only the shell can know ($(…), ${X:-…}, a
  * glob, IFS) marked on the field, and what runs inside a substitution handed to value.c.
  */
-#include "ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
 #include "value_int.h"
 
 #include <pwd.h>

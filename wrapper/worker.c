@@ -1,9 +1,26 @@
 /*
- * worker.c — Clever Cloud's workers (SPEC §11): CC_WORKER_COMMAND and CC_WORKER_COMMAND_<N> run
+ * worker.c — Clever Cloud's workers (§11): CC_WORKER_COMMAND and CC_WORKER_COMMAND_<N> run
  * through the hook shell beside the application, are restarted by CC_WORKER_RESTART after
  * CC_WORKER_RESTART_DELAY, and stop when it ends. Nothing here decides ccwrap's status.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "ccwrap.h"
+#include "util.h"
+#include "msg.h"
+#include "problems.h"
+#include "shell.h"
+#include "log.h"
+#include "config.h"
+#include "children.h"
+#include "signals.h"
+#include "spawn.h"
+#include "value.h"
+#include "hooks.h"
+#include "point.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -247,7 +264,7 @@ int workers_load(void)
 }
 
 /*
- * The stop signals of SPEC §7 after which nothing new starts: the one received, or 0. HUP is a
+ * The stop signals of §7 after which nothing new starts: the one received, or 0. HUP is a
  * reload: it never reached a worker, and a worker keeps its restart policy after it.
  */
 static int stop_signal(void)

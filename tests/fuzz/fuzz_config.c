@@ -3,7 +3,12 @@
  * any text gives a configuration whose every value is in bounds, or an error, never a crash,
  * a hang or a leak.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
+#include "../../wrapper/msg.h"
+#include "../../wrapper/config.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,13 @@
 /*
  * fuzz_dropin.c — libFuzzer harness for drop-in name filtering: any name (any byte but '/'
- * and NUL) is either run or skipped with a one-line reason, and the rules are the SPEC's.
+ * and NUL) is either run or skipped with a one-line reason, and the rules are those of
+ * doc/design.md.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
+#include "../../wrapper/hooks.h"
 
 #include <stdlib.h>
 #include <string.h>

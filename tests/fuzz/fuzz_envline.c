@@ -2,7 +2,10 @@
  * fuzz_envline.c — libFuzzer harness for CCWRAP_ENV lines: env_line_parse either splits
  * NAME=value with a valid NAME or refuses, whatever the bytes.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,12 @@
  * fuzz_http.c — libFuzzer harness for the answers an http:// or health-check probe reads:
  * http_status_parse must give a status only for a real first line, and read nothing past LEN.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
+#include "../../wrapper/ready_probe.h"
 
 #include <stdio.h>
 #include <stdlib.h>

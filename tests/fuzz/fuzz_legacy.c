@@ -3,7 +3,15 @@
  * in a legacy file give entries or warnings, and migrate --write rewrites it, never a crash
  * or a leak.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/msg.h"
+#include "../../wrapper/problems.h"
+#include "../../wrapper/config.h"
+#include "../../wrapper/legacy.h"
+#include "../../wrapper/migrate.h"
 
 #include <stdio.h>
 #include <stdlib.h>

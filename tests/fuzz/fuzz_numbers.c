@@ -2,7 +2,10 @@
  * fuzz_numbers.c — libFuzzer harness for the numbers a user writes: durations
  * (--ready-timeout, delay:), whole numbers and ports. Every result must be in bounds.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,12 @@
  * fuzz_ready.c — libFuzzer harness for readiness specs (--ready, CCWRAP_READY, ready = …):
  * ready_parse must answer every string with a spec or a one-line error, never crash.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/util.h"
+#include "../../wrapper/ready.h"
+#include "../../wrapper/ready_text.h"
 
 #include <stdlib.h>
 #include <string.h>

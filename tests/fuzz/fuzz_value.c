@@ -3,7 +3,11 @@
  * NULL or one message, never a crash, a leak or a read past the value. The application root
  * holds a program of root's and nothing of anyone else's, so most lines pass.
  */
-#include "../../wrapper/ccwrap.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../wrapper/config.h"
+#include "../../wrapper/value.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * deps.c — the dependency archives of CC_CACHE_DEPENDENCIES (SPEC §10, "Dependencies across
+ * deps.c — the dependency archives of CC_CACHE_DEPENDENCIES (§10, "Dependencies across
  * commits"): the folders of the ecosystems recognized by their lock files at the root, plus
  * CC_CACHE_DEPENDENCIES_EXTRA_PATHS, kept per app and fingerprint of those lock files.
  *

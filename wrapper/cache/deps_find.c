@@ -1,5 +1,5 @@
 /*
- * deps_find.c — which paths hold an app's dependencies (SPEC §10, "Dependencies across
+ * deps_find.c — which paths hold an app's dependencies (§10, "Dependencies across
  * commits"): the folders of the ecosystems recognized by their lock files at the root, with
  * the fingerprint of those files, plus CC_CACHE_DEPENDENCIES_EXTRA_PATHS; a path through a
  * symbolic link, or leaving the root and the home, is left out with a warning. Saving and

@@ -1,5 +1,5 @@
 /*
- * helper.h — ccwrap-cache, the build cache helper that ccwrap runs (SPEC §10). It alone links
+ * helper.h — ccwrap-cache, the build cache helper that ccwrap runs (§10). It alone links
  * libarchive (pack.c, unpack.c) and loads libcurl (remote.c: with dlopen, and only for an
  * http(s) or s3 store), so ccwrap without a cache starts as before. Its messages are ccwrap's
  * own (msg.c), its allocation and numbers util.c's. Sections are ordered lower layer first;

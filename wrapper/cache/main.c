@@ -1,6 +1,6 @@
 /*
  * main.c — ccwrap-cache, run by ccwrap: save, restore, list and prune build cache archives
- * (SPEC §10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
+ * (§10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
  * CCWRAP_CACHE_RESULT=3 says ccwrap gave it.
  *
  *   ccwrap-cache [-q|-n|-v] save ROOT APP COMMIT KEEP

@@ -1,5 +1,5 @@
 /*
- * sign.c — what an archive's record says and who vouches for it (SPEC §10, "The store is a
+ * sign.c — what an archive's record says and who vouches for it (§10, "The store is a
  * trust boundary"): its SHA-256 and size, and an Ed25519 signature over them with the app and
  * the commit, all done by OpenSSL's libcrypto.
  *
