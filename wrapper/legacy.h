@@ -11,7 +11,7 @@
 #include "problems.h"
 #include "config.h"
 
-struct json_t; /* jansson's, seen only by legacy.c and migrate.c */
+struct json_t; /* jansson's: only the rooms that read or write JSON include <jansson.h> */
 
 struct legacy_hook {
     char *file;    /* relative to the root: "clevercloud/php.json" */
