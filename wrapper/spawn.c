@@ -64,6 +64,7 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     posix_spawnattr_t attr;
     char **envp = spawn_env(r);
     short flags = 0;
+    int64_t started;
     pid_t pid;
     int e;
 
@@ -86,6 +87,9 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     if (r->err_fd > 0)
         posix_spawn_file_actions_adddup2(&fa, r->err_fd, STDERR_FILENO);
     posix_spawnattr_setflags(&attr, flags);
+    /* Before the spawn: the child may run a while before posix_spawn returns here, and its
+     * times (readiness after N s, a hook's timeout) count from when ccwrap started it. */
+    started = now_ms();
     if (r->exec_path)
         e = posix_spawn(&pid, r->exec_path, &fa, &attr, r->argv, envp);
     else
@@ -102,7 +106,7 @@ int spawn(const struct spawn_req *r, struct proc *p, int *err)
     p->lead = r->lead;
     p->worker = r->worker;
     p->running = true;
-    p->started = now_ms();
+    p->started = started;
     p->deadline = -1;
     p->kill_at = -1;
     if (r->hook_shell && r->exec_path) {
