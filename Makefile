@@ -126,16 +126,23 @@ build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(SAN_FLAGS) $$(pkg-config --cflags \
 	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $(CACHE_LIBS)
 
-# libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
+# libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each. The sources are
+# compiled once, instrumented for the fuzzer (fuzzer-no-link), into build-fuzz/obj/, and each
+# harness is linked against those objects: eight fuzzers cost one compile, not eight.
 FUZZERS = ready envline numbers legacy dropin config http value
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
+FUZZ_OBJS = $(FUZZ_SRCS:wrapper/%.c=build-fuzz/obj/%.o)
+FUZZ_CFLAGS = $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 -fno-sanitize-recover=all
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) wrapper/ccwrap.h
-	@mkdir -p build-fuzz
-	clang $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_SRCS) \
-	    $(SHARED_LIBS)
+build-fuzz/obj/%.o: wrapper/%.c $(wildcard wrapper/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/obj/config.o build-fuzz/obj/cache.o: .sysconfdir
+.SECONDARY: $(FUZZ_OBJS)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(wildcard wrapper/*.h)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(SHARED_LIBS)
 
 fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 	@for f in $(FUZZERS); do \
