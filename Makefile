@@ -88,16 +88,17 @@ deps-build:
 	contrib/install-deps build
 
 # Every test against a -Werror build, then the same suite under ASan+UBSan, valgrind over the
-# main paths, static analysis and a short run of each fuzzer. tests/check runs them all and
-# ends with one line over every stage: "check: N passed, N failed, N skipped".
+# main paths, static analysis, a short run of each fuzzer and the container suite. tests/check
+# runs them all and ends with one line over every stage: "check: N passed, N failed, N skipped".
+# tests/lanes runs the hardening stages beside the plain suite and the container stage (two
+# lanes for two cores), each stage's output printed whole in the usual order; LANES=1: one
+# after the other.
 check:
 	tests/check $(MAKE) --no-print-directory check-stages
 
 check-stages: deps
 	$(MAKE) -B WERROR=1 ccwrap ccwrap-cache $(TESTAPP)
-	tests/run
-	$(MAKE) check-hardening
-	$(MAKE) check-container
+	tests/lanes $(MAKE)
 
 # ccwrap as a container's PID 1 under a real runtime (podman, tests/podman's settings): its
 # own stage, since it builds images (the base once, reused; the test image with `make image`).

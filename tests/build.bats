@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The build phase (SPEC §4), the hook variables (§3) and the exit statuses of §7 for a build.
+# The build phase (§4), the hook variables (§3) and the exit statuses of §7 for a build.
+# Design: doc/design.md §4 (build phase), §3 (hook variables), §7 (exit statuses).
 
 load test_helper
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# A build cache restore (SPEC §10, "the store is a trust boundary") from a hostile store:
+# A build cache restore (§10, "the store is a trust boundary") from a hostile store:
 # archives crafted here with python3's tarfile (pax) and zstd. The restore creates only files,
 # folders, symbolic links and hard links below its staging folder, whatever a path's length;
 # caps what it writes; fails whole on a full disk; keeps mtimes to the nanosecond.
+# Design: doc/design.md §10 (build cache archive: the store is a trust boundary).
 
 load test_helper
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bats
-# The build cache store as a trust boundary (SPEC §10): signed and verified archives, their
+# The build cache store as a trust boundary (§10): signed and verified archives, their
 # SHA-256 checked before extraction, settings an untrusted ccwrap.conf may not set, credentials
 # kept out of the helper's command line and core dumps, override paths never followed through
 # a symbolic link, and a prune that deletes only what the store wrote.
+# Design: doc/design.md §10 (build cache archive: the store is a trust boundary),
+# §3 (trust rule), §8 (settings from an untrusted file).
 
 load test_helper
 

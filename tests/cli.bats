@@ -2,6 +2,7 @@
 # cli.bats — the command line (doc/design.md §1): usage errors' exact line and status 125,
 # --help, -h and --version, unknown subcommands, where options end (`--`, the first word), an
 # explicit COMMAND found in PATH and run without a shell, and which folder is the root.
+# Design: doc/design.md §1 (command line).
 
 load test_helper
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# Cron (SPEC §12): clevercloud/cron.json's schedules as cron(5) reads them, checked against
+# Cron (§12): clevercloud/cron.json's schedules as cron(5) reads them, checked against
 # python3-croniter on random schedules; `ccwrap cron`; check and run refusing a bad file; one
 # real entry beside an application, minute by minute: $ROOT, the prefix, the end line, an
 # overlap skipped, its process tree stopped with the application; no wake-up while idle.
+# Design: doc/design.md §12 (cron).
 
 load test_helper
 

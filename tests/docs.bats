@@ -4,6 +4,7 @@
 # and every option `ccwrap --help` prints is in the man page's SYNOPSIS, on the same
 # subcommand's line. The lists come from the sources and from --help, not from this file, so a
 # new event or option that the docs do not name fails here.
+# Design: doc/design.md §1 (options), §9 (the event log), as the README and the man page say them.
 
 load test_helper
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# The instance's environment (SPEC §13): the variables Clever Cloud sets, set only when unset,
+# The instance's environment (§13): the variables Clever Cloud sets, set only when unset,
 # for hooks, the command, the application, workers and cron; --env-file and env_files in both
 # formats, the environment winning; errors with file and line; the trust rule; plan's sources
 # and hidden secrets.
+# Design: doc/design.md §13 (the instance's environment).
 
 load test_helper
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# proc.bats — where /proc cannot tell ccwrap everything (SPEC §5.3, §7): without the per-thread
+# proc.bats — where /proc cannot tell ccwrap everything (§5.3, §7): without the per-thread
 # "children" files (a kernel without CONFIG_PROC_CHILDREN, gVisor) the tree comes from a scan
 # of every /proc/PID/stat; without CAP_SYS_PTRACE another user's descriptors cannot be read,
 # so readiness warns once and probes the port instead. Real capabilities, users and mounts.
+# Design: doc/design.md §5 step 3 (readiness: listener owners), §7 (the process tree).
 
 load test_helper
 

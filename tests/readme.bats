@@ -2,6 +2,7 @@
 # README.md held to what ccwrap, the Makefile and contrib/install-deps say (issue 13): the usage
 # lines, -h, the hook points, the plan example (from the build and after make install), the
 # fuzzer list, the Quick start's lines and build set, the package name, STATIC=1's warnings.
+# Design: doc/design.md §1 (usage lines), §2 (hook points), as README.md shows them.
 
 load test_helper
 

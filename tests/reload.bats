@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# reload.bats — HUP sent to ccwrap is a reload, not a stop (SPEC §7, `systemctl reload`'s
+# reload.bats — HUP sent to ccwrap is a reload, not a stop (§7, `systemctl reload`'s
 # `kill -HUP $MAINPID`): it reaches the main program only — never its workers, the rest of the
 # tree or CC_WORKER_* — and nothing else changes: workers keep their restart policy, later steps
 # still run. If the program dies of it, ccwrap ends as it did. Real gunicorn with real workers.
+# Design: doc/design.md §7 (HUP is a reload, not a stop).
 
 load test_helper
 

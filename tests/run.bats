@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
-# The run phase (SPEC §5 steps 1-6): pre-run, starting the application, run-succeeded while it
+# The run phase (§5 steps 1-6): pre-run, starting the application, run-succeeded while it
 # runs, run-failed with systemd's variables, exit statuses, and what the application inherits.
 # Readiness specs themselves are in readiness.bats.
+# Design: doc/design.md §5 (run phase), §7 (exit statuses).
 
 load test_helper
 

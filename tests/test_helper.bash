@@ -72,6 +72,15 @@ copy_tree() {
         --exclude=./.sysconfdir --exclude=./tests/fixtures/testapp -cf - . | tar -C "$1" -xf -
 }
 
+# file_copy: the working tree copied (copy_tree) once per suite file, into $BATS_FILE_TMPDIR/src;
+# echoes its path. The tests of one file that build it (make install, make demo) then compile
+# what they share once: make rebuilds only what their settings change (.sysconfdir).
+file_copy() {
+    local src=$BATS_FILE_TMPDIR/src
+    [ -f "$src/Makefile" ] || copy_tree "$src"
+    echo "$src"
+}
+
 # plain_build_only WHAT: skips a test that builds ccwrap from the sources itself (make install,
 # make demo, a static build) when the suite runs against another binary (tests/sanitize): the
 # same build would only be made a second time.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# tree.bats — the application is its whole process tree (SPEC §7): a stop reaches the real
+# tree.bats — the application is its whole process tree (§7): a stop reaches the real
 # program behind a hook shell, npm or gunicorn's master; a simple CC_*_COMMAND's status is the
 # program's; nothing outlives ccwrap; after a stop nothing new starts. Real Node.js, npm and
 # gunicorn, installed by contrib/install-deps.
+# Design: doc/design.md §7 (the command is a process tree; what a stop reaches).
 
 load test_helper
 
