@@ -115,25 +115,25 @@ pre-build/10-app"
     assert_output "ccwrap $version"
 }
 
+# usage_error MESSAGE ARGS...: ccwrap ARGS exits 125 with "ccwrap: MESSAGE; see 'ccwrap --help'"
+# alone on stderr and nothing on stdout.
+usage_error() {
+    local want=$1
+    shift
+    run --separate-stderr "$CCWRAP" "$@"
+    assert_failure 125
+    assert_equal "$stderr" "ccwrap: $want; see 'ccwrap --help'"
+    assert_equal "$output" ""
+}
+
 @test "an unknown subcommand or option: the exact line, 125, nothing on stdout, nothing runs" {
     logging_hook pre-build 10-ran
-    local -a cases=(
-        "unknown subcommand 'bogus'|bogus"
-        "unknown subcommand 'BUILD'|BUILD -- true"
-        "unknown subcommand 'build-'|build- -- true"
-        "unknown option '--bogus'|--bogus build -- true"
-        "unknown option '--bogus'|--bogus --help"
-        "unknown option '-x'|build -x -- true"
-    )
-    for c in "${cases[@]}"; do
-        local want=${c%%|*} args=${c#*|}
-        echo "# case: ccwrap $args"
-        # shellcheck disable=SC2086 # the words of the case
-        run --separate-stderr "$CCWRAP" $args
-        assert_failure 125
-        assert_equal "$stderr" "ccwrap: $want; see 'ccwrap --help'"
-        assert_equal "$output" ""
-    done
+    usage_error "unknown subcommand 'bogus'" bogus
+    usage_error "unknown subcommand 'BUILD'" BUILD -- true
+    usage_error "unknown subcommand 'build-'" build- -- true
+    usage_error "unknown option '--bogus'" --bogus build -- true
+    usage_error "unknown option '--bogus'" --bogus --help
+    usage_error "unknown option '-x'" build -x -- true
     assert_equal "$(cat "$LOG")" ""
 }
 
