@@ -90,9 +90,9 @@ deps-build:
 # Every test against a -Werror build, then the same suite under ASan+UBSan, valgrind over the
 # main paths, static analysis, a short run of each fuzzer and the container suite. tests/check
 # runs them all and ends with one line over every stage: "check: N passed, N failed, N skipped".
-# tests/lanes runs the hardening stages beside the plain suite and the container stage (two
-# lanes for two cores), each stage's output printed whole in the usual order; LANES=1: one
-# after the other.
+# tests/lanes runs them two at a time (two cores): the suite under ASan and valgrind beside the
+# plain suite, then lint and the fuzzers beside the container suite; each stage's output comes
+# whole, in the usual order. LANES=1: one after the other.
 check:
 	tests/check $(MAKE) --no-print-directory check-stages
 
@@ -107,9 +107,14 @@ check-container: ccwrap ccwrap-cache $(TESTAPP)
 	contrib/install-deps container
 	tests/run tests/container.bats
 
-check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
+check-hardening: check-memory check-static
+
+# The suite under ASan+UBSan and valgrind's runs; then static analysis and the fuzzers.
+check-memory: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 	tests/sanitize build-asan/ccwrap
 	tests/valgrind
+
+check-static:
 	tests/lint
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
@@ -218,4 +223,4 @@ clean:
 	rm -rf build-deb build-image
 
 .PHONY: FORCE all deps check check-hardening demo install uninstall format lint fuzz bench clean
-.PHONY: deps-build check-stages check-container deb image
+.PHONY: deps-build check-stages check-container check-memory check-static deb image
