@@ -107,16 +107,17 @@ deps-build:
 	contrib/install-deps build
 
 # Every test against a -Werror build, then the same suite under ASan+UBSan, valgrind over the
-# main paths, static analysis and a short run of each fuzzer. tests/check runs them all and
-# ends with one line over every stage: "check: N passed, N failed, N skipped".
+# main paths, static analysis, a short run of each fuzzer and the container suite. tests/check
+# runs them all and ends with one line over every stage: "check: N passed, N failed, N skipped".
+# tests/lanes runs them two at a time (two cores): the suite under ASan and valgrind beside the
+# plain suite, then lint and the fuzzers beside the container suite; each stage's output comes
+# whole, in the usual order. LANES=1: one after the other.
 check:
 	tests/check $(MAKE) --no-print-directory check-stages
 
 check-stages: deps
 	$(MAKE) -B WERROR=1 ccwrap ccwrap-cache $(TESTAPP)
-	tests/run
-	$(MAKE) check-hardening
-	$(MAKE) check-container
+	tests/lanes $(MAKE)
 
 # ccwrap as a container's PID 1 under a real runtime (podman, tests/podman's settings): its
 # own stage, since it builds images (the base once, reused; the test image with `make image`).
@@ -125,9 +126,14 @@ check-container: ccwrap ccwrap-cache $(TESTAPP)
 	contrib/install-deps container
 	tests/run tests/container.bats
 
-check-hardening: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
+check-hardening: check-memory check-static
+
+# The suite under ASan+UBSan and valgrind's runs; then static analysis and the fuzzers.
+check-memory: build-asan/ccwrap build-asan/ccwrap-cache $(TESTAPP)
 	tests/sanitize build-asan/ccwrap
 	tests/valgrind
+
+check-static:
 	tests/lint
 	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
@@ -145,16 +151,23 @@ build-asan/ccwrap-cache: $(CACHE_SRCS) $(CACHE_HDRS)
 	$(CC) $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(SAN_FLAGS) $$(pkg-config --cflags \
 	    $(CACHE_PKGS)) -o $@ $(CACHE_SRCS) $(CACHE_LIBS)
 
-# libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each.
+# libFuzzer harnesses for ccwrap's own parsers (clang); FUZZ_SECONDS each. The sources are
+# compiled once, instrumented for the fuzzer (fuzzer-no-link), into build-fuzz/obj/, and each
+# harness is linked against those objects: eight fuzzers cost one compile, not eight.
 FUZZERS = ready envline numbers legacy dropin config http value
 FUZZ_SECONDS = 60
 FUZZ_SRCS = $(filter-out wrapper/main.c,$(SRCS))
+FUZZ_OBJS = $(FUZZ_SRCS:wrapper/%.c=build-fuzz/obj/%.o)
+FUZZ_CFLAGS = $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 -fno-sanitize-recover=all
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(HDRS)
-	@mkdir -p build-fuzz
-	clang $(ALL_CPPFLAGS) -std=c11 $(WARN) -Werror $(PKG_CFLAGS) -g -O1 \
-	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(FUZZ_SRCS) \
-	    $(SHARED_LIBS)
+build-fuzz/obj/%.o: wrapper/%.c $(HDRS)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/obj/confload.o build-fuzz/obj/cache.o: .sysconfdir
+.SECONDARY: $(FUZZ_OBJS)
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(HDRS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(SHARED_LIBS)
 
 fuzz: $(FUZZERS:%=build-fuzz/fuzz_%)
 	@for f in $(FUZZERS); do \
@@ -229,4 +242,4 @@ clean:
 	rm -rf build-deb build-image
 
 .PHONY: FORCE all deps check check-hardening demo install uninstall format lint fuzz bench clean
-.PHONY: deps-build check-stages check-container deb image
+.PHONY: deps-build check-stages check-container check-memory check-static deb image

@@ -4,6 +4,8 @@
 # line on stderr that names it and the fix, with the right status, or is handled. Never a
 # crash, a hang or a sanitizer report: every ccwrap call is bounded by timeout, and a perl
 # wrapper between the two tells a death by signal from an exit.
+# Design: doc/design.md §1 (arguments), §2 (drop-ins), §3 (hook variables, CCWRAP_ENV),
+# §5 (readiness specs), §6 (legacy JSON), §8 (configuration).
 
 load test_helper
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The binary `make` builds (issue 14): hardened (PIE, full RELRO, non-executable stack, stack
 # protector, FORTIFY), with libconfuse and jansson linked in and glibc shared.
+# Design: none in doc/design.md: how `make` builds the binary, not what it does.
 
 load test_helper
 

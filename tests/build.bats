@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # The build phase (§4), the hook variables (§3) and the exit statuses of §7 for a build.
+# Design: doc/design.md §4 (build phase), §3 (hook variables), §7 (exit statuses).
 
 load test_helper
 
@@ -90,31 +91,6 @@ three
 four"
 }
 
-@test "without COMMAND, build runs CC_BUILD_COMMAND through the shell from the root" {
-    mkdir -p "$BATS_TEST_TMPDIR/elsewhere"
-    cd "$BATS_TEST_TMPDIR/elsewhere"
-    export CC_BUILD_COMMAND='echo "built in $PWD" >>"$LOG" && exit 4'
-    run --separate-stderr "$CCWRAP" --root "$APP" build
-    assert_failure 4
-    assert_equal "$(cat "$LOG")" "built in $APP"
-}
-
-@test "neither COMMAND nor CC_BUILD_COMMAND is a usage error, status 125" {
-    export CC_BUILD_COMMAND='   '
-    run --separate-stderr "$CCWRAP" build
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: CC_BUILD_COMMAND: no COMMAND given and the variable is empty; see 'ccwrap --help'"
-}
-
-@test "option parsing stops at the first word and at --" {
-    run --separate-stderr "$CCWRAP" -q build sh -c 'echo "$0 $1"' -x --from-cache
-    assert_success
-    assert_output "-x --from-cache"
-    run -127 --separate-stderr "$CCWRAP" -q build -- -v
-    assert_failure 127
-    assert_equal "$stderr" "ccwrap: -v: command not found"
-}
-
 @test "a command that is not found exits 127, one that cannot be executed 126" {
     run -127 --separate-stderr "$CCWRAP" build -- no-such-command-xyz
     assert_failure 127
@@ -123,34 +99,6 @@ four"
     run --separate-stderr "$CCWRAP" build -- ./notexec
     assert_failure 126
     assert_equal "$stderr" "ccwrap: ./notexec: Permission denied"
-}
-
-@test "the command runs in ccwrap's working folder, hooks in the root; APP_HOME is exported" {
-    mkdir -p "$BATS_TEST_TMPDIR/cwd"
-    cd "$BATS_TEST_TMPDIR/cwd"
-    hook pre-build 10-where 'echo "hook $PWD $APP_HOME" >>"$LOG"'
-    run --separate-stderr "$CCWRAP" -C "$APP" build -- sh -c 'echo "command $PWD $APP_HOME" >>"$LOG"'
-    assert_success
-    assert_equal "$(cat "$LOG")" "hook $APP $APP
-command $BATS_TEST_TMPDIR/cwd $APP"
-}
-
-@test "the root is --root, else APP_HOME, else the working folder" {
-    mkdir -p "$BATS_TEST_TMPDIR/other/hooks.d/pre-build"
-    printf '#!/bin/sh\necho other >>"$LOG"\n' >"$BATS_TEST_TMPDIR/other/hooks.d/pre-build/10-x"
-    chmod +x "$BATS_TEST_TMPDIR/other/hooks.d/pre-build/10-x"
-    logging_hook pre-build 10-app
-    APP_HOME="$BATS_TEST_TMPDIR/other" run "$CCWRAP" -q build -- true
-    assert_success
-    APP_HOME="$BATS_TEST_TMPDIR/other" run "$CCWRAP" -q -C "$APP" build -- true
-    assert_success
-    run "$CCWRAP" -q build -- true
-    assert_equal "$(cat "$LOG")" "other
-pre-build/10-app
-pre-build/10-app"
-    run --separate-stderr "$CCWRAP" -C "$BATS_TEST_TMPDIR/none" build -- true
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: $BATS_TEST_TMPDIR/none: the application root is not a folder; fix --root"
 }
 
 @test "hooks get CCWRAP_PHASE, CCWRAP_HOOK, APP_HOME, stdin /dev/null and a group of their own" {
@@ -286,23 +234,3 @@ b"
     assert_equal "$stderr" "ccwrap: unknown hook point 'post-deploy': pre-build, post-build, pre-run, run-succeeded or run-failed; see 'ccwrap --help'"
 }
 
-@test "usage errors exit 125 with one line; --help and --version exit 0" {
-    run --separate-stderr "$CCWRAP" --frobnicate build -- true
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: unknown option '--frobnicate'; see 'ccwrap --help'"
-    run --separate-stderr "$CCWRAP"
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: no subcommand; see 'ccwrap --help'"
-    run --separate-stderr "$CCWRAP" build --ready tcp -- true
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: --ready goes with run; see 'ccwrap --help'"
-    run --separate-stderr "$CCWRAP" -C
-    assert_failure 125
-    assert_equal "$stderr" "ccwrap: option '-C' needs a value; see 'ccwrap --help'"
-    run "$CCWRAP" --help
-    assert_success
-    assert_line --index 0 --regexp '^usage: ccwrap \[GLOBAL\] build'
-    run "$CCWRAP" --version
-    assert_success
-    assert_output --regexp '^ccwrap [0-9]+\.[0-9]+\.[0-9]+$'
-}

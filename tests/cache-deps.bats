@@ -2,6 +2,7 @@
 # CC_CACHE_DEPENDENCIES (§10, "Dependencies across commits"): a dependency archive per app
 # and lock-file fingerprint in a local store, restored before the build command of the next
 # commit and saved after a successful build; extra paths; signatures; plan build.
+# Design: doc/design.md §10 (build cache archive, dependencies across commits).
 
 load test_helper
 

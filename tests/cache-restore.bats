@@ -3,6 +3,7 @@
 # archives crafted here with python3's tarfile (pax) and zstd. The restore creates only files,
 # folders, symbolic links and hard links below its staging folder, whatever a path's length;
 # caps what it writes; fails whole on a full disk; keeps mtimes to the nanosecond.
+# Design: doc/design.md §10 (build cache archive: the store is a trust boundary).
 
 load test_helper
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The build cache's remote stores (§10): http(s) GET/PUT/DELETE against a real nginx
 # with WebDAV, and s3:// signed with AWS SigV4 against s3rver (npm), both on 127.0.0.1.
+# Design: doc/design.md §10 (build cache archive: stores).
 
 load test_helper
 

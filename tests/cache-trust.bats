@@ -3,6 +3,8 @@
 # SHA-256 checked before extraction, settings an untrusted ccwrap.conf may not set, credentials
 # kept out of the helper's command line and core dumps, override paths never followed through
 # a symbolic link, and a prune that deletes only what the store wrote.
+# Design: doc/design.md §10 (build cache archive: the store is a trust boundary),
+# §3 (trust rule), §8 (settings from an untrusted file).
 
 load test_helper
 
@@ -238,7 +240,9 @@ ccwrap: warning: build cache: no archive saved; the build itself succeeded"
     # A core_pattern of "core" would write it in the helper's folder, the root, which the next
     # save archives (with the environment's secrets in it).
     ulimit -c unlimited
-    "$CCWRAP" build -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
+    # bash starts a background job with QUIT ignored, which ccwrap and its helper would keep:
+    # QUIT's default action is what is tested, so it is restored.
+    env --default-signal=QUIT "$CCWRAP" build -- true 2>"$BATS_TEST_TMPDIR/err" 3>&- &
     CCPID=$!
     remember_pid "$CCPID"
     wait_for 10 pgrep -P "$CCPID" -x ccwrap-cache

@@ -2,6 +2,7 @@
 # The build cache archive (§10) with the local folder store: create, keys, restore,
 # prune, disable, override and ignore paths, corrupt, missing and malicious archives,
 # concurrent builds, and what plan, check and the event log say of it.
+# Design: doc/design.md §10 (build cache archive), §9 (plan, check, events).
 
 load test_helper
 

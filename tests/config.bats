@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The configuration file (§8): where it is found, what each option does, precedence,
 # and errors that name FILE:LINE and exit 125.
+# Design: doc/design.md §8 (configuration).
 
 load test_helper
 

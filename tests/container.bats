@@ -6,6 +6,8 @@
 # cache shared by two containers through a folder of the host. `make check-container` runs it.
 # The base image is built once and kept (build-container/); the test image is rebuilt each run
 # from the binaries of the tree. Skipped, saying why, where podman cannot run a container.
+# Design: doc/design.md §7 (signals, PID 1, orphans), §5 (run phase, readiness),
+# §2 (hook variables), §10 (a shared cache).
 
 load test_helper
 

@@ -3,6 +3,7 @@
 # python3-croniter on random schedules; `ccwrap cron`; check and run refusing a bad file; one
 # real entry beside an application, minute by minute: $ROOT, the prefix, the end line, an
 # overlap skipped, its process tree stopped with the application; no wake-up while idle.
+# Design: doc/design.md §12 (cron).
 
 load test_helper
 
@@ -221,6 +222,7 @@ clevercloud/cron.json: cron[4]: ./missing.sh: no such file; fix the path in cron
 }
 
 @test "a real entry beside the application: \$ROOT, prefixed output, its end, an overlap skipped, its tree stopped with the application" {
+    plain_run_only "it waits on two real minutes"
     # One minute-granular run (up to ~2 minutes): entry 0 starts each minute and sleeps 70 s,
     # so at the next minute it is still running; entry 1 ends at once.
     cron_json '["* * * * * echo \"out $ROOT\"; echo err >&2; sleep 70 & echo $! >'"$BATS_TEST_TMPDIR"'/sleep.pid; wait", "* * * * * echo \"$ROOT $INSTANCE_TYPE $CCWRAP_CRON\" >>$ROOT/ran"]'

@@ -4,6 +4,7 @@
 # holds exactly the binary, the man page, the conffile, the completion and the examples. As
 # root it is installed, upgraded over a changed conffile, removed and purged with dpkg, in a
 # root of its own.
+# Design: none in doc/design.md: the Debian package (contrib/debian).
 
 load test_helper
 

@@ -2,6 +2,7 @@
 # `make demo`'s script, contrib/demo/run (issue 13): all five hook points in order, run-failed
 # included; bold headings on a terminal only, never with NO_COLOR set; and `make demo` asks
 # install-deps for the build set only.
+# Design: doc/design.md §2 (the five hook points in order), shown by contrib/demo/run.
 
 load test_helper
 

@@ -7,6 +7,8 @@
 # a heading); every C file and header of wrapper/ and wrapper/cache/ is in design.md's file
 # map. The lists come from the sources, --help and the tree, not from this file, so a new
 # event, option, section, link or file that the docs do not follow fails here.
+# Design: doc/design.md §1 (options), §9 (the event log), as the docs and the man page say them;
+# the whole of design.md as the code cites it.
 
 load test_helper
 

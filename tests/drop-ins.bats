@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Drop-in folders (§2): order, skip rules, several folders merged by name, masks,
 # executability and permission checks, odd names, argv[0], and each point's failure policy.
+# Design: doc/design.md §2 (hook points, drop-in folders), §3 (running a hook).
 
 load test_helper
 

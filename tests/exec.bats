@@ -2,6 +2,8 @@
 # Exec in place (issue 14, doc/signals.md): with nothing to do after the command,
 # ccwrap runs the pre-hooks and becomes the command. Same pid, the bare command's statuses,
 # death signals, signal mask and descriptors; ccwrap supervises as soon as anything follows.
+# Design: doc/design.md §7 (the bare command's statuses and signals), §3 (the trust rule,
+# in place too).
 
 load test_helper
 

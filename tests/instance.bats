@@ -3,6 +3,7 @@
 # for hooks, the command, the application, workers and cron; --env-file and env_files in both
 # formats, the environment winning; errors with file and line; the trust rule; plan's sources
 # and hidden secrets.
+# Design: doc/design.md §13 (the instance's environment).
 
 load test_helper
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Legacy postDeploy (§6): clevercloud/*.json hooks run as the last run-succeeded hook,
 # legacy_post_deploy = run | ignore | fail, and `ccwrap migrate [--write]`.
+# Design: doc/design.md §6 (legacy postDeploy).
 
 load test_helper
 

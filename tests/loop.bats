@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Nothing blocks ccwrap's event loop, nothing hangs (issue 10, items 6 and 7): a host name whose
 # DNS never answers, a hook that reads the terminal, a system that cannot start one more process.
+# Design: doc/design.md §5 (readiness off the loop), §3 (hooks at a terminal), §7 (no hang).
 
 load test_helper
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
 # The operator commands (§9): plan, check and the event log; and what ships around
 # ccwrap (issue 5): the bash completion, make install, the man page and make demo.
+# Design: doc/design.md §9 (operator commands); and what ships: completion, make install,
+# the man page, make demo.
 
 load test_helper
 
@@ -663,9 +665,8 @@ EOF
 
 @test "make install DESTDIR=… PREFIX=/usr installs exactly the binary, the man page and the config; uninstall removes them" {
     plain_build_only "make install"
-    src=$BATS_TEST_TMPDIR/src
+    src=$(file_copy)
     inst=$BATS_TEST_TMPDIR/inst
-    copy_tree "$src"
     run timeout 120 make -C "$src" -s -j4 install DESTDIR="$inst" PREFIX=/usr 3>&-
     assert_success
     run sh -c 'cd "$1" && find . ! -type d -printf "%P %m\n" | sort' _ "$inst"
@@ -689,16 +690,9 @@ EOF
     [ ! -e "$inst/usr/etc/ccwrap" ]
 }
 
-@test "the man page is clean under mandoc -Tlint" {
-    run mandoc -Tlint "$TOP/wrapper/ccwrap.1"
-    assert_success
-    assert_output ""
-}
-
 @test "make demo ends by itself with status 0 within 60 s" {
     plain_build_only "make demo"
-    src=$BATS_TEST_TMPDIR/src
-    copy_tree "$src"
+    src=$(file_copy)
     DEMO_PORT=$(free_port)
     export DEMO_PORT
     run timeout 60 make -C "$src" -s -j4 demo 3>&-

@@ -3,6 +3,7 @@
 # "children" files (a kernel without CONFIG_PROC_CHILDREN, gVisor) the tree comes from a scan
 # of every /proc/PID/stat; without CAP_SYS_PTRACE another user's descriptors cannot be read,
 # so readiness warns once and probes the port instead. Real capabilities, users and mounts.
+# Design: doc/design.md §5 step 3 (readiness: listener owners), §7 (the process tree).
 
 load test_helper
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Readiness (§5.3) and the readiness timeout (§5.5): each spec, where the spec comes from,
 # bad specs, and what happens to an application that is not ready in time.
+# Design: doc/design.md §5 steps 3 and 5 (readiness, the readiness timeout).
 
 load test_helper
 

@@ -4,6 +4,7 @@
 # Quick start's lines and build set, the package name; and the pages the README sends its
 # reader to for the rest: the fuzzer list (doc/development.md), STATIC=1's warnings
 # (doc/install.md).
+# Design: doc/design.md §1 (usage lines), §2 (hook points), as README.md shows them.
 
 load test_helper
 

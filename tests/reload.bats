@@ -3,6 +3,7 @@
 # `kill -HUP $MAINPID`): it reaches the main program only — never its workers, the rest of the
 # tree or CC_WORKER_* — and nothing else changes: workers keep their restart policy, later steps
 # still run. If the program dies of it, ccwrap ends as it did. Real gunicorn with real workers.
+# Design: doc/design.md §7 (HUP is a reload, not a stop).
 
 load test_helper
 

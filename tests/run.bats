@@ -2,6 +2,7 @@
 # The run phase (§5 steps 1-6): pre-run, starting the application, run-succeeded while it
 # runs, run-failed with systemd's variables, exit statuses, and what the application inherits.
 # Readiness specs themselves are in readiness.bats.
+# Design: doc/design.md §5 (run phase), §7 (exit statuses).
 
 load test_helper
 

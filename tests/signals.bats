@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Signals and supervision (§7): relay exactly once, terminals (Ctrl-C, Ctrl-Z), ignored
 # signals, re-raise, the subreaper, PID 1 in a PID namespace, inherited descriptors.
+# Design: doc/design.md §7 (exit status and signals).
 
 load test_helper
 

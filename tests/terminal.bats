@@ -3,6 +3,7 @@
 # scenario is played twice on a real pseudo-terminal by tests/fixtures/term.py, under a real
 # job-control shell (bash -i, dash -i), once with $W empty and once with W='ccwrap … --'. The
 # typed lines are the same ("$W cat"), so the two transcripts and statuses must be identical.
+# Design: doc/design.md §7 (signals at a terminal: Ctrl-C, Ctrl-Z, hangup).
 
 load test_helper
 

@@ -72,11 +72,26 @@ copy_tree() {
         --exclude=./.sysconfdir --exclude=./tests/fixtures/testapp -cf - . | tar -C "$1" -xf -
 }
 
+# file_copy: the working tree copied (copy_tree) once per suite file, into $BATS_FILE_TMPDIR/src;
+# echoes its path. The tests of one file that build it (make install, make demo) then compile
+# what they share once: make rebuilds only what their settings change (.sysconfdir).
+file_copy() {
+    local src=$BATS_FILE_TMPDIR/src
+    [ -f "$src/Makefile" ] || copy_tree "$src"
+    echo "$src"
+}
+
 # plain_build_only WHAT: skips a test that builds ccwrap from the sources itself (make install,
 # make demo, a static build) when the suite runs against another binary (tests/sanitize): the
 # same build would only be made a second time.
 plain_build_only() {
     [ "$CCWRAP" = "$TOP/ccwrap" ] || skip "$1 builds the plain ccwrap; checked once, in the suite's plain run"
+}
+
+# plain_run_only WHY: skips, when the suite runs against another binary (tests/sanitize), a test
+# whose time goes to waiting on the wall clock (WHY says which): it runs once, in the plain run.
+plain_run_only() {
+    [ "$CCWRAP" = "$TOP/ccwrap" ] || skip "$1; checked once, in the suite's plain run"
 }
 
 # A free TCP port, reserved against the suites running beside this one (fixtures/free-port.py).
@@ -85,15 +100,19 @@ free_port() {
 }
 
 # No test may hang: after CCWRAP_TEST_LIMIT seconds (180) everything the test started is killed
-# (bats 1.8.2's BATS_TEST_TIMEOUT cannot end a `run` whose grandchild holds its pipe).
+# (bats 1.8.2's BATS_TEST_TIMEOUT cannot end a `run` whose grandchild holds its pipe). The
+# watchdog ends with the test: teardown kills it, and it also leaves by itself within a second
+# of the test's end, so a suite whose teardown forgets it still costs only its own time.
 start_watchdog() {
     local limit=${CCWRAP_TEST_LIMIT:-180} target=$BASHPID start
     start=$(proc_start "$target")
     (
         me=$BASHPID
-        for ((i = 0; i < limit; i++)); do sleep 1; done
-        # The test is still the one that started us (its start time), not a reused pid.
-        [ "$(proc_start "$target")" = "$start" ] || exit 0
+        for ((i = 0; i < limit; i++)); do
+            sleep 1
+            # The test is still the one that started us (its start time), not a reused pid.
+            [ "$(proc_start "$target")" = "$start" ] || exit 0
+        done
         echo "test_helper: the test ran over $limit s: killing what it started" >&2
         pids=$(descendants "$target" "$me")
         # shellcheck disable=SC2086 # a list of pids

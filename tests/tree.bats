@@ -3,6 +3,7 @@
 # program behind a hook shell, npm or gunicorn's master; a simple CC_*_COMMAND's status is the
 # program's; nothing outlives ccwrap; after a stop nothing new starts. Real Node.js, npm and
 # gunicorn, installed by contrib/install-deps.
+# Design: doc/design.md §7 (the command is a process tree; what a stop reaches).
 
 load test_helper
 

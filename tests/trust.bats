@@ -2,43 +2,14 @@
 # Trust boundaries (issue 10, doc/security.md): what ccwrap runs as root must belong to root
 # (or to ccwrap's user, or to trusted_users) and be writable by nobody else; CCWRAP_ENV and
 # --events cannot be turned against it by a second local user. The second user is `nobody`.
+# Design: doc/design.md §3 (the trust rule).
 
 load test_helper
+load trust_helper
 
 setup() {
-    common_setup
-    [ "$(id -u)" -eq 0 ] || skip "these tests need root, to own files as another user"
-    id nobody >/dev/null 2>&1 || skip "no user nobody"
-    # nobody must be able to reach the test's folder (traverse only), as on a real host.
-    local d=$BATS_TEST_TMPDIR
-    while [ "$d" != / ] && [ "$d" != /tmp ]; do
-        chmod o+x "$d"
-        d=$(dirname "$d")
-    done
-    export TMPDIR=$BATS_TEST_TMPDIR
+    trust_setup
 }
-
-teardown() {
-    kill_background
-}
-
-# as_nobody COMMAND...: runs COMMAND as nobody, without root's groups.
-as_nobody() {
-    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
-}
-
-# script PATH BODY: an executable sh script (mode 755) at PATH.
-script() {
-    mkdir -p "$(dirname "$1")"
-    printf '#!/bin/sh\n%s\n' "$2" >"$1"
-    chmod 755 "$1"
-}
-
-ccw() {
-    run --separate-stderr timeout -k 2 20 "$CCWRAP" "$@"
-}
-
-FIX_OWNER='or list that user in trusted_users'
 
 # ---- item 1: one trust rule for everything ccwrap executes -----------------------------------
 

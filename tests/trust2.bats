@@ -3,42 +3,16 @@
 # the shell finds it, not its first word; PATH entries; migrated drop-ins; readiness without
 # CAP_SYS_PTRACE; --events through a planted symlink; READY=1 from another user. The second
 # user is `nobody`, as in tests/trust.bats.
+# Design: doc/design.md §3 (the trust rule: what a value runs), §5 step 3 (readiness owners).
 
 load test_helper
+load trust_helper
 
 setup() {
-    common_setup
-    [ "$(id -u)" -eq 0 ] || skip "these tests need root, to own files as another user"
-    id nobody >/dev/null 2>&1 || skip "no user nobody"
-    local d=$BATS_TEST_TMPDIR
-    while [ "$d" != / ] && [ "$d" != /tmp ]; do
-        chmod o+x "$d"
-        d=$(dirname "$d")
-    done
-    export TMPDIR=$BATS_TEST_TMPDIR
+    trust_setup
     script bin/app 'echo "app $*" >>"$LOG"'
 }
 
-teardown() {
-    kill_background
-}
-
-as_nobody() {
-    setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"
-}
-
-# script PATH BODY: an executable sh script (mode 755) at PATH.
-script() {
-    mkdir -p "$(dirname "$1")"
-    printf '#!/bin/sh\n%s\n' "$2" >"$1"
-    chmod 755 "$1"
-}
-
-ccw() {
-    run --separate-stderr timeout -k 2 20 "$CCWRAP" "$@"
-}
-
-FIX_OWNER='or list that user in trusted_users'
 OWNED="bin/app is owned by nobody (uid 65534), not by root; chown root bin/app, $FIX_OWNER"
 EXPANDS='is only known to the shell (it needs ${…}); name the program by its literal path, or put the line in a script, or set trust_expansions = true in a ccwrap.conf ccwrap trusts'
 

@@ -2,6 +2,7 @@
 # Workers (§11): CC_WORKER_COMMAND and CC_WORKER_COMMAND_<N> beside the application,
 # restarted per CC_WORKER_RESTART after CC_WORKER_RESTART_DELAY with a crash-loop back-off,
 # reached by relayed signals, stopped when the application ends; plan and check.
+# Design: doc/design.md §11 (workers).
 
 load test_helper
 
