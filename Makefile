@@ -228,7 +228,8 @@ uninstall:
 	      $(DESTDIR)$(SYSCONFDIR)/ccwrap/ccwrap.conf
 	-rmdir $(DESTDIR)$(SYSCONFDIR)/ccwrap
 
-C_FILES = wrapper/*.c wrapper/*.h wrapper/cache/*.c wrapper/cache/*.h $(TESTAPP).c tests/fuzz/*.c contrib/demo/demo-app.c
+C_FILES = wrapper/*.c wrapper/*.h wrapper/cache/*.c wrapper/cache/*.h $(TESTAPP).c tests/fixtures/nonetlink.c \
+          tests/fuzz/*.c contrib/demo/demo-app.c
 
 format:
 	clang-format -i $(C_FILES)
