@@ -91,7 +91,7 @@ static void on_confuse_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
     char text[512];
 
-    /* fmt comes from libconfuse itself, never from the file (STYLE.md). */
+    /* fmt comes from libconfuse itself, never from the file: a file name may hold a %. */
     vsnprintf(text, sizeof text, fmt, ap);
     if (strncmp(fmt, "no such option", 14) == 0)
         log_error("%s:%d: %s; the options are %s", current_file, cfg ? cfg->line : 0, text,
