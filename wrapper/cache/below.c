@@ -3,7 +3,10 @@
  * whatever a path's length (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, else one O_NOFOLLOW
  * openat per component); and rm -r beneath one. The restore (unpack.c) and deps.c use them.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "below.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -11,7 +11,22 @@
  * is the app's deps-index ("FINGERPRINT TIME WHERE,WHERE" newest first), which the build
  * archives' index and keep never see; the newest DEPS_KEEP fingerprints are kept.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "../storespec.h"
+#include "env.h"
+#include "tally.h"
+#include "store.h"
+#include "sign.h"
+#include "below.h"
+#include "pack.h"
+#include "unpack.h"
+#include "deps_find.h"
+#include "deps.h"
 
 #include <errno.h>
 #include <fcntl.h>

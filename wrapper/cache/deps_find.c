@@ -5,7 +5,16 @@
  * symbolic link, or leaving the root and the home, is left out with a warning. Saving and
  * restoring them is deps.c's.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "env.h"
+#include "sign.h"
+#include "below.h"
+#include "deps_find.h"
 
 #include <errno.h>
 #include <fcntl.h>

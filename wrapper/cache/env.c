@@ -3,7 +3,13 @@
  * (CCWRAP_CACHE_STORE, never argv), a variable set or not, the restore's caps, the words of a
  * colon-separated path list (CC_IGNORE_FROM_BUILDCACHE, CC_CACHE_DEPENDENCIES_EXTRA_PATHS).
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../msg.h"
+#include "../storespec.h"
+#include "env.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,7 +1,10 @@
 /*
  * main.c — ccwrap-cache, run by ccwrap: save, restore, list and prune build cache archives
  * (§10). Messages go to stderr as ccwrap's own; a result line goes to fd 3 when
- * CCWRAP_CACHE_RESULT=3 says ccwrap gave it.
+ * CCWRAP_CACHE_RESULT=3 says ccwrap gave it. The helper alone links libarchive (pack.c,
+ * unpack.c) and loads libcurl (remote.c: with dlopen, and only for an http(s) or s3 store),
+ * so ccwrap without a cache starts as before; its messages are msg.c's, its allocation and
+ * numbers util.c's. Each room NAME.c offers NAME.h; tests/layers lists them lowest first.
  *
  *   ccwrap-cache [-q|-n|-v] save ROOT APP COMMIT KEEP
  *   ccwrap-cache [-q|-n|-v] restore ROOT APP COMMIT
@@ -16,7 +19,20 @@
  * user:password would be in /proc/PID/cmdline, which every local user may read. So do the
  * paths of the keys (CCWRAP_CACHE_SIGN_KEY, CCWRAP_CACHE_VERIFY_KEY), which the helper opens.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "../storespec.h"
+#include "env.h"
+#include "tally.h"
+#include "store.h"
+#include "sign.h"
+#include "pack.h"
+#include "unpack.h"
+#include "deps.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,18 @@
  * dependency paths of deps.c) walked without following a symbolic link and written as
  * tar+zstd with libarchive, hashed as it is written. Reading one back is unpack.c's.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "env.h"
+#include "tally.h"
+#include "sign.h"
+#include "pack.h"
+#include "staging.h"
 
 #include <archive.h>
 #include <archive_entry.h>

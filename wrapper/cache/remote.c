@@ -3,7 +3,15 @@
  * signed with AWS SigV4 for s3. libcurl is loaded (dlopen) when a remote store is first opened,
  * never linked: a local store, the default, never pays for it.
  */
-#include "helper.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "../storespec.h"
+#include "store.h"
+#include "remote.h"
 
 #define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>

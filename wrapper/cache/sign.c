@@ -18,7 +18,16 @@
  * the record: an archive and its record copied under another commit's or app's name do not
  * verify.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "tally.h"
+#include "store.h"
+#include "sign.h"
 
 #include <errno.h>
 #include <fcntl.h>

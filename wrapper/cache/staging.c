@@ -3,7 +3,14 @@
  * its descriptor, its entries put in place of the root's all together or not at all, emptied
  * and removed afterwards, and those an interrupted restore left behind removed.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "below.h"
+#include "staging.h"
 
 #include <dirent.h>
 #include <errno.h>

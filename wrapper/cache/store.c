@@ -2,7 +2,17 @@
  * store.c — where archives live: a local folder (temporary file + rename, its folders checked
  * to be ours), or a server (remote.c); the same calls for both.
  */
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "../storespec.h"
+#include "env.h"
+#include "store.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <fcntl.h>

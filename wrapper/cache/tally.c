@@ -2,7 +2,10 @@
  * tally.c — what an archive holds, as the helper's messages say it: sizes ("1.5 MiB"), the
  * counts of files, folders and links, the kind of an entry that is none of these.
  */
-#include "helper.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tally.h"
 
 #include <stdio.h>
 #include <sys/stat.h>

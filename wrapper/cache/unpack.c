@@ -4,6 +4,19 @@
  * (unpack_entry.c), folders get their modes last, then the staging folder's entries take
  * their places in the root (staging.c).
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "../storespec.h"
+#include "env.h"
+#include "tally.h"
+#include "below.h"
+#include "staging.h"
+#include "unpack.h"
 #include "unpack_int.h"
 
 #include <errno.h>

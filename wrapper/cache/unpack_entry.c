@@ -3,6 +3,15 @@
  * (its data checked as written), a folder, a symbolic link, a hard link to what the archive
  * made; owners by name then number, times to the nanosecond; what a full disk says.
  */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "../util.h"
+#include "../msg.h"
+#include "tally.h"
+#include "below.h"
+#include "unpack.h"
 #include "unpack_int.h"
 
 #include <errno.h>

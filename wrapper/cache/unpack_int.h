@@ -6,7 +6,13 @@
 #ifndef CCWRAP_CACHE_UNPACK_INT_H
 #define CCWRAP_CACHE_UNPACK_INT_H
 
-#include "helper.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tally.h"
+#include "unpack.h"
 
 #include <archive.h>
 #include <archive_entry.h>
