@@ -1,5 +1,5 @@
 /*
- * log.h — messages on stderr and the JSON event log; defined in log.c.
+ * log.h — the JSON-lines event log (--events); defined in log.c. Messages are msg.h's.
  */
 #ifndef CCWRAP_LOG_H
 #define CCWRAP_LOG_H

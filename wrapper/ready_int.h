@@ -2,8 +2,8 @@
  * ready_int.h — the readiness probe's private state (§5.3), shared by the readiness rooms
  * only: ready.c (the spec parser and the step driver), ready_probe.c (tcp and http, and who
  * holds the port), ready_notify.c (sd_notify, both ways) and ready_text.c (the "waiting for…"
- * text). Nothing else includes it: the rest of ccwrap sees struct ready and ccwrap.h's
- * readiness sections.
+ * text). Nothing else includes it: the rest of ccwrap sees struct ready in ready.h and the
+ * rooms' public headers (ready_probe.h, ready_notify.h, ready_text.h).
  */
 #ifndef CCWRAP_READY_INT_H
 #define CCWRAP_READY_INT_H

@@ -1,6 +1,7 @@
 /*
  * storespec.c — a build cache store's name parsed, and shown without its credentials.
- * Linked into ccwrap (plan, check) and into ccwrap-cache; it allocates with plain malloc.
+ * Linked into ccwrap (plan, check) and into ccwrap-cache; it allocates with util.c's xmalloc,
+ * which both programs link.
  */
 #include "util.h"
 #include "storespec.h"

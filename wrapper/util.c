@@ -1,6 +1,7 @@
 /*
- * util.c — small helpers every module uses: allocation that never returns NULL, bounded
- * number and duration parsing, the monotonic clock, signal names.
+ * util.c — small helpers every module of ccwrap and of ccwrap-cache uses: allocation that
+ * never returns NULL, bounded number and duration parsing, the monotonic clock, signal names,
+ * variable names and NAME=value lines, text made safe to show, whole writes. libc only.
  */
 #include <stdbool.h>
 #include <stddef.h>
