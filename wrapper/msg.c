@@ -1,7 +1,8 @@
 /*
- * msg.c — every message ccwrap and its helper ccwrap-cache print: "ccwrap: …" on stderr,
- * unbuffered, one write each, so they interleave cleanly with hooks'; one line each, whatever
- * bytes a name or value holds. The event log is log.c's.
+ * msg.c — every message ccwrap and its helper ccwrap-cache print: "ccwrap: …" on stderr
+ * (for `check`, plain "PATH: problem" lines on stdout), unbuffered, one write each, so they
+ * interleave cleanly with hooks'; one line each, control bytes shown as '?', whatever bytes a
+ * name or value holds. The event log is log.c's.
  */
 #include "util.h"
 #include "msg.h"
