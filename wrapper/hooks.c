@@ -406,7 +406,7 @@ static void add_command(struct hooklist *l, const char *root, const struct confi
         } else if ((distrust = trust_problem(path, root, display, c)) != NULL) {
             h->kind = HOOK_BROKEN;
             h->status = EXIT_NOEXEC;
-            /* "its folder bin" names the script too, as for a command's program (value.c). */
+            /* "its folder bin" names the script too, as for a command's program (valueprog.c). */
             h->problem = strncmp(distrust, "its ", 4) == 0 ? xasprintf("%s: %s", display, distrust)
                                                            : distrust;
             if (h->problem != distrust)

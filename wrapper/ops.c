@@ -68,7 +68,8 @@ static char *quoted(const char *value)
 
 /*
  * A CC_*_COMMAND or worker value as it really runs: one simple command is given to the shell
- * as `exec VALUE` (shell_exec_form, as phase.c and worker.c decide), so the shell execs it.
+ * as `exec VALUE` (shell_exec_form, as phase.c, worker.c and inplace.c decide), so the shell
+ * execs it.
  */
 static char *command_line(const char *value, const struct config *c)
 {
