@@ -125,15 +125,6 @@ warm"
     assert_regex "$stderr" "ccwrap: warning: dependencies: CC_CACHE_DEPENDENCIES_EXTRA_PATHS: '\.\./x' leaves the home folder $HOME; left out"
 }
 
-make_keys() {
-    KEYS=$BATS_TEST_TMPDIR/keys
-    mkdir -p "$KEYS"
-    chmod 700 "$KEYS"
-    openssl genpkey -algorithm ed25519 -out "$KEYS/sign.pem" 2>/dev/null
-    chmod 600 "$KEYS/sign.pem"
-    openssl pkey -in "$KEYS/sign.pem" -pubout -out "$KEYS/verify.pem"
-}
-
 @test "signed dependency archives are verified; a tampered one is refused and the build installs from nothing" {
     make_keys
     CCWRAP_CACHE_SIGN_KEY=$KEYS/sign.pem run --separate-stderr "$CCWRAP" build -- sh -c "$INSTALL"

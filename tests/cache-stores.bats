@@ -75,16 +75,6 @@ start_s3() {
     export AWS_ENDPOINT_URL=http://127.0.0.1:$S3_PORT
 }
 
-# An Ed25519 pair as doc/build-cache.md makes it: the CI job's private key, the instances' public one.
-make_keys() {
-    KEYS=$BATS_TEST_TMPDIR/keys
-    mkdir -p "$KEYS"
-    chmod 700 "$KEYS"
-    openssl genpkey -algorithm ed25519 -out "$KEYS/sign.pem" 2>/dev/null
-    chmod 600 "$KEYS/sign.pem"
-    openssl pkey -in "$KEYS/sign.pem" -pubout -out "$KEYS/verify.pem"
-}
-
 # A second machine: a fresh checkout without node_modules, restoring from the store; with
 # CCWRAP_CACHE_VERIFY_KEY the signature is verified, without it a warning says it was not.
 assert_restores() {

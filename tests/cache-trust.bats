@@ -15,11 +15,7 @@ setup() {
     export CCWRAP_CACHE=$STORE APP_ID=myapp COMMIT_ID=c1
     mkdir -p "$APP/node_modules/pkg"
     echo 'module.exports = 1' >"$APP/node_modules/pkg/index.js"
-    KEYS=$BATS_TEST_TMPDIR/keys
-    mkdir -m 700 "$KEYS"
-    openssl genpkey -algorithm ed25519 -out "$KEYS/sign.pem" 2>/dev/null
-    chmod 600 "$KEYS/sign.pem"
-    openssl pkey -in "$KEYS/sign.pem" -pubout -out "$KEYS/verify.pem"
+    make_keys
 }
 
 teardown() {

@@ -99,6 +99,17 @@ free_port() {
     "$TOP/tests/fixtures/free-port.py"
 }
 
+# An Ed25519 pair as doc/build-cache.md makes it, in $KEYS (0700): sign.pem, the CI job's
+# private key (0600), and verify.pem, the instances' public one.
+make_keys() {
+    KEYS=$BATS_TEST_TMPDIR/keys
+    mkdir -p "$KEYS"
+    chmod 700 "$KEYS"
+    openssl genpkey -algorithm ed25519 -out "$KEYS/sign.pem" 2>/dev/null
+    chmod 600 "$KEYS/sign.pem"
+    openssl pkey -in "$KEYS/sign.pem" -pubout -out "$KEYS/verify.pem"
+}
+
 # No test may hang: after CCWRAP_TEST_LIMIT seconds (180) everything the test started is killed
 # (bats 1.8.2's BATS_TEST_TIMEOUT cannot end a `run` whose grandchild holds its pipe). The
 # watchdog ends with the test: teardown kills it, and it also leaves by itself within a second
