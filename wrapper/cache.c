@@ -197,7 +197,7 @@ static int run_helper(const struct key *k, const char *const *args, char *res, s
     }
     res[got] = '\0';
     close(fds[0]);
-    rc = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128 + WTERMSIG(p.status);
+    rc = status_shell(p.status);
 out:
     free(path);
     free(store);

@@ -91,6 +91,16 @@ static bool record_failure(struct point_run *pr, int status, int wstatus)
     return pr->stop_on_failure;
 }
 
+/* A hook that did not start, with STATUS: its env file and environment go; true when the point
+ * stops. */
+static bool not_started(struct point_run *pr, char **env, size_t ne, int status)
+{
+    envfile_remove(&pr->env_file);
+    for (size_t i = 0; i < ne; i++)
+        free(env[i]);
+    return record_failure(pr, status, status << 8);
+}
+
 /* After a relayed INT, QUIT or TERM no hook starts: the point ends as that signal ends it. */
 static bool stop_ends_point(struct point_run *pr, const struct hook *h)
 {
@@ -151,10 +161,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
             events_emit("hook_end", "spoint", point_name(pr->point), "ssource", h->source,
                         "istatus", (int64_t)EXIT_NOEXEC, "sproblem", why, EV_END);
             free(why);
-            envfile_remove(&pr->env_file);
-            for (size_t i = 0; i < ne; i++)
-                free(env[i]);
-            if (record_failure(pr, EXIT_NOEXEC, EXIT_NOEXEC << 8))
+            if (not_started(pr, env, ne, EXIT_NOEXEC))
                 break;
             continue;
         }
@@ -172,12 +179,7 @@ static void start_next(struct point_run *pr, const struct ctx *x)
         pr->current = pr->next - 1;
         err = 0;
         if (spawn(&req, &pr->proc, &err) < 0) {
-            int status = spawn_failed(h->source, req.exec_path, err);
-
-            envfile_remove(&pr->env_file);
-            for (size_t i = 0; i < ne; i++)
-                free(env[i]);
-            if (record_failure(pr, status, status << 8))
+            if (not_started(pr, env, ne, spawn_failed(h->source, req.exec_path, err)))
                 break;
             continue;
         }
