@@ -416,7 +416,7 @@ ccwrap: Finished hooks.d/run-failed/10-report: status 0 in N s"
     remember_pid "$cc"
     wait_for 5 grep -q "@ccwrap-notify-$cc-" /proc/net/unix
     name=$(grep -o "@ccwrap-notify-$cc-[0-9a-f]*" /proc/net/unix | head -1)
-    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:])' "$name"
+    foreign_ready "$name"
     local s=0
     wait "$cc" || s=$?
     assert_equal "$s" 124

@@ -99,6 +99,23 @@ free_port() {
     "$TOP/tests/fixtures/free-port.py"
 }
 
+# foreign_ready NAME [WRAPPER...]: a python3 outside the application (run through WRAPPER, e.g.
+# as_nobody) sends READY=1 to the notify socket NAME ("@ccwrap-notify-…" as /proc/net/unix
+# shows it) and stays until the test ends: ccwrap names the sender from /proc, which a sender
+# that has exited no longer has (under load ccwrap may read the datagram after that).
+foreign_ready() {
+    local name=$1 sent=$BATS_TEST_TMPDIR/ready-sent
+    shift
+    : >"$sent"
+    chmod 666 "$sent"
+    "$@" /usr/bin/python3 -c 'import socket, sys, time
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:])
+open(sys.argv[2], "w").write("sent")
+time.sleep(30)' "$name" "$sent" 3>&- &
+    remember_pid $!
+    wait_for 10 test -s "$sent"
+}
+
 # An Ed25519 pair as doc/build-cache.md makes it, in $KEYS (0700): sign.pem, the CI job's
 # private key (0600), and verify.pem, the instances' public one.
 make_keys() {

@@ -320,13 +320,7 @@ ccwrap: hooks.d/run-succeeded/51-post-deploy: its folder hooks.d is owned by nob
     remember_pid "$cc"
     wait_for 5 grep -q "@ccwrap-notify-$cc-" /proc/net/unix
     name=$(grep -o "@ccwrap-notify-$cc-[0-9a-f]*" /proc/net/unix | head -1)
-    # The sender stays until ccwrap has ended: the warning names it by its /proc entry, which an
-    # exited sender no longer has (under load ccwrap may read the datagram after it exited).
-    : >"$BATS_TEST_TMPDIR/sent"
-    chmod 666 "$BATS_TEST_TMPDIR/sent"
-    as_nobody /usr/bin/python3 -c 'import socket, sys, time; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"READY=1", "\0" + sys.argv[1][1:]); open(sys.argv[2], "w").write("sent"); time.sleep(30)' "$name" "$BATS_TEST_TMPDIR/sent" 3>&- &
-    remember_pid $!
-    wait_for 10 test -s "$BATS_TEST_TMPDIR/sent"
+    foreign_ready "$name" as_nobody
     wait "$cc" || s=$?
     assert_equal "$s" 124
     run grep -c "READY=1 from pid [0-9]* (python3), which is not the application or below it; ignored" "$BATS_TEST_TMPDIR/err"
